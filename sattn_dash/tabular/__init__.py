@@ -1,0 +1,1 @@
+"""sattn_dash.tabular"""
