@@ -1,0 +1,248 @@
+"""``build_model``: a validated ModelSpec plus the prepared data -> a compiled keras.Model.
+
+One input ``features`` (every model input column); each branch picks its columns by
+position, runs its blocks, and ends in a ``branch_<name>_output`` layer; the combiner
+layer is named ``combiner``; one output per target named ``head_name(target)``. Layer
+names are how analysis finds things, so they are part of the contract. The build draws
+every initial weight from Keras' global seed: call ``keras.utils.set_random_seed`` first
+for a repeatable model.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from sattn_dash.layers import SparseAttentionWeighting, SparseDenseMultiHeadAttention
+from sattn_dash.modeling.keras_layers import (
+    BranchRouter,
+    ColumnSelect,
+    FeatureTokenizer,
+    TargetRescale,
+    TokenPool,
+)
+from sattn_dash.modeling.spec import BlockSpec, BranchSpec, ModelSpec, head_name
+
+OPTIMIZER_CLASSES = {
+    "adam": keras.optimizers.Adam,
+    "adamw": keras.optimizers.AdamW,
+    "sgd": keras.optimizers.SGD,
+    "rmsprop": keras.optimizers.RMSprop,
+    "nadam": keras.optimizers.Nadam,
+}
+
+
+def branch_prefix(name: str) -> str:
+    return f"branch_{name}"
+
+
+def build_model(spec: ModelSpec, prepared, compile: bool = True) -> keras.Model:
+    """Build (and compile) the model ``spec`` describes for ``prepared``'s columns/targets."""
+    spec.validate(prepared)
+    features = keras.Input(shape=(len(prepared.feature_names),), name="features")
+    branches = [_branch(branch, features, prepared) for branch in spec.branches]
+    combined = _combine(spec, features, branches)
+    outputs = {head_name(h.target): _head(h, combined, prepared) for h in spec.heads}
+    model = keras.Model(features, outputs, name=_model_name(spec.name))
+    if compile:
+        compile_model(model, spec, prepared)
+    return model
+
+
+def _model_name(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "_-" else "_" for c in name).strip("_")
+    return cleaned or "model"
+
+
+def _branch(branch: BranchSpec, features, prepared):
+    prefix = branch_prefix(branch.name)
+    positions = branch.feature_positions(prepared)
+    names = [prepared.feature_names[p] for p in positions]
+    x = features
+    if positions != list(range(len(prepared.feature_names))):
+        x = ColumnSelect(positions, feature_names=names, name=f"{prefix}_select")(features)
+    categorical = {
+        j: prepared.categorical_features[name]
+        for j, name in enumerate(names)
+        if name in prepared.categorical_features
+    }
+    for i, block in enumerate(branch.blocks):
+        # Only the first block sees raw columns, so only it can embed categorical codes.
+        x = _block(
+            block, x, f"{prefix}_{i}", names if i == 0 else None, categorical if i == 0 else {}
+        )
+    return keras.layers.Identity(name=f"{prefix}_output")(x)
+
+
+def _block(block: BlockSpec, x, name: str, feature_names, categorical):
+    layers = keras.layers
+    if block.kind == "dense":
+        return layers.Dense(block.units, activation=block.activation, name=f"{name}_dense")(x)
+    if block.kind == "dropout":
+        return layers.Dropout(block.rate, name=f"{name}_dropout")(x)
+    if block.kind == "batchnorm":
+        return layers.BatchNormalization(name=f"{name}_batchnorm")(x)
+    if block.kind == "layernorm":
+        return layers.LayerNormalization(name=f"{name}_layernorm")(x)
+    if block.kind == "residual":
+        return _residual(block, x, name)
+    return _feature_attention(block, x, name, feature_names, categorical)
+
+
+def _residual(block: BlockSpec, x, name: str):
+    h = x
+    for j in range(block.layers):
+        units = block.units if j == block.layers - 1 else block.hidden_units
+        h = keras.layers.Dense(
+            units, activation=block.activation, name=f"{name}_residual_dense{j}"
+        )(h)
+    skip = x
+    if x.shape[-1] != block.units:
+        skip = keras.layers.Dense(block.units, use_bias=False, name=f"{name}_residual_project")(x)
+    return keras.layers.Add(name=f"{name}_residual_add")([h, skip])
+
+
+def _feature_attention(block: BlockSpec, x, name: str, feature_names, categorical):
+    layers = keras.layers
+    d = block.units
+    tokens = FeatureTokenizer(
+        d,
+        categorical=categorical,
+        cls_token=block.cls_token,
+        feature_names=feature_names,
+        name=f"{name}_tokenizer",
+    )(x)
+    n_tokens = tokens.shape[1]
+    for j in range(block.layers):
+        # Scores are returned (and unused here) so explain_model can reach them.
+        attention, _ = SparseDenseMultiHeadAttention(
+            num_heads=block.heads,
+            key_dim=block.key_dim,
+            top_k=min(block.top_k, n_tokens),
+            dropout=block.rate,
+            name=f"{name}_attention{j}",
+        )(tokens, tokens, return_attention_scores=True)
+        tokens = layers.LayerNormalization(name=f"{name}_attention{j}_norm")(
+            layers.Add(name=f"{name}_attention{j}_add")([tokens, attention])
+        )
+        hidden = layers.Dense(2 * d, activation="relu", name=f"{name}_ffn{j}_up")(tokens)
+        hidden = layers.Dense(d, name=f"{name}_ffn{j}_down")(hidden)
+        if block.rate:
+            hidden = layers.Dropout(block.rate, name=f"{name}_ffn{j}_dropout")(hidden)
+        tokens = layers.LayerNormalization(name=f"{name}_ffn{j}_norm")(
+            layers.Add(name=f"{name}_ffn{j}_add")([tokens, hidden])
+        )
+    return TokenPool(block.pooling, name=f"{name}_pool")(tokens)
+
+
+def _combine(spec: ModelSpec, features, branches):
+    c = spec.combiner
+    widths = [int(b.shape[-1]) for b in branches]
+    common = c.project_to or max(widths)
+    if c.kind == "concat":
+        if len(branches) == 1:
+            return keras.layers.Identity(name="combiner")(branches[0])
+        return keras.layers.Concatenate(name="combiner")(branches)
+    if c.kind == "sparse_attention":
+        project_to = c.project_to or (common if len(set(widths)) > 1 else None)
+        layer = SparseAttentionWeighting(
+            num_modules=len(branches),
+            temperature=c.temperature,
+            normalizer=c.normalizer,
+            project_to=project_to,
+            penalty=c.penalty,
+            penalty_weight=c.penalty_weight,
+            name="combiner",
+        )
+        return layer(branches)
+    if c.kind == "sparse_dense":
+        router = BranchRouter(
+            num_branches=len(branches),
+            top_k=c.top_k,
+            num_heads=c.num_heads,
+            key_dim=c.key_dim,
+            token_dim=common,
+            noisy_gating=c.noisy_gating,
+            load_balance_weight=c.load_balance_weight,
+            name="combiner",
+        )
+        combined, _, _ = router([features, *branches], return_routing=True)
+        return combined
+    # mean: project to a common width first when the branches differ.
+    if c.project_to or len(set(widths)) > 1:
+        branches = [
+            keras.layers.Dense(common, name=f"combiner_project_{s.name}")(b)
+            for s, b in zip(spec.branches, branches, strict=True)
+        ]
+    if len(branches) == 1:
+        return keras.layers.Identity(name="combiner")(branches[0])
+    return keras.layers.Average(name="combiner")(branches)
+
+
+def _head(head, x, prepared):
+    name = head_name(head.target)
+    for j, units in enumerate(head.hidden_units):
+        x = keras.layers.Dense(units, activation="relu", name=f"{name}_hidden{j}")(x)
+    task = prepared.tasks[head.target]
+    # Outputs stay float32 under mixed precision: losses and probabilities need it.
+    if task == "binary":
+        return keras.layers.Dense(1, activation="sigmoid", dtype="float32", name=name)(x)
+    if task == "multiclass":
+        n_classes = len(prepared.classes[head.target])
+        return keras.layers.Dense(n_classes, activation="softmax", dtype="float32", name=name)(x)
+    mean, std = prepared.target_stats[head.target]
+    x = keras.layers.Dense(1, dtype="float32", name=f"{name}_standardized")(x)
+    return TargetRescale(mean, _usable_std(std), dtype="float32", name=name)(x)
+
+
+def _usable_std(std: float) -> float:
+    return float(std) if std and float(std) > 0 else 1.0
+
+
+def losses_and_metrics(spec: ModelSpec, prepared):
+    """Loss, loss weight and metrics per output name, as ``model.compile`` takes them.
+
+    A regression loss is the MSE in the target's units; its weight is divided by the
+    target's variance so every target counts on the same (standardised) scale.
+    """
+    losses, weights, metrics = {}, {}, {}
+    for head in spec.heads:
+        name = head_name(head.target)
+        task = prepared.tasks[head.target]
+        weights[name] = float(head.loss_weight)
+        if task == "binary":
+            losses[name] = "binary_crossentropy"
+            metrics[name] = [
+                keras.metrics.BinaryAccuracy(name="accuracy"),
+                keras.metrics.AUC(name="auc"),
+            ]
+        elif task == "multiclass":
+            losses[name] = "sparse_categorical_crossentropy"
+            metrics[name] = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        else:
+            losses[name] = "mse"
+            weights[name] /= _usable_std(prepared.target_stats[head.target][1]) ** 2
+            metrics[name] = [
+                keras.metrics.MeanAbsoluteError(name="mae"),
+                keras.metrics.RootMeanSquaredError(name="rmse"),
+            ]
+    return losses, weights, metrics
+
+
+def make_optimizer(name: str, learning_rate: float):
+    return OPTIMIZER_CLASSES[name](learning_rate=learning_rate)
+
+
+def compile_model(model: keras.Model, spec: ModelSpec, prepared, **options) -> keras.Model:
+    """Compile with the spec's optimizer, the heads' losses, weights and metrics.
+
+    ``options`` go to ``model.compile`` (e.g. ``run_eagerly=True``, ``jit_compile``).
+    """
+    losses, weights, metrics = losses_and_metrics(spec, prepared)
+    model.compile(
+        optimizer=make_optimizer(spec.optimizer, spec.learning_rate),
+        loss=losses,
+        loss_weights=weights,
+        metrics=metrics,
+        **options,
+    )
+    return model

@@ -1,0 +1,101 @@
+"""A Graphviz DOT picture of a spec: features -> branches -> combiner -> heads.
+
+Drawn from the spec alone (no Keras), so the architecture page can redraw it on every
+edit; with the prepared data it also shows input widths and each head's task.
+"""
+
+from __future__ import annotations
+
+from sattn_dash.modeling.spec import BlockSpec, ModelSpec, head_name
+
+_TASK_OUTPUT = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear, rescaled"}
+
+
+def _quote(text: str) -> str:
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def block_label(block: BlockSpec) -> str:
+    """A short human label for one block."""
+    if block.kind == "dense":
+        return f"Dense {block.units} · {block.activation}"
+    if block.kind == "dropout":
+        return f"Dropout {block.rate:g}"
+    if block.kind == "batchnorm":
+        return "BatchNorm"
+    if block.kind == "layernorm":
+        return "LayerNorm"
+    if block.kind == "residual":
+        inner = f"{block.hidden_units}→" * (block.layers - 1) + str(block.units)
+        return f"Residual Dense {inner} · {block.activation}\n+ skip (projected if widths differ)"
+    cls = " + CLS" if block.cls_token else ""
+    return (
+        f"Feature attention: {block.units}-d token per feature{cls}\n"
+        f"{block.layers} × SparseDense MHA ({block.heads} heads, top-{block.top_k})\n"
+        f"pool: {block.pooling}"
+    )
+
+
+def combiner_label(spec: ModelSpec) -> str:
+    c = spec.combiner
+    if c.kind == "sparse_attention":
+        extra = f"\nproject to {c.project_to}" if c.project_to else ""
+        penalty = f"\npenalty {c.penalty} × {c.penalty_weight:g}" if c.penalty else ""
+        return f"SparseAttentionWeighting\nT={c.temperature:g}, {c.normalizer}{extra}{penalty}"
+    if c.kind == "sparse_dense":
+        noise = ", noisy gating" if c.noisy_gating else ""
+        return (
+            f"Sparse-dense routing\ntop-{c.top_k} of {len(spec.branches)} branches, "
+            f"{c.num_heads} heads{noise}\nload balance × {c.load_balance_weight:g}"
+        )
+    return {"concat": "Concatenate", "mean": "Average"}[c.kind]
+
+
+def spec_to_dot(spec: ModelSpec, prepared=None) -> str:
+    """The spec as a DOT digraph (render with ``dot`` or ``st.graphviz_chart``)."""
+    n_inputs = len(prepared.feature_names) if prepared is not None else None
+    lines = [
+        f"digraph {_quote(spec.name)} {{",
+        '  rankdir=TB; fontname="Helvetica";',
+        '  node [shape=box, style="rounded,filled", fillcolor="#f4f6f8", fontname="Helvetica", fontsize=11];',
+        '  edge [fontname="Helvetica", fontsize=9, color="#555555"];',
+        "  features [label="
+        + _quote("features" + (f"\n{n_inputs} inputs" if n_inputs is not None else ""))
+        + ', shape=cylinder, fillcolor="#e3f2fd"];',
+        "  combiner [label="
+        + _quote(combiner_label(spec))
+        + ', shape=hexagon, fillcolor="#fff3e0"];',
+    ]
+    for branch in spec.branches:
+        nodes = [_quote(f"{branch.name}:{i}") for i in range(len(branch.blocks))]
+        lines.append(f"  subgraph {_quote('cluster_' + branch.name)} {{")
+        lines.append(
+            f'    label={_quote("branch " + branch.name)}; style=rounded; color="#90a4ae";'
+        )
+        for node, block in zip(nodes, branch.blocks, strict=True):
+            lines.append(f"    {node} [label={_quote(block_label(block))}];")
+        lines += [f"    {a} -> {b};" for a, b in zip(nodes, nodes[1:], strict=False)]
+        lines.append("  }")
+        # Edges into and out of a cluster stay outside it, or the features node and the
+        # combiner would be drawn inside the branch.
+        inputs = "all" if branch.inputs == "all" else ", ".join(branch.inputs)
+        if prepared is not None:
+            inputs += f" ({len(branch.feature_positions(prepared))})"
+        lines.append(f"  features -> {nodes[0]} [label={_quote(inputs)}];")
+        lines.append(f"  {nodes[-1]} -> combiner;")
+    if spec.combiner.kind == "sparse_dense":
+        lines.append('  features -> combiner [label="query", style=dashed];')
+    for head in spec.heads:
+        node = _quote(head_name(head.target))
+        task = prepared.tasks.get(head.target) if prepared is not None else None
+        text = f"head {head.target}"
+        if head.hidden_units:
+            text += "\nDense " + " → ".join(str(u) for u in head.hidden_units) + " · relu"
+        if task:
+            text += f"\n{task}: {_TASK_OUTPUT[task]}"
+        if head.loss_weight != 1.0:
+            text += f"\nloss weight {head.loss_weight:g}"
+        lines.append(f'  {node} [label={_quote(text)}, fillcolor="#e8f5e9"];')
+        lines.append(f"  combiner -> {node};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
