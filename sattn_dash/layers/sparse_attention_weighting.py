@@ -1,0 +1,256 @@
+"""SparseAttentionWeighting: a learned, temperature-scaled mix of several branch outputs.
+
+Keeps the contract of the published KMR layer (one trainable ``attention_weights`` of
+ones, output = sum_i softmax(w / T)_i * input_i, ``ValueError`` for bad arguments) and
+fixes what it gets wrong: the weights scale whole inputs, so every rank >= 2 is correct;
+inputs of different widths get a clear error or, with ``project_to``, one Dense each.
+"""
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from sattn_dash.layers.sparsemax import sparsemax
+
+NORMALIZERS = ("softmax", "sparsemax")
+PENALTIES = ("entropy", "l1")
+_MIN_TEMPERATURE = 1e-3
+
+
+class _AtLeast(keras.constraints.Constraint):
+    """Keeps a trainable temperature positive, so w / T stays defined."""
+
+    def __init__(self, minimum):
+        self.minimum = minimum
+
+    def __call__(self, w):
+        return ops.maximum(w, self.minimum)
+
+    def get_config(self):
+        return {"minimum": self.minimum}
+
+
+@keras.saving.register_keras_serializable(package="sattn_dash")
+class SparseAttentionWeighting(keras.layers.Layer):
+    """Combine ``num_modules`` branch outputs with learned module probabilities.
+
+    Args:
+        num_modules: number of inputs the layer is called on.
+        temperature: divides the weights before normalising; lower is sharper. Stored
+            as a scalar variable ``temperature`` so a callback can anneal it with
+            ``layer.temperature.assign(t)``.
+        normalizer: ``"softmax"`` (every module keeps some weight) or ``"sparsemax"``
+            (modules can get exactly zero weight).
+        project_to: ``None`` (inputs must have equal shapes) or a width: each input
+            gets its own Dense projection to that width first, so branches of
+            different widths can be combined.
+        penalty: ``None``, ``"entropy"`` (entropy of the probabilities) or ``"l1"``
+            (the probability mass outside the strongest module, 1 - max_i p_i; the
+            plain L1 norm of a probability vector is always 1 and could not push
+            anything). Either is added with ``add_loss`` and pushes toward fewer
+            modules.
+        penalty_weight: multiplies the penalty.
+        trainable_temperature: learn the temperature too (kept >= 1e-3).
+
+    The probabilities are computed in float32 (or wider) even under mixed precision.
+    """
+
+    def __init__(
+        self,
+        num_modules,
+        temperature=1.0,
+        normalizer="softmax",
+        project_to=None,
+        penalty=None,
+        penalty_weight=0.01,
+        trainable_temperature=False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(num_modules, bool) or not isinstance(num_modules, int) or num_modules <= 0:
+            raise ValueError(
+                f"num_modules must be a positive integer, got {num_modules!r}: "
+                "pass the number of branch outputs the layer combines."
+            )
+        if not _is_positive_number(temperature):
+            raise ValueError(
+                f"temperature must be a positive number, got {temperature!r}: "
+                "use e.g. 1.0, lower values give sharper module probabilities."
+            )
+        if normalizer not in NORMALIZERS:
+            raise ValueError(f"normalizer must be one of {NORMALIZERS}, got {normalizer!r}.")
+        if project_to is not None and (
+            isinstance(project_to, bool) or not isinstance(project_to, int) or project_to <= 0
+        ):
+            raise ValueError(
+                f"project_to must be None or a positive integer width, got {project_to!r}."
+            )
+        if penalty is not None and penalty not in PENALTIES:
+            raise ValueError(f"penalty must be None or one of {PENALTIES}, got {penalty!r}.")
+        if not (isinstance(penalty_weight, int | float) and penalty_weight >= 0):
+            raise ValueError(f"penalty_weight must be a number >= 0, got {penalty_weight!r}.")
+        self.num_modules = num_modules
+        self.initial_temperature = float(temperature)
+        self.normalizer = normalizer
+        self.project_to = project_to
+        self.penalty = penalty
+        self.penalty_weight = float(penalty_weight)
+        self.trainable_temperature = bool(trainable_temperature)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        shapes = self._check_inputs(input_shape)
+        self.attention_weights = self.add_weight(
+            name="attention_weights",
+            shape=(self.num_modules,),
+            initializer="ones",
+            trainable=True,
+        )
+        self.temperature = self.add_weight(
+            name="temperature",
+            shape=(),
+            initializer=keras.initializers.Constant(self.initial_temperature),
+            trainable=self.trainable_temperature,
+            constraint=_AtLeast(_MIN_TEMPERATURE),
+        )
+        if self.project_to is not None:
+            self.projections = []
+            for index, shape in enumerate(shapes):
+                dense = keras.layers.Dense(
+                    self.project_to, dtype=self.dtype_policy, name=f"projection_{index}"
+                )
+                dense.build(shape)
+                self.projections.append(dense)
+
+    def call(self, inputs):
+        if not isinstance(inputs, list | tuple):
+            self._check_inputs(tuple(inputs.shape))  # raises: one tensor, not a list
+        inputs = list(inputs)
+        self._check_inputs([tuple(x.shape) for x in inputs])
+        if self.project_to is not None:
+            inputs = [dense(x) for dense, x in zip(self.projections, inputs, strict=True)]
+        probabilities = self._probabilities()
+        if self.penalty is not None:
+            self.add_loss(self.penalty_weight * self._penalty(probabilities))
+        weights = ops.cast(probabilities, inputs[0].dtype)
+        output = inputs[0] * weights[0]
+        for index in range(1, self.num_modules):
+            output = output + inputs[index] * weights[index]
+        return output
+
+    def module_probabilities(self):
+        """The current module probabilities as a numpy array ``(num_modules,)``."""
+        if not self.built:
+            raise ValueError(
+                f"Layer '{self.name}' has no weights yet: call it on its "
+                f"{self.num_modules} inputs (or build the model) first."
+            )
+        return np.asarray(ops.convert_to_numpy(self._probabilities()))
+
+    @property
+    def temperature_value(self):
+        """The temperature as a Python float (the current value once built)."""
+        if not self.built:
+            return self.initial_temperature
+        return float(ops.convert_to_numpy(self.temperature))
+
+    def _probabilities(self):
+        dtype = keras.backend.result_type(self.attention_weights.dtype, "float32")
+        temperature = ops.maximum(ops.cast(self.temperature, dtype), _MIN_TEMPERATURE)
+        logits = ops.cast(self.attention_weights, dtype) / temperature
+        if self.normalizer == "sparsemax":
+            return sparsemax(logits)
+        return ops.softmax(logits)
+
+    def _penalty(self, probabilities):
+        if self.penalty == "entropy":
+            return -ops.sum(probabilities * ops.log(ops.maximum(probabilities, 1e-12)))
+        return 1.0 - ops.max(probabilities)
+
+    def _check_inputs(self, shapes):
+        """The input shapes as tuples, after checking count, rank and widths."""
+        if (
+            not isinstance(shapes, list | tuple)
+            or not shapes
+            or not isinstance(shapes[0], list | tuple)
+        ):
+            raise ValueError(
+                f"{type(self).__name__} expects a list of {self.num_modules} tensors, "
+                f"got a single input of shape {shapes}."
+            )
+        shapes = [tuple(shape) for shape in shapes]
+        if len(shapes) != self.num_modules:
+            raise ValueError(
+                f"{type(self).__name__} was built for num_modules={self.num_modules} "
+                f"inputs but got {len(shapes)}: {shapes}."
+            )
+        if any(len(shape) < 2 for shape in shapes):
+            raise ValueError(
+                f"Every input needs rank >= 2 (batch, ..., features); got shapes {shapes}."
+            )
+        reference = shapes[0]
+        compared = (lambda s: s[1:-1]) if self.project_to is not None else (lambda s: s[1:])
+        if any(
+            len(shape) != len(reference) or not _compatible(compared(shape), compared(reference))
+            for shape in shapes
+        ):
+            what = "all dimensions but the last" if self.project_to else "shapes"
+            hint = (
+                ""
+                if self.project_to
+                else " Pass project_to=<width> to project each input to a common width first."
+            )
+            raise ValueError(
+                f"{type(self).__name__} needs inputs with equal {what} (batch aside); "
+                f"got shapes {shapes}.{hint}"
+            )
+        return shapes
+
+    def compute_output_shape(self, input_shape):
+        shapes = self._check_inputs(input_shape)
+        output_shape = shapes[0]
+        if self.project_to is not None:
+            output_shape = output_shape[:-1] + (self.project_to,)
+        return output_shape
+
+    def compute_mask(self, inputs, mask=None):
+        if mask is None or all(m is None for m in mask):
+            return None
+        masks = [m for m in mask if m is not None]
+        combined = masks[0]
+        for m in masks[1:]:
+            combined = ops.logical_and(combined, m)
+        return combined
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_modules": self.num_modules,
+                "temperature": self.temperature_value,
+                "normalizer": self.normalizer,
+                "project_to": self.project_to,
+                "penalty": self.penalty,
+                "penalty_weight": self.penalty_weight,
+                "trainable_temperature": self.trainable_temperature,
+            }
+        )
+        return config
+
+
+def _is_positive_number(value):
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
+def _compatible(dims_a, dims_b):
+    """Equal dimensions, where an unknown (None) dimension matches anything."""
+    return len(dims_a) == len(dims_b) and all(
+        a is None or b is None or a == b for a, b in zip(dims_a, dims_b, strict=True)
+    )
