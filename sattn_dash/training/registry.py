@@ -1,0 +1,100 @@
+"""The sessions of one process, by run id: a queue with a limit on how many train at once.
+
+The app keeps one registry in ``st.cache_resource``; every tab finds a running job by
+its run id (kept in the URL). Sessions beyond ``max_concurrent`` wait in submission
+order; one starts each time another ends. Finished sessions are forgotten after
+``keep_finished`` newer ones (their runs stay on disk).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from sattn_dash.errors import RunError
+from sattn_dash.training.session import SessionStatus, TrainingSession
+from sattn_dash.training.store import RunStore
+
+DEFAULT_MAX_CONCURRENT = 1  # one at a time: parallel fits on a CPU only share its cores
+
+
+class SessionRegistry:
+    """Submit, find, list and stop training sessions (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: RunStore | None = None,
+        max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+        keep_finished: int = 50,
+    ):
+        if not isinstance(max_concurrent, int) or max_concurrent < 1:
+            raise RunError(f"max_concurrent must be 1 or more, got {max_concurrent!r}.")
+        self.store = store or RunStore()
+        self.max_concurrent = max_concurrent
+        self.keep_finished = keep_finished
+        self._sessions: OrderedDict[str, TrainingSession] = OrderedDict()
+        self._lock = threading.RLock()
+
+    def submit(self, df: Any, schema: Any, spec: Any, config: Any = None, **kwargs: Any) -> str:
+        """Queue a session (arguments as ``TrainingSession``); it starts when a slot is free."""
+        session = TrainingSession(
+            df, schema, spec, config, self.store, on_done=self._session_done, **kwargs
+        )
+        with self._lock:
+            self._sessions[session.run_id] = session
+        self._start_waiting()
+        return session.run_id
+
+    def get(self, run_id: str) -> TrainingSession | None:
+        with self._lock:
+            return self._sessions.get(run_id)
+
+    def status(self, run_id: str) -> SessionStatus | None:
+        session = self.get(run_id)
+        return session.status() if session is not None else None
+
+    def sessions(self) -> list[TrainingSession]:
+        """Every session this registry remembers, oldest first."""
+        with self._lock:
+            return list(self._sessions.values())
+
+    def active(self) -> list[TrainingSession]:
+        """Sessions queued, running or stopping, oldest first."""
+        return [s for s in self.sessions() if not s.status().done]
+
+    def queue_position(self, run_id: str) -> int | None:
+        """How many queued sessions are ahead of ``run_id`` (None if it is not queued)."""
+        queued = [s.run_id for s in self.sessions() if s.status().state == "queued"]
+        return queued.index(run_id) if run_id in queued else None
+
+    def stop(self, run_id: str) -> bool:
+        """Ask a session to stop; False when this registry has no such session."""
+        session = self.get(run_id)
+        if session is None:
+            return False
+        session.stop()
+        return True
+
+    def wait_all(self, timeout: float | None = None) -> None:
+        """Block until every session ends (tests and the CLI)."""
+        for session in self.sessions():
+            session.wait(timeout)
+
+    def _start_waiting(self) -> None:
+        with self._lock:
+            sessions = list(self._sessions.values())
+            running = sum(s.started and not s.done for s in sessions)
+            for session in sessions:
+                if running >= self.max_concurrent:
+                    break
+                if not session.started and not session.done:
+                    session.start()
+                    running += 1
+
+    def _session_done(self, session: TrainingSession) -> None:
+        with self._lock:
+            finished = [s for s in self._sessions.values() if s.done]
+            for old in finished[: max(0, len(finished) - self.keep_finished)]:
+                del self._sessions[old.run_id]
+        self._start_waiting()

@@ -1,0 +1,188 @@
+"""A stored run as the analysis and dashboard parts see it.
+
+A ``Run`` is a snapshot of the run folder when it was loaded: load it again to see a
+live run move on. Each file is read the first time it is asked for; the model and the
+fitted preprocessing (which import Keras and scikit-learn objects) only when used.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sattn_dash.errors import RunError
+from sattn_dash.training.atomic import read_json
+from sattn_dash.training.config import TrainingConfig
+
+SNAPSHOT_COLUMNS = ["epoch", "branch", "probability", "routing_weight", "temperature"]
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One line of the run list: what a user needs to pick a run."""
+
+    run_id: str
+    title: str
+    status: str
+    created_at: str
+    model: str
+    preset: str | None
+    targets: tuple[str, ...]
+    tasks: dict[str, str]
+    epochs_run: int
+    duration_s: float | None
+    error: str | None
+
+
+class Run:
+    """Everything stored about one run; see the module docstring for when files are read."""
+
+    def __init__(self, info: RunInfo, directory: Path):
+        self.info = info
+        self.path = directory
+        self.run_id = info.run_id
+        self.title = info.title
+        self.status = info.status
+        self.error = info.error
+        self.targets = list(info.targets)
+        self.tasks = dict(info.tasks)
+        self.epochs_run = info.epochs_run
+        self.duration_s = info.duration_s
+
+    def __repr__(self) -> str:
+        return f"Run({self.run_id!r}, title={self.title!r}, status={self.status!r})"
+
+    def _json(self, name: str, default: Any = None) -> Any:
+        file = self.path / name
+        if not file.is_file():
+            return default
+        try:
+            return read_json(file)
+        except (OSError, ValueError) as exc:
+            raise RunError(f"{name} of run {self.run_id} cannot be read ({exc}).") from exc
+
+    @cached_property
+    def spec(self):
+        """The ``ModelSpec`` that was trained (None if the run failed before one existed)."""
+        from sattn_dash.modeling import ModelSpec
+
+        data = self._json("spec.json")
+        return ModelSpec.from_dict(data) if data is not None else None
+
+    @cached_property
+    def schema(self):
+        from sattn_dash.tabular import Schema
+
+        data = self._json("schema.json")
+        return Schema.from_dict(data) if data is not None else None
+
+    @cached_property
+    def config(self) -> TrainingConfig:
+        return TrainingConfig.from_dict(self._json("config.json", {}))
+
+    @cached_property
+    def card(self) -> dict[str, Any]:
+        """Seed, data hash, library versions, device, timings and the final result."""
+        return self._json("card.json", {})
+
+    @cached_property
+    def metrics(self) -> dict[str, dict[str, Any]]:
+        """Test-split metrics: target -> metric -> value (empty if never evaluated)."""
+        return self._json("metrics.json", {})
+
+    @property
+    def module_importance(self) -> dict[str, float] | None:
+        """Branch -> probability of the final model, for the attention combiners."""
+        return self.card.get("module_importance")
+
+    @cached_property
+    def history(self) -> pd.DataFrame:
+        """One row per finished epoch: ``epoch``, Keras' logs, ``time_s``."""
+        file = self.path / "history.csv"
+        if not file.is_file() or file.stat().st_size == 0:
+            return pd.DataFrame({"epoch": pd.Series(dtype="int64")})
+        return pd.read_csv(file)
+
+    @cached_property
+    def snapshot_records(self) -> list[dict[str, Any]]:
+        """The per-epoch snapshots as stored (a torn last line is ignored)."""
+        file = self.path / "snapshots.jsonl"
+        if not file.is_file():
+            return []
+        records = []
+        for line in file.read_text(encoding="utf-8").splitlines():
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue
+        return records
+
+    @cached_property
+    def snapshots(self) -> pd.DataFrame:
+        """Tidy per-epoch branch weights: epoch, branch, probability (combiner's module
+        probabilities), routing_weight (mean top-k routing weight of a sparse_dense
+        combiner), temperature."""
+        rows = []
+        for record in self.snapshot_records:
+            probabilities = record.get("module_probabilities") or {}
+            routing = record.get("routing") or {}
+            for branch in dict.fromkeys([*probabilities, *routing]):
+                rows.append(
+                    {
+                        "epoch": record.get("epoch"),
+                        "branch": branch,
+                        "probability": probabilities.get(branch),
+                        "routing_weight": routing.get(branch),
+                        "temperature": record.get("temperature"),
+                    }
+                )
+        return pd.DataFrame(rows, columns=SNAPSHOT_COLUMNS).astype(
+            {"probability": "float64", "routing_weight": "float64", "temperature": "float64"}
+        )
+
+    @cached_property
+    def predictions(self) -> pd.DataFrame:
+        """Test-split predictions (see ``evaluation.predictions_frame`` for the columns)."""
+        file = self.path / "predictions.csv"
+        return pd.read_csv(file) if file.is_file() else pd.DataFrame()
+
+    @cached_property
+    def prepared(self):
+        """The fitted preprocessing and the splits, as ``PreparedData``."""
+        directory = self.path / "prepared"
+        if not directory.is_dir():
+            raise RunError(
+                f"Run {self.run_id} has no saved preprocessing (it is {self.status}); "
+                "train it again."
+            )
+        from sattn_dash.tabular import PreparedData
+
+        return PreparedData.load(directory)
+
+    @cached_property
+    def model(self):
+        """The trained ``keras.Model`` (best weights when early stopping restored them)."""
+        file = self.path / "model.keras"
+        if not file.is_file():
+            raise RunError(
+                f"Run {self.run_id} has no saved model (it is {self.status}"
+                + (f": {self.error}" if self.error else "")
+                + "); train it again."
+            )
+        from sattn_dash.modeling import load_model
+
+        return load_model(file)
+
+    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Predictions for new rows of the original table (same columns as the training
+        data; target columns may be absent)."""
+        from sattn_dash.training.evaluation import predict_outputs, predictions_frame
+
+        X = self.prepared.transform(df)
+        outputs = predict_outputs(self.model, X, list(self.prepared.tasks))
+        return predictions_frame(outputs, self.prepared, index=df.index)

@@ -1,0 +1,504 @@
+"""A training session: ``model.fit`` in a worker thread that a page can watch and stop.
+
+The worker never touches Streamlit. It reports through a lock-guarded status (read with
+``status()``), and everything it learns goes to the run folder as it goes: a refresh,
+a second tab or a crashed process loses nothing already written.
+
+Life of a session: ``queued`` -> ``running`` (phases: preparing data, building model,
+training, evaluating, saving) -> ``finished`` | ``stopped`` (``stop()`` was asked; what
+was learned is kept and evaluated) | ``failed`` (a NaN loss or an exception, with its
+reason). ``stopping`` is shown between ``stop()`` and the end of the current batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import platform
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from sattn_dash.errors import UserError
+from sattn_dash.training import owner
+from sattn_dash.training.config import TrainingConfig
+from sattn_dash.training.store import FINAL_STATES, RunStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    """A consistent copy of a session's progress, safe to read from any thread."""
+
+    run_id: str
+    state: str
+    phase: str = ""
+    epoch: int = 0
+    epochs: int = 0
+    batch: int = 0
+    batches: int = 0
+    logs: dict[str, float] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    eta_s: float | None = None
+    error: str | None = None
+    error_kind: str | None = None  # "user" (the message says what to change) or "internal"
+    epochs_run: int = 0
+    best_epoch: int | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.state in FINAL_STATES
+
+    @property
+    def progress(self) -> float:
+        """Fraction of the planned batches done (early stopping may end sooner)."""
+        if self.state == "finished":
+            return 1.0
+        if not self.epochs or not self.batches:
+            return 0.0
+        done = (max(self.epoch, 1) - 1) * self.batches + self.batch
+        return min(1.0, done / (self.epochs * self.batches))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class NanLossError(UserError):
+    """The loss became NaN or infinite, so the weights are no longer numbers."""
+
+
+def resolve_spec(
+    spec: Any, prepared: Any, combiner: str | None = None, learning_rate: float | None = None
+) -> Any:
+    """A ``ModelSpec`` from a spec or a preset name, with the CLI's overrides, checked
+    against the prepared data (raises ``SpecError`` naming the bad field)."""
+    from sattn_dash.modeling import ModelSpec, preset_spec
+
+    if isinstance(spec, str):
+        spec = preset_spec(spec, prepared)
+    if not isinstance(spec, ModelSpec):
+        raise TypeError(f"spec must be a ModelSpec or a preset name, got {type(spec).__name__}")
+    if combiner is not None:
+        spec = dataclasses.replace(spec, combiner=dataclasses.replace(spec.combiner, kind=combiner))
+    if learning_rate is not None:
+        spec = dataclasses.replace(spec, learning_rate=float(learning_rate))
+    spec.validate(prepared)
+    return spec
+
+
+class TrainingSession:
+    """Train one spec on one table in the background; see the module docstring.
+
+    ``spec`` is a ``ModelSpec`` or a preset name. ``prepared`` skips preparing the table
+    again when the caller already did it with the same seed and split sizes.
+    """
+
+    def __init__(
+        self,
+        df: Any,
+        schema: Any,
+        spec: Any,
+        config: TrainingConfig | None = None,
+        store: RunStore | None = None,
+        *,
+        prepared: Any = None,
+        title: str | None = None,
+        source: str | None = None,
+        on_done: Callable[[TrainingSession], None] | None = None,
+    ):
+        self.config = config or TrainingConfig()
+        self.store = store or RunStore()
+        self._df = df
+        self._schema = schema
+        self._spec = spec
+        self.prepared = prepared
+        self.model = None
+        self._on_done = on_done
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._finished = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._started_at: float | None = None
+        self._fit_started_at: float | None = None
+        self._timings: dict[str, float] = {}
+        self._started_wall = datetime.now(UTC)
+        self._nan: NanLossError | None = None
+        self._best_val = math.inf
+        self._stopped_early = False
+
+        preset = spec if isinstance(spec, str) else getattr(spec, "preset", None)
+        files = {"schema.json": schema.to_dict(), "config.json": self.config.to_dict()}
+        if not isinstance(spec, str):
+            files["spec.json"] = spec.to_dict()
+        self.run_id = self.store.create(
+            title,
+            targets={t.name: t.task for t in schema.targets},
+            model=spec if isinstance(spec, str) else spec.name,
+            preset=preset,
+            source=source,
+            files=files,
+        )
+        self._writer = self.store.writer(self.run_id)
+        self._status = SessionStatus(self.run_id, "queued", "waiting", epochs=self.config.epochs)
+
+    # --- the public face ---------------------------------------------------------------
+    def start(self) -> TrainingSession:
+        """Start training in a worker thread (returns at once)."""
+        with self._lock:
+            if self._thread is not None or self._status.state != "queued":
+                return self
+            self._thread = threading.Thread(
+                target=self.run, name=f"training-{self.run_id}", daemon=True
+            )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask training to stop after the current batch; what was learned is kept."""
+        self._stop.set()
+        if self.model is not None:
+            # Keras checks this after every batch; the callback re-asserts it at each
+            # batch start in case fit() had not yet begun (fit resets it).
+            self.model.stop_training = True
+        with self._lock:
+            state = self._status.state
+            if state == "running":
+                self._status = dataclasses.replace(self._status, state="stopping")
+            started = self._thread is not None
+        if state == "queued" and not started:
+            self._end("stopped", phase="stopped before it started")
+
+    def status(self) -> SessionStatus:
+        with self._lock:
+            status = self._status
+        if self._started_at is not None and not status.done:
+            status = dataclasses.replace(status, elapsed_s=time.monotonic() - self._started_at)
+        return status
+
+    def wait(self, timeout: float | None = None) -> SessionStatus:
+        """Block until the session ends (or ``timeout`` seconds pass); returns the status."""
+        self._finished.wait(timeout)
+        return self.status()
+
+    @property
+    def done(self) -> bool:
+        return self._finished.is_set()
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    # --- the hooks the Keras callback calls ----------------------------------------------
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def on_progress(self, epoch: int, batch: int, logs: dict[str, float] | None) -> None:
+        with self._lock:
+            current = self._status
+            if (epoch, batch) < (current.epoch, current.batch):
+                return  # a late report from Keras' callback thread
+            changes: dict[str, Any] = {"epoch": epoch, "batch": batch}
+            if logs:
+                changes["logs"] = {**current.logs, **_floats(logs)}
+            changes["eta_s"] = self._eta(epoch, batch, current.batches)
+            self._status = dataclasses.replace(current, **changes)
+
+    def on_nan(self, epoch: int, batch: int, logs: dict[str, float]) -> None:
+        lr = self._spec.learning_rate if not isinstance(self._spec, str) else None
+        self._nan = NanLossError(
+            f"Training diverged: the loss became {logs.get('loss')} at epoch {epoch}, batch "
+            f"{batch}, so the weights are no longer numbers. Lower the learning rate"
+            + (f" (it was {lr:g})" if lr else "")
+            + ", or check the data for extreme values, then train again."
+        )
+
+    def on_epoch(self, epoch: int, batches: int, logs: dict[str, float], snapshot: dict) -> None:
+        elapsed = time.monotonic() - (self._fit_started_at or time.monotonic())
+        row = {"epoch": epoch, **_floats(logs), "batches": batches, "time_s": round(elapsed, 4)}
+        self._writer.history_row(row)
+        if snapshot:
+            self._writer.snapshot({"epoch": epoch, **snapshot})
+        with self._lock:
+            best = self._status.best_epoch
+            val = logs.get("val_loss")
+            if val is not None and math.isfinite(val) and (best is None or val < self._best_val):
+                self._best_val, best = val, epoch
+            self._status = dataclasses.replace(
+                self._status,
+                epoch=epoch,
+                epochs_run=epoch,
+                best_epoch=best,
+                logs={**self._status.logs, **_floats(logs)},
+            )
+        self.heartbeat()
+
+    def heartbeat(self) -> None:
+        """Write the status file, which also proves this process is still alive."""
+        status = self.status()
+        self._writer.status(
+            {
+                **status.to_dict(),
+                **owner.this_owner(),
+                "heartbeat": time.time(),
+                "duration_s": round(status.elapsed_s, 3),
+            }
+        )
+
+    # --- the work ------------------------------------------------------------------------
+    def run(self) -> SessionStatus:
+        """Train in the calling thread (``start`` calls this in a worker thread)."""
+        with self._lock:
+            if self._status.state != "queued":
+                return self._status
+            self._started_at = time.monotonic()
+            self._status = dataclasses.replace(self._status, state="running", phase="starting")
+        self._started_wall = datetime.now(UTC)
+        try:
+            self.heartbeat()
+            self._train()
+        except UserError as exc:
+            self._end("failed", error=str(exc), error_kind="user")
+        except Exception as exc:  # captured: a session never loses its reason
+            log.exception("Run %s failed", self.run_id)
+            self._end(
+                "failed",
+                error=f"Internal error ({type(exc).__name__}: {exc}); this is a bug in sattn-dash.",
+                error_kind="internal",
+                detail=traceback.format_exc(),
+            )
+        return self.status()
+
+    def _phase(self, phase: str) -> bool:
+        """Enter a phase; False when a stop was asked before it (the run ends there)."""
+        with self._lock:
+            self._status = dataclasses.replace(self._status, phase=phase)
+        self.heartbeat()
+        return not self._stop.is_set()
+
+    def _timed(self, name: str, start: float) -> None:
+        self._timings[name] = round(time.perf_counter() - start, 4)
+
+    def _train(self) -> None:
+        from sattn_dash.tabular import prepare
+
+        config = self.config
+        t = time.perf_counter()
+        if not self._phase("preparing data"):
+            return self._end("stopped")
+        if self.prepared is None:
+            self.prepared = prepare(
+                self._df,
+                self._schema,
+                seed=config.seed,
+                test_size=config.test_size,
+                val_size=config.val_size,
+            )
+        prepared = self.prepared
+        self._df = None  # the prepared splits are all that is needed from here on
+        spec = resolve_spec(self._spec, prepared, learning_rate=config.learning_rate)
+        self._spec = spec
+        self._writer.json("spec.json", spec.to_dict())
+        self._writer.prepared(prepared)
+        self._timed("prepare_s", t)
+
+        if not self._phase("building model"):
+            return self._end("stopped")
+        t = time.perf_counter()
+        model, dataset, plan, fit_kwargs = self._build(spec, prepared)
+        self.model = model
+        self._timed("build_s", t)
+
+        if not self._phase("training"):
+            return self._end("stopped")
+        t = time.perf_counter()
+        self._fit(model, dataset, fit_kwargs)
+        self._timed("train_s", t)
+        if self._nan is not None:
+            raise self._nan
+        self._stopped_early = self._stop.is_set()  # a later stop() changes nothing
+
+        self._phase("evaluating")
+        t = time.perf_counter()
+        metrics, predictions = self._evaluate(model, prepared)
+        self._timed("evaluate_s", t)
+
+        self._phase("saving")
+        t = time.perf_counter()
+        self._writer.model(model)
+        self._writer.json("metrics.json", metrics)
+        self._writer.predictions(predictions)
+        self._timed("save_s", t)
+        self._writer.json("card.json", self._card(spec, prepared, plan, model))
+        self._end("stopped" if self._stopped_early else "finished")
+
+    def _build(self, spec: Any, prepared: Any) -> tuple[Any, Any, Any, dict[str, Any]]:
+        import keras
+
+        from sattn_dash.modeling import build_model, head_name
+        from sattn_dash.training.callbacks import SessionCallback, Snapshotter
+        from sattn_dash.training.devices import select_device
+        from sattn_dash.training.pipeline import seeded, training_dataset
+
+        config = self.config
+        plan = select_device(config.device)
+        X_train, y_train = prepared.split("train")
+        X_val, y_val = prepared.split("val")
+        heads = {t: head_name(t) for t in prepared.tasks}
+        with seeded(config.seed), plan.strategy.scope():
+            model = build_model(spec, prepared)
+            dataset = training_dataset(
+                np.asarray(X_train, dtype=np.float32),
+                {heads[t]: v for t, v in y_train.items()},
+                config.batch_size,
+                config.seed,
+            )
+        batches = math.ceil(len(X_train) / config.batch_size)
+        with self._lock:
+            self._status = dataclasses.replace(self._status, batches=batches)
+        callbacks: list[Any] = [
+            SessionCallback(self, Snapshotter(model, np.asarray(X_val, dtype=np.float32)))
+        ]
+        if config.early_stopping and len(X_val):
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=config.patience, restore_best_weights=True
+                )
+            )
+        fit_kwargs = {
+            "epochs": config.epochs,
+            "callbacks": callbacks,
+            "validation_data": (
+                np.asarray(X_val, dtype=np.float32),
+                {heads[t]: v for t, v in y_val.items()},
+            )
+            if len(X_val)
+            else None,
+            "shuffle": False,  # the dataset shuffles itself, with its own seed
+            "verbose": 0,
+        }
+        return model, dataset, plan, fit_kwargs
+
+    def _fit(self, model: Any, dataset: Any, fit_kwargs: dict[str, Any]) -> None:
+        self._fit_started_at = time.monotonic()
+        model.fit(dataset, **fit_kwargs)
+
+    def _eta(self, epoch: int, batch: int, batches: int) -> float | None:
+        if self._fit_started_at is None or not batches:
+            return None
+        done = (epoch - 1) * batches + batch
+        if done <= 0:
+            return None
+        per_batch = (time.monotonic() - self._fit_started_at) / done
+        return round(per_batch * (self.config.epochs * batches - done), 1)
+
+    def _evaluate(self, model: Any, prepared: Any) -> tuple[dict, Any]:
+        from sattn_dash.training.evaluation import (
+            evaluate_outputs,
+            predict_outputs,
+            predictions_frame,
+        )
+
+        X_test, y_test = prepared.split("test")
+        outputs = predict_outputs(model, X_test, list(prepared.tasks), once=True)
+        metrics = evaluate_outputs(outputs, y_test, prepared.tasks)
+        frame = predictions_frame(outputs, prepared, y_test, prepared.row_index.get("test"))
+        return metrics, frame
+
+    def _card(self, spec: Any, prepared: Any, plan: Any, model: Any) -> dict[str, Any]:
+        from sattn_dash.modeling import module_probabilities
+
+        status = self.status()
+        return {
+            "run_id": self.run_id,
+            "spec": spec.to_dict(),
+            "config": self.config.to_dict(),
+            "seed": self.config.seed,
+            "data_hash": prepared.data_hash,
+            "rows": {s: int(len(prepared.split(s)[0])) for s in ("train", "val", "test")},
+            "features": len(prepared.feature_names),
+            "parameters": int(model.count_params()),
+            "device": {
+                "name": plan.name,
+                "description": plan.description,
+                "replicas": plan.replicas,
+            },
+            "versions": library_versions(),
+            "started_at": self._started_wall.isoformat(timespec="seconds"),
+            "timings": dict(self._timings),
+            "epochs_run": status.epochs_run,
+            "best_epoch": status.best_epoch,
+            "stopped_by_user": self._stopped_early,
+            "module_importance": module_probabilities(model),
+        }
+
+    def _end(
+        self,
+        state: str,
+        *,
+        phase: str | None = None,
+        error: str | None = None,
+        error_kind: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        with self._lock:
+            if self._status.done:
+                return
+            self._status = dataclasses.replace(
+                self._status,
+                state=state,
+                phase=phase or state,
+                error=error,
+                error_kind=error_kind,
+                eta_s=None,
+                elapsed_s=(time.monotonic() - self._started_at) if self._started_at else 0.0,
+            )
+        status = self._status
+        record = {
+            **status.to_dict(),
+            **owner.this_owner(),
+            "heartbeat": time.time(),
+            "duration_s": round(status.elapsed_s, 3),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        if detail:
+            record["traceback"] = detail
+        try:
+            self._writer.status(record)
+        except OSError:
+            log.exception("Could not write the final status of run %s", self.run_id)
+        owner.release(self.run_id)
+        self._finished.set()
+        if self._on_done is not None:
+            self._on_done(self)
+
+
+def _floats(logs: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in logs.items() if isinstance(v, int | float | np.number)}
+
+
+def library_versions() -> dict[str, str]:
+    import keras
+    import pandas
+    import sklearn
+    import tensorflow
+
+    import sattn_dash
+
+    return {
+        "python": platform.python_version(),
+        "sattn_dash": sattn_dash.__version__,
+        "tensorflow": tensorflow.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "pandas": pandas.__version__,
+        "scikit-learn": sklearn.__version__,
+        "platform": platform.platform(),
+    }

@@ -1,0 +1,287 @@
+"""The run store: every run on disk under ``<workspace>/runs/<run_id>/``.
+
+Files of a run (all written atomically, see ``atomic``):
+``run.json`` (id, title, targets, created), ``status.json`` (state, progress, owner),
+``spec.json``, ``schema.json``, ``config.json``, ``history.csv`` (one row per epoch,
+rewritten each epoch), ``snapshots.jsonl`` (one record per epoch), ``metrics.json``
+(test split), ``predictions.csv`` (test split), ``model.keras``, ``prepared/`` (the
+fitted preprocessing) and ``card.json`` (seed, data hash, versions, device, timings).
+
+Nothing here imports TensorFlow: listing runs stays fast. A run id is the only thing
+that becomes a path, and only after it matches ``RUN_ID_PATTERN``; titles are text.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import shutil
+import time
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sattn_dash.errors import RunError
+from sattn_dash.training import owner
+from sattn_dash.training.atomic import (
+    dumps,
+    read_json,
+    write_dir,
+    write_json,
+    write_text,
+    write_with,
+)
+from sattn_dash.training.run import Run, RunInfo
+
+log = logging.getLogger(__name__)
+
+WORKSPACE_ENV = "SATTN_DASH_WORKSPACE"
+RUN_ID_PATTERN = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
+ACTIVE_STATES = ("queued", "running", "stopping")
+FINAL_STATES = ("finished", "stopped", "failed", "interrupted")
+TITLE_MAX = 80
+
+
+def default_workspace() -> Path:
+    return Path(os.environ.get(WORKSPACE_ENV) or "workspace")
+
+
+def new_run_id() -> str:
+    """A time-ordered id safe as a file name on every platform."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+def clean_title(title: Any) -> str:
+    """A title as plain one-line text: control characters dropped, spaces collapsed."""
+    text = "".join(
+        " " if unicodedata.category(ch).startswith(("C", "Z")) else ch for ch in str(title or "")
+    )
+    text = " ".join(text.split())
+    return text[:TITLE_MAX].rstrip()
+
+
+def effective_state(run_id: str, status: dict[str, Any]) -> str:
+    """The stored state, except that an active run whose owner is gone is interrupted."""
+    state = status.get("state", "interrupted")
+    if state in ACTIVE_STATES and not owner.owner_alive(run_id, status):
+        return "interrupted"
+    return state if state in ACTIVE_STATES + FINAL_STATES else "interrupted"
+
+
+@dataclass(frozen=True)
+class SkippedRun:
+    """A folder in the runs directory that could not be read as a run, and why."""
+
+    name: str
+    reason: str
+
+
+class RunWriter:
+    """Writes the files of one run; used by the training session that owns the run."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self._history: list[dict[str, Any]] = []
+        self._snapshots: list[str] = []
+
+    def json(self, name: str, value: Any) -> None:
+        write_json(self.directory / name, value)
+
+    def status(self, status: dict[str, Any]) -> None:
+        self.json("status.json", status)
+
+    def history_row(self, row: dict[str, Any]) -> None:
+        """Add one epoch to ``history.csv`` (the whole small file is replaced)."""
+        self._history.append(row)
+        write_text(self.directory / "history.csv", pd.DataFrame(self._history).to_csv(index=False))
+
+    def snapshot(self, record: dict[str, Any]) -> None:
+        self._snapshots.append(dumps(record, indent=None))
+        write_text(self.directory / "snapshots.jsonl", "\n".join(self._snapshots) + "\n")
+
+    def predictions(self, frame: pd.DataFrame) -> None:
+        write_text(self.directory / "predictions.csv", frame.to_csv(index=False))
+
+    def model(self, model: Any) -> None:
+        write_with(self.directory / "model.keras", lambda temp: model.save(temp), suffix=".keras")
+
+    def prepared(self, prepared: Any) -> None:
+        target = self.directory / "prepared"
+        if target.exists():
+            shutil.rmtree(target)
+        write_dir(target, prepared.save)
+
+
+class RunStore:
+    """Create, list, load, rename and delete runs in one workspace folder."""
+
+    def __init__(self, workspace: str | os.PathLike | None = None):
+        self.workspace = Path(workspace) if workspace is not None else default_workspace()
+        self.root = self.workspace / "runs"
+        self.skipped: list[SkippedRun] = []
+
+    # --- paths -------------------------------------------------------------------
+    def path(self, run_id: str) -> Path:
+        """The folder of ``run_id``; the id is checked so no other path can be reached."""
+        if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
+            raise RunError(
+                f"{run_id!r} is not a run id; run ids look like 20250101-120000-a1b2c3 "
+                "(see `python -m sattn_dash runs`)."
+            )
+        return self.root / run_id
+
+    def _existing(self, run_id: str) -> Path:
+        directory = self.path(run_id)
+        if not (directory / "run.json").is_file():
+            raise RunError(
+                f"No run {run_id} in {self.root}; list the runs with `python -m sattn_dash runs`."
+            )
+        return directory
+
+    # --- create and write ----------------------------------------------------------
+    def create(
+        self,
+        title: str | None = None,
+        *,
+        targets: dict[str, str] | None = None,
+        model: str = "",
+        preset: str | None = None,
+        source: str | None = None,
+        files: dict[str, Any] | None = None,
+    ) -> str:
+        """Make a new run folder (atomically) in state ``queued`` and return its id.
+
+        This process owns the run until ``owner.release(run_id)`` (a session releases
+        it when it ends); an unreleased active run of a dead process reads as interrupted.
+
+        ``targets`` maps target -> task; ``files`` are JSON files to write at once
+        (``spec.json``, ``schema.json``, ``config.json``).
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        run_id = new_run_id()
+        while self.path(run_id).exists():
+            run_id = new_run_id()
+        targets = dict(targets or {})
+        meta = {
+            "run_id": run_id,
+            "title": clean_title(title) or _default_title(model, targets),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "targets": list(targets),
+            "tasks": targets,
+            "model": model,
+            "preset": preset,
+            "source": clean_title(source) if source else None,
+        }
+        temp = self.root / f".{run_id}.creating"
+        temp.mkdir()
+        try:
+            write_json(temp / "run.json", meta)
+            write_json(temp / "status.json", {"state": "queued", **owner.this_owner()})
+            for name, value in (files or {}).items():
+                write_json(temp / name, value)
+            os.replace(temp, self.path(run_id))
+            owner.claim(run_id)
+        except BaseException:
+            shutil.rmtree(temp, ignore_errors=True)
+            raise
+        return run_id
+
+    def writer(self, run_id: str) -> RunWriter:
+        return RunWriter(self._existing(run_id))
+
+    # --- read ----------------------------------------------------------------------
+    def list(self) -> list[RunInfo]:
+        """All readable runs, newest first; unreadable folders go to ``self.skipped``."""
+        runs, skipped = [], []
+        if self.root.is_dir():
+            for entry in sorted(self.root.iterdir(), reverse=True):
+                if entry.name.startswith("."):
+                    continue  # a run being created or deleted
+                if not entry.is_dir() or not RUN_ID_PATTERN.match(entry.name):
+                    skipped.append(SkippedRun(entry.name, "not a run folder"))
+                    continue
+                try:
+                    runs.append(self._info(entry))
+                except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+                    skipped.append(SkippedRun(entry.name, _describe(exc)))
+        for item in skipped:
+            log.warning("Skipped %s in %s: %s", item.name, self.root, item.reason)
+        self.skipped = skipped
+        return runs
+
+    def info(self, run_id: str) -> RunInfo:
+        directory = self._existing(run_id)
+        try:
+            return self._info(directory)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise RunError(f"Run {run_id} cannot be read ({_describe(exc)}).") from exc
+
+    def _info(self, directory: Path) -> RunInfo:
+        meta = read_json(directory / "run.json")
+        status = read_json(directory / "status.json")
+        if not isinstance(meta, dict) or not isinstance(status, dict):
+            raise ValueError("run.json or status.json is not a JSON object")
+        run_id = directory.name
+        return RunInfo(
+            run_id=run_id,
+            title=clean_title(meta.get("title")) or run_id,
+            status=effective_state(run_id, status),
+            created_at=str(meta.get("created_at", "")),
+            model=str(meta.get("model") or ""),
+            preset=meta.get("preset"),
+            targets=tuple(str(t) for t in meta.get("targets", [])),
+            tasks={str(k): str(v) for k, v in dict(meta.get("tasks", {})).items()},
+            epochs_run=int(status.get("epochs_run") or 0),
+            duration_s=status.get("duration_s"),
+            error=status.get("error"),
+        )
+
+    def load(self, run_id: str) -> Run:
+        info = self.info(run_id)
+        return Run(info, self.path(run_id))
+
+    def status(self, run_id: str) -> dict[str, Any]:
+        """The raw status file of a run, with ``state`` made effective."""
+        status = read_json(self._existing(run_id) / "status.json")
+        return {**status, "state": effective_state(run_id, status)}
+
+    # --- change --------------------------------------------------------------------
+    def rename(self, run_id: str, title: str) -> str:
+        """Give a run a new title (plain text); returns the title as stored."""
+        directory = self._existing(run_id)
+        cleaned = clean_title(title)
+        if not cleaned:
+            raise RunError("A run title cannot be empty; type a few words that describe it.")
+        meta = read_json(directory / "run.json")
+        write_json(directory / "run.json", {**meta, "title": cleaned})
+        return cleaned
+
+    def delete(self, run_id: str) -> None:
+        """Remove a run for good; a run that is still training must be stopped first."""
+        directory = self._existing(run_id)
+        try:
+            state = self.status(run_id)["state"]
+        except (OSError, ValueError):
+            state = "interrupted"
+        if state in ACTIVE_STATES:
+            raise RunError(f"Run {run_id} is still {state}; stop it before deleting it.")
+        trash = self.root / f".{run_id}.deleting-{secrets.token_hex(3)}"
+        os.replace(directory, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _default_title(model: str, targets: dict[str, str]) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M")
+    what = ", ".join(targets) or "run"
+    return clean_title(f"{model or 'model'} → {what} ({when})")
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
