@@ -1,0 +1,446 @@
+"""``python -m sattn_dash``: the training engine without the browser.
+
+Subcommands: ``train``, ``runs``, ``show``, ``delete``, ``baselines``. Each is one entry in ``COMMANDS``
+(its help, its arguments and its handler); a new subcommand is one more entry.
+
+Exit status: 0 success, 2 a user error (one line on stderr, no traceback), 1 an internal
+failure, 130 a training run stopped with Ctrl-C (its run is kept, state ``stopped``).
+With ``--json``, stdout carries exactly one JSON object, errors included; everything
+else (TensorFlow's logs, the progress bar) goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before anything imports TensorFlow
+
+from sattn_dash.errors import DataError, SpecError, UserError  # noqa: E402
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
+COMBINERS = ("sparse_attention", "sparse_dense", "concat", "mean")
+
+
+class CliUsageError(UserError):
+    """Bad command-line arguments."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose mistakes are one-line user errors, not usage dumps."""
+
+    def error(self, message: str):
+        raise CliUsageError(f"{message} (see `{self.prog} --help`)")
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a handler hands back: the JSON object, its text form and the exit status."""
+
+    data: dict[str, Any]
+    text: str
+    exit_code: int = EXIT_OK
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    handler: Callable[[argparse.Namespace], Result]
+
+
+# --- train -------------------------------------------------------------------------------
+def _train_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, metavar="FILE", help="CSV, TSV, Excel or Parquet")
+    p.add_argument(
+        "--target", required=True, action="append", metavar="COL", help="repeat for several"
+    )
+    spec = p.add_mutually_exclusive_group()
+    spec.add_argument("--preset", metavar="NAME", help="a ready-made architecture")
+    spec.add_argument("--spec", metavar="FILE", help="a ModelSpec JSON file")
+    p.add_argument("--combiner", choices=COMBINERS, help="replace the spec's combiner kind")
+    p.add_argument("--epochs", type=int, default=20, metavar="N")
+    p.add_argument("--batch-size", type=int, default=64, metavar="N")
+    p.add_argument("--seed", type=int, default=0, metavar="N")
+    p.add_argument("--device", default="auto", metavar="auto|cpu|gpu")
+    p.add_argument("--title", help="a title for the run (default: model and targets)")
+
+
+def _train(args: argparse.Namespace) -> Result:
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices and the like
+    from sattn_dash.training import RunStore, TrainingConfig, resolve_spec
+    from sattn_dash.training.session import TrainingSession
+
+    config = TrainingConfig(
+        epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, device=args.device
+    )
+    spec_source = _spec_source(args)  # checked before the slow part
+    from sattn_dash.training.devices import select_device
+
+    select_device(config.device)
+    df, schema, prepared = _prepare(args, config)
+    spec = resolve_spec(spec_source, prepared, combiner=args.combiner)
+    store = RunStore(args.workspace)
+    session = TrainingSession(
+        df,
+        schema,
+        spec,
+        config,
+        store,
+        prepared=prepared,
+        title=args.title,
+        source=Path(args.data).name,
+    )
+    interrupted = _follow(session.start())
+    status = session.status()
+    data = _run_summary(store, session.run_id)
+    text = _format_run(data)
+    if status.state == "failed":
+        code = EXIT_USER if status.error_kind == "user" else EXIT_INTERNAL
+        print(f"error: {status.error}", file=sys.stderr)
+        return Result(data, text, code)
+    return Result(data, text, EXIT_INTERRUPTED if interrupted else EXIT_OK)
+
+
+def _spec_source(args: argparse.Namespace) -> Any:
+    """The preset name or the ``ModelSpec`` read from ``--spec``, checked early."""
+    from sattn_dash.modeling import PRESETS, ModelSpec
+
+    if args.spec:
+        path = Path(args.spec)
+        if not path.is_file():
+            raise SpecError(f"No spec file {args.spec}; check the path given to --spec.")
+        return ModelSpec.from_json(path.read_text(encoding="utf-8"))
+    name = args.preset or next(iter(PRESETS))
+    if name not in PRESETS:
+        raise SpecError(f"No preset named {name!r}; choose one of {', '.join(PRESETS)}.")
+    return name
+
+
+def _prepare(args: argparse.Namespace, config: Any) -> tuple[Any, Any, Any]:
+    from sattn_dash.tabular import prepare
+
+    df, schema = _read_with_targets(args)
+    prepared = prepare(
+        df, schema, seed=config.seed, test_size=config.test_size, val_size=config.val_size
+    )
+    return df, schema, prepared
+
+
+def _read_with_targets(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The table of ``--data`` and its schema for ``--target``, checked with clear errors."""
+    from sattn_dash.tabular import infer_schema, read_table
+
+    path = Path(args.data)
+    if not path.is_file():
+        raise DataError(f"No data file {args.data}; check the path given to --data.")
+    df = read_table(path, name=path.name)
+    missing = [t for t in args.target if t not in df.columns]
+    if missing:
+        columns = ", ".join(map(str, list(df.columns)[:20]))
+        raise DataError(
+            f"No column {missing[0]!r} in {path.name}; choose --target from: {columns}"
+            + (" ..." if len(df.columns) > 20 else ".")
+        )
+    schema = infer_schema(df, targets=list(dict.fromkeys(args.target)))
+    return df, schema
+
+
+def _follow(session: Any) -> bool:
+    """Wait for a session, drawing progress on an interactive stderr. The first Ctrl-C
+    asks it to stop (it saves what it learned); returns True if that happened."""
+    interrupted = False
+    bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
+    while not session.done:
+        try:
+            session.wait(0.25)
+        except KeyboardInterrupt:
+            if interrupted:
+                raise
+            interrupted = True
+            session.stop()
+            print("\nstopping after this batch (Ctrl-C again to quit now)...", file=sys.stderr)
+        if bar is not None:
+            bar.draw(session.status())
+    if bar is not None:
+        bar.close(session.status())
+    return interrupted
+
+
+class ProgressBar:
+    """One line on a terminal: epoch, a bar, the latest losses and the time left."""
+
+    def __init__(self, stream: TextIO, width: int = 28):
+        self.stream, self.width = stream, width
+
+    def draw(self, status: Any) -> None:
+        filled = int(status.progress * self.width)
+        logs = "  ".join(
+            f"{k} {v:.4g}" for k, v in status.logs.items() if k in ("loss", "val_loss")
+        )
+        eta = f"  ETA {status.eta_s:.0f}s" if status.eta_s is not None else ""
+        line = (
+            f"{status.phase or status.state}: epoch {status.epoch}/{status.epochs} "
+            f"[{'#' * filled}{'.' * (self.width - filled)}] {logs}{eta}"
+        )
+        self.stream.write("\r" + line[:160].ljust(100))
+        self.stream.flush()
+
+    def close(self, status: Any) -> None:
+        self.draw(status)
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+# --- runs, show, delete ----------------------------------------------------------------
+def _runs(args: argparse.Namespace) -> Result:
+    from sattn_dash.training import RunStore
+
+    store = RunStore(args.workspace)
+    runs = store.list()
+    for skipped in store.skipped:
+        print(f"warning: skipped {skipped.name}: {skipped.reason}", file=sys.stderr)
+    data = {
+        "workspace": str(store.workspace),
+        "runs": [dataclasses.asdict(info) for info in runs],
+        "skipped": [dataclasses.asdict(s) for s in store.skipped],
+    }
+    lines = [f"{len(runs)} run(s) in {store.root}"]
+    for info in runs:
+        lines.append(
+            f"{info.run_id}  {info.status:<11} {info.epochs_run:>4} ep  "
+            f"{', '.join(info.targets):<20} {info.title}"
+        )
+    return Result(data, "\n".join(lines))
+
+
+def _run_id_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", metavar="RUN_ID")
+
+
+def _show_arguments(p: argparse.ArgumentParser) -> None:
+    _run_id_argument(p)
+    p.add_argument(
+        "--no-analysis",
+        action="store_true",
+        help="skip importance, faithfulness and baselines (they take a few seconds)",
+    )
+    p.add_argument(
+        "--retrain-baselines",
+        action="store_true",
+        help="also train the best branch alone and a mean combiner (as long as the run)",
+    )
+
+
+def _show(args: argparse.Namespace) -> Result:
+    from sattn_dash.training import RunStore
+
+    store = RunStore(args.workspace)
+    data = _run_summary(store, args.run_id, details=True)
+    text = _format_run(data, details=True)
+    if not args.no_analysis and (store.path(args.run_id) / "model.keras").is_file():
+        from sattn_dash.analysis.baselines import format_report
+        from sattn_dash.analysis.report import run_report
+
+        data["analysis"] = run_report(store.load(args.run_id), retrain=args.retrain_baselines)
+        text += "\n" + _format_analysis(data["analysis"], format_report)
+    return Result(data, text)
+
+
+def _format_analysis(report: dict[str, Any], format_report: Callable[[dict], str]) -> str:
+    """The faithfulness verdict and the baselines, as text under a run."""
+    lines = []
+    for row in report["tables"].get("faithfulness") or []:
+        lines.append(f"  faithfulness: {row.get('verdict', '')}")
+    baselines = {
+        "seed": "run's",
+        "rows": {},
+        "targets": report["tasks"],
+        "summary": report["tables"].get("baseline_summary", []),
+    }
+    return "\n".join([*lines, format_report(baselines)])
+
+
+# --- baselines ---------------------------------------------------------------------------
+def _baselines_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, metavar="FILE", help="CSV, TSV, Excel or Parquet")
+    p.add_argument(
+        "--target", required=True, action="append", metavar="COL", help="repeat for several"
+    )
+    p.add_argument("--seed", type=int, default=0, metavar="N")
+
+
+def _baselines(args: argparse.Namespace) -> Result:
+    """scikit-learn baselines on the split a training run with the same seed would use."""
+    from sattn_dash.analysis.baselines import baselines_report, format_report
+    from sattn_dash.training import TrainingConfig
+
+    config = TrainingConfig(seed=args.seed)
+    df, schema = _read_with_targets(args)
+    report = baselines_report(
+        df, schema, seed=args.seed, test_size=config.test_size, val_size=config.val_size
+    )
+    return Result(report, format_report(report))
+
+
+def _delete(args: argparse.Namespace) -> Result:
+    from sattn_dash.training import RunStore
+
+    RunStore(args.workspace).delete(args.run_id)
+    return Result({"run_id": args.run_id, "deleted": True}, f"deleted run {args.run_id}")
+
+
+# --- shared output -----------------------------------------------------------------------
+def _run_summary(store: Any, run_id: str, details: bool = False) -> dict[str, Any]:
+    """The JSON of a run: what ``train --json`` prints, plus more for ``show``."""
+    run = store.load(run_id)
+    data: dict[str, Any] = {
+        "run_id": run.run_id,
+        "title": run.title,
+        "status": run.status,
+        "error": run.error,
+        "tasks": run.tasks,
+        "metrics": run.metrics,
+        "module_importance": run.module_importance,
+        "epochs_run": run.epochs_run,
+        "best_epoch": run.card.get("best_epoch"),
+        "duration_s": run.duration_s,
+        "path": str(run.path),
+    }
+    if details:
+        data["config"] = run.config.to_dict()
+        data["card"] = run.card
+        data["history"] = run.history.to_dict(orient="records")
+    return data
+
+
+def _format_run(data: dict[str, Any], details: bool = False) -> str:
+    lines = [
+        f"run {data['run_id']}: {data['status']}  ({data['title']})",
+        f"  epochs run: {data['epochs_run']}   duration: {data['duration_s'] or 0:.1f}s",
+    ]
+    if data.get("error"):
+        lines.append(f"  error: {data['error']}")
+    for target, metrics in (data.get("metrics") or {}).items():
+        shown = ", ".join(
+            f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float) and k != "n"
+        )
+        lines.append(f"  {target} ({data['tasks'].get(target, '?')}): {shown}")
+    if data.get("module_importance"):
+        weights = ", ".join(f"{b} {p:.3f}" for b, p in data["module_importance"].items())
+        lines.append(f"  module importance: {weights}")
+    if details:
+        card = data.get("card") or {}
+        if card.get("device"):
+            lines.append(f"  device: {card['device'].get('description')}")
+        if card.get("timings"):
+            lines.append(
+                "  timings: " + ", ".join(f"{k} {v:.2f}" for k, v in card["timings"].items())
+            )
+    lines.append(f"  files: {data['path']}")
+    return "\n".join(lines)
+
+
+# --- the command table -------------------------------------------------------------------
+COMMANDS: dict[str, Command] = {
+    "train": Command("train a model and store the run", _train_arguments, _train),
+    "runs": Command("list the stored runs", lambda p: None, _runs),
+    "show": Command("show one run, with its analysis", _show_arguments, _show),
+    "delete": Command("delete one run", _run_id_argument, _delete),
+    "baselines": Command(
+        "score scikit-learn baselines on a table", _baselines_arguments, _baselines
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m sattn_dash",
+        description="Train attention-combined ensembles on tabular data and manage runs.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--workspace",
+        metavar="DIR",
+        help="runs folder parent (default $SATTN_DASH_WORKSPACE or ./workspace)",
+    )
+    common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    for name, command in COMMANDS.items():
+        sub = commands.add_parser(name, parents=[common], help=command.help)
+        command.add_arguments(sub)
+        sub.set_defaults(handler=command.handler)
+    return parser
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[TextIO]:
+    """Send everything written to stdout (Python's and C's) to stderr; yields the real
+    stdout for the one JSON object."""
+    real = sys.stdout
+    real.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1 (embedded interpreters)
+        saved = None
+    if saved is not None:
+        os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    try:
+        yield real
+    finally:
+        sys.stdout.flush()
+        sys.stdout = real
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in argv
+    with _stdout_to_stderr() if as_json else contextlib.nullcontext(sys.stdout) as out:
+        code, data, text = _dispatch(argv)
+    if as_json:
+        out.write(_to_json(data) + "\n")
+    elif text:
+        out.write(text + "\n")
+    out.flush()
+    return code
+
+
+def _dispatch(argv: list[str]) -> tuple[int, dict[str, Any], str]:
+    try:
+        args = build_parser().parse_args(argv)
+        result = args.handler(args)
+        return result.exit_code, result.data, result.text
+    except UserError as exc:
+        message = " ".join(str(exc).split())
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_USER, {"status": "error", "error": message}, ""
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0), {}, ""
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED, {"status": "error", "error": "interrupted"}, ""
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        print(message, file=sys.stderr)
+        return EXIT_INTERNAL, {"status": "error", "error": message}, ""
+
+
+def _to_json(data: dict[str, Any]) -> str:
+    from sattn_dash.training.atomic import dumps
+
+    return dumps(data, indent=None)
