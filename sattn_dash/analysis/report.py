@@ -1,0 +1,82 @@
+"""The whole analysis of one run as one JSON-safe dict (``python -m sattn_dash show RUN_ID
+--json``): what the combiner weights, what the model needs, whether the two agree, and
+what simpler models score on the same split."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from sattn_dash.analysis import runs
+from sattn_dash.analysis.agreement import compare_importances, faithfulness
+from sattn_dash.analysis.baselines import records, summary
+from sattn_dash.errors import SpecError
+
+
+def run_report(run, split: str = "val", retrain: bool = True) -> dict[str, Any]:
+    """Every analysis table of ``run`` as records, keyed by table name.
+
+    A table that does not apply to the run's model (no attention combiner, no CLS token)
+    is left out and its reason put in ``notes``. ``retrain=False`` skips the two
+    baselines that train a model (best branch alone, mean combiner).
+    """
+    notes: dict[str, str] = {}
+
+    def table(name: str, make: Callable[[], pd.DataFrame]) -> pd.DataFrame | None:
+        try:
+            return make()
+        except SpecError as exc:
+            notes[name] = str(exc)
+            return None
+
+    attention = table("module_importance", lambda: runs.module_importance_for_run(run, split=split))
+    ablation = runs.ablation_importance_for_run(run, mode="mean", split=split)
+    by_branch = runs.permutation_importance_by_for_run(run, "branch", split=split)
+    tables = {
+        "module_importance": attention,
+        "routing_by_class": table(
+            "routing_by_class", lambda: runs.routing_by_class_for_run(run, split=split)
+        ),
+        "entropy_over_training": runs.entropy_over_training_for_run(run),
+        "ablation_importance": ablation,
+        "permutation_importance_by_group": runs.permutation_importance_by_for_run(
+            run, "group", split=split
+        ),
+        "permutation_importance_by_branch": by_branch,
+        "importance_comparison": compare_importances(
+            **({"attention": attention} if attention is not None else {}),
+            ablation=ablation,
+            permutation=by_branch,
+        ),
+        "faithfulness": faithfulness(attention, ablation) if attention is not None else None,
+        "cls_attention": table(
+            "cls_attention", lambda: runs.cls_attention_for_run(run, split=split)
+        ),
+    }
+    baselines = runs.baselines_for_run(run, splits=("test",), retrain=retrain)
+    tables["baselines"] = baselines
+    tables["baseline_summary"] = summary(baselines)
+    spec = run.spec
+    return {
+        "run_id": run.run_id,
+        "title": run.title,
+        "status": run.status,
+        "split": split,
+        "combiner": spec.combiner.kind if spec is not None else None,
+        "branches": spec.branch_names if spec is not None else [],
+        "tasks": dict(run.tasks),
+        "test_metrics": records(pd.DataFrame(_metric_rows(run.metrics))),
+        "tables": {name: records(frame) for name, frame in tables.items() if frame is not None},
+        "notes": notes,
+    }
+
+
+def _metric_rows(metrics: dict) -> list[dict]:
+    return [
+        {"target": target, "metric": name, "value": value}
+        for target, values in metrics.items()
+        for name, value in values.items()
+        if isinstance(value, int | float)
+    ]

@@ -1,0 +1,109 @@
+"""What did attention weighting buy? The user's model against simpler versions of itself.
+
+Two variants are trained from scratch with the run's own settings (epochs, batch size,
+seed, early stopping) on the same split, and scored with the same metrics:
+
+- the single best branch alone: the branch the trained ensemble needs most (largest
+  ablation importance on the validation split; chosen by what the model does, not by
+  what its attention says);
+- the same branches under a uniform ``mean`` combiner.
+
+If either scores as well as the attention model, the attention did not buy accuracy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from sattn_dash.analysis.ablation import ablation_importance
+from sattn_dash.analysis.baselines import COLUMNS
+from sattn_dash.analysis.scoring import score
+from sattn_dash.modeling import CombinerSpec, build_model, head_name
+from sattn_dash.training.evaluation import predict_outputs
+
+
+def _train(spec, prepared, config):
+    """Fit ``spec`` the way a training session does, without a run folder."""
+    import keras
+
+    from sattn_dash.training.pipeline import seeded, training_dataset
+
+    X_train, y_train = prepared.split("train")
+    X_val, y_val = prepared.split("val")
+    heads = {t: head_name(t) for t in prepared.tasks}
+    with seeded(config.seed):
+        model = build_model(spec, prepared)
+        dataset = training_dataset(
+            np.asarray(X_train, dtype=np.float32),
+            {heads[t]: v for t, v in y_train.items()},
+            config.batch_size,
+            config.seed,
+        )
+    callbacks = []
+    validation = None
+    if len(X_val):
+        validation = (np.asarray(X_val, dtype=np.float32), {heads[t]: v for t, v in y_val.items()})
+        if config.early_stopping:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=config.patience, restore_best_weights=True
+                )
+            )
+    model.fit(
+        dataset,
+        epochs=config.epochs,
+        validation_data=validation,
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=0,
+    )
+    return model
+
+
+def variants(spec, best_branch: str) -> dict[str, object]:
+    """The simpler specs, by display name."""
+    alone = dataclasses.replace(
+        spec,
+        name=f"{spec.name} - {best_branch} alone",
+        branches=(spec.branch(best_branch),),
+        combiner=CombinerSpec(kind="mean"),
+    )
+    mean = dataclasses.replace(
+        spec,
+        name=f"{spec.name} - mean combiner",
+        combiner=CombinerSpec(kind="mean", project_to=spec.combiner.project_to),
+    )
+    return {
+        f"best branch alone ({best_branch}, retrained)": alone,
+        "mean combiner (retrained)": mean,
+    }
+
+
+def _scores(model, prepared, name: str, splits: Sequence[str]) -> list[tuple]:
+    rows = []
+    for split in splits:
+        X, y = prepared.split(split)
+        outputs = predict_outputs(model, X, list(prepared.tasks))
+        for target, task in prepared.tasks.items():
+            for metric, value in score(task, y[target], outputs[target]).items():
+                rows.append((target, task, name, split, metric, value))
+    return rows
+
+
+def model_baselines(
+    model, spec, prepared, config, splits: Sequence[str] = ("test",)
+) -> pd.DataFrame:
+    """The user's model, its best branch alone and a mean combiner, retrained; same
+    columns as ``sklearn_baselines`` (``target, task, model, split, metric, value``)."""
+    ablation = ablation_importance(model, prepared)
+    best = ablation.groupby("branch", sort=False)["importance"].mean().idxmax()
+    kind = spec.combiner.kind
+    rows = _scores(model, prepared, f"your model ({kind} combiner)", splits)
+    if len(spec.branches) > 1:
+        for name, variant in variants(spec, best).items():
+            rows += _scores(_train(variant, prepared, config), prepared, name, splits)
+    return pd.DataFrame(rows, columns=COLUMNS)

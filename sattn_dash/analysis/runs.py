@@ -1,0 +1,98 @@
+"""The analysis of a stored run: each ``<name>_for_run(run, **options)`` calls ``<name>``
+with the run's model, prepared data and seed; ``options`` are the core function's own
+keyword arguments (``split``, ``metric``, ``max_rows``, ...).
+
+The core functions take the plain things (a Keras model, a ``PreparedData``, a
+snapshots table) so they can be tested and reused without a run store; pages and the
+CLI hold a ``Run`` and use these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+
+from sattn_dash.analysis import ablation, modules, permutation, tokens
+from sattn_dash.analysis.agreement import faithfulness
+from sattn_dash.analysis.baselines import sklearn_baselines
+
+
+def _seeded(run, options: dict) -> dict:
+    return {"seed": run.config.seed, **options}
+
+
+def module_importance_for_run(run, **options) -> pd.DataFrame:
+    return modules.module_importance(run.model, run.prepared, **_seeded(run, options))
+
+
+def routing_by_class_for_run(run, **options) -> pd.DataFrame:
+    return modules.routing_by_class(run.model, run.prepared, **_seeded(run, options))
+
+
+def importance_over_training_for_run(run) -> pd.DataFrame:
+    return modules.importance_over_training(run.snapshots)
+
+
+def entropy_over_training_for_run(run) -> pd.DataFrame:
+    return modules.entropy_over_training(run.snapshots)
+
+
+def temperature_what_if_for_run(run, temperatures: Iterable[float], **options) -> pd.DataFrame:
+    return modules.temperature_what_if(run.model, run.prepared, temperatures, **options)
+
+
+def temperature_distribution_for_run(run, temperatures: Iterable[float]) -> pd.DataFrame:
+    return modules.temperature_distribution(run.model, temperatures)
+
+
+def ablation_importance_for_run(run, **options) -> pd.DataFrame:
+    return ablation.ablation_importance(run.model, run.prepared, **_seeded(run, options))
+
+
+def permutation_importance_by_for_run(run, level: str = "group", **options) -> pd.DataFrame:
+    return permutation.permutation_importance_by(
+        run.model, run.prepared, level, **_seeded(run, options)
+    )
+
+
+def faithfulness_for_run(run, split: str = "val", mode: str = "mean") -> pd.DataFrame:
+    """Attention against ablation importance of one run, with the verdict."""
+    return faithfulness(
+        module_importance_for_run(run, split=split),
+        ablation_importance_for_run(run, mode=mode, split=split),
+    )
+
+
+def token_attention_for_run(run, rows: Sequence[int], **options) -> pd.DataFrame:
+    return tokens.token_attention(run.model, run.prepared, rows, **options)
+
+
+def dataset_attention_for_run(run, **options) -> pd.DataFrame:
+    return tokens.dataset_attention(run.model, run.prepared, **_seeded(run, options))
+
+
+def routing_co_selection_for_run(run, **options) -> pd.DataFrame:
+    return tokens.routing_co_selection(run.model, run.prepared, **_seeded(run, options))
+
+
+def cls_attention_for_run(run, split: str = "val", with_permutation: bool = True) -> pd.DataFrame:
+    """CLS attention per source column, next to the column's permutation importance
+    (computed only when the model has a CLS token to compare)."""
+    frame = tokens.cls_attention(run.model, run.prepared, split=split, seed=run.config.seed)
+    if not with_permutation:
+        return frame
+    return tokens.add_permutation(
+        frame, permutation_importance_by_for_run(run, "column", split=split)
+    )
+
+
+def baselines_for_run(run, splits: Sequence[str] = ("test",), retrain: bool = True) -> pd.DataFrame:
+    """scikit-learn baselines and (with ``retrain``) the run's own simpler variants, on
+    the run's split, with the same metrics; one table."""
+    frames = [sklearn_baselines(run.prepared, splits=splits, seed=run.config.seed)]
+    if retrain:
+        from sattn_dash.analysis.retrained import model_baselines
+
+        frames.append(model_baselines(run.model, run.spec, run.prepared, run.config, splits))
+    return pd.concat(frames, ignore_index=True)
