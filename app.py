@@ -1,10 +1,17 @@
-"""sattn-dash entry point."""
+"""sattn-dash entry point: `streamlit run app.py`. Routes over the pages in app_pages/
+(see sattn_dash/ui/pages.py for why the folder is not named pages/)."""
 
 import streamlit as st
 
-st.set_page_config(page_title="sattn-dash", layout="wide")
-st.title("sattn-dash")
-st.write(
-    "Build, train and understand attention-combined ensembles on tabular data: "
-    "upload a table, assemble branches, train, and read what the model learned."
+from sattn_dash.ui import pages, sidebar
+
+st.set_page_config(page_title="sattn-dash", page_icon=":material/hub:", layout="wide")
+
+current = st.navigation(
+    [
+        st.Page(path, title=title, icon=icon, url_path=url, default=path == pages.HOME)
+        for path, title, icon, url in pages.ALL
+    ]
 )
+sidebar.render_active_runs()
+current.run()

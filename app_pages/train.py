@@ -1,0 +1,34 @@
+"""Train: settings, Start, and a live view of the run (reattaches with ?run=<id>)."""
+
+import streamlit as st
+
+from sattn_dash.ui import pages, spec_editor, state, train_panel
+from sattn_dash.ui.prepared import prepared_or_hint
+
+st.title("Train")
+run_id = train_panel.followed_run()
+prepared = None
+if run_id and state.TABLE.get() is None:
+    # A refresh or a shared link: follow the run; a new one needs a table first.
+    st.page_link(
+        pages.DATA, label="Load a table to start another run", icon=":material/table_chart:"
+    )
+else:
+    prepared = prepared_or_hint()
+if prepared is not None:
+    spec = spec_editor.ensure_spec(prepared)
+    st.markdown(
+        f"**Model:** {spec.name} · {len(spec.branches)} branches · "
+        f"combiner `{spec.combiner.kind}` · targets: {', '.join(prepared.tasks)}"
+    )
+    st.page_link(
+        pages.ARCHITECTURE, label="Change the architecture", icon=":material/account_tree:"
+    )
+    train_panel.render_settings(spec)
+    train_panel.render_start(spec)
+    run_id = train_panel.followed_run()
+st.divider()
+if run_id:
+    train_panel.render_live(run_id)
+elif prepared is not None:
+    train_panel.render_nothing_followed()

@@ -1,0 +1,84 @@
+"""Charts that put runs side by side."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from sattn_dash.charts.style import finish, rows, tooltip
+
+
+def overlaid_curves(history: pd.DataFrame, metric: str) -> alt.Chart:
+    """One metric per epoch for several runs (``run, epoch, metric, split, value``)."""
+    data = history[history["metric"] == metric]
+    lines = (
+        alt.Chart(data)
+        .mark_line(point=alt.OverlayMarkDef(size=25))
+        .encode(
+            x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
+            color=alt.Color("run:N", title="Run"),
+            strokeDash=alt.StrokeDash(
+                "split:N",
+                title="Split",
+                scale=alt.Scale(domain=["training", "validation"], range=[[1, 0], [5, 3]]),
+                legend=None,  # told in the caption: solid = training rows, dashed = validation
+            ),
+            tooltip=[
+                tooltip("run", "Run", kind="N"),
+                tooltip("epoch", "Epoch", "d", "Q"),
+                tooltip("split", "Split", kind="N"),
+                tooltip("value", metric, ".5f", "Q"),
+            ],
+        )
+    )
+    return finish(lines, f"{metric} per epoch")
+
+
+def metrics_side_by_side(metrics: pd.DataFrame) -> alt.Chart:
+    """Test metrics of several runs as grouped bars (``run, target, metric, value``)."""
+    data = metrics.assign(measure=metrics["target"] + " · " + metrics["metric"])
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("value:Q", title="Value on the test split"),
+            y=alt.Y("run:N", title=None),
+            color=alt.Color("run:N", title="Run", legend=None),
+            row=alt.Row(
+                "measure:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")
+            ),
+            tooltip=[
+                tooltip("run", "Run", kind="N"),
+                tooltip("target", "Target", kind="N"),
+                tooltip("metric", "Metric", kind="N"),
+                tooltip("value", "Value", ".4f", "Q"),
+            ],
+        )
+        .properties(width=420, height=rows(22))
+    )
+    return finish(bars, "Test metrics", height=None)
+
+
+def importances_side_by_side(importances: pd.DataFrame) -> alt.Chart:
+    """Final module probabilities per branch, one bar per run (``run, branch, probability``)."""
+    bars = (
+        alt.Chart(importances)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "probability:Q",
+                title="Module probability (share of 1)",
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            y=alt.Y("branch:N", title=None),
+            yOffset="run:N",
+            color=alt.Color("run:N", title="Run"),
+            tooltip=[
+                tooltip("run", "Run", kind="N"),
+                tooltip("branch", "Branch", kind="N"),
+                tooltip("probability", "Module probability", ".4f", "Q"),
+            ],
+        )
+    )
+    return finish(bars, "Module importance by run", height=rows(44))

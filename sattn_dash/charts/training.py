@@ -1,0 +1,68 @@
+"""Charts of a training run as it goes: loss and metric curves, module probabilities."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from sattn_dash.charts.style import finish, tooltip
+
+
+def curves(history: pd.DataFrame, kind: str = "loss", title: str | None = None) -> alt.Chart:
+    """Loss (or score) per epoch: one colour per metric, dashed for validation.
+
+    Takes ``epoch, metric, split, value, kind`` (see ``ui.tidy.history_long``).
+    """
+    data = history[history["kind"] == kind] if "kind" in history else history
+    lines = (
+        alt.Chart(data)
+        .mark_line(point=alt.OverlayMarkDef(size=30))
+        .encode(
+            x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y(
+                "value:Q", title="Loss" if kind == "loss" else "Score", scale=alt.Scale(zero=False)
+            ),
+            color=alt.Color("metric:N", title="Metric"),
+            strokeDash=alt.StrokeDash(
+                "split:N",
+                title="Split",
+                scale=alt.Scale(domain=["training", "validation"], range=[[1, 0], [5, 3]]),
+                legend=None,  # told in the caption: solid = training rows, dashed = validation
+            ),
+            tooltip=[
+                tooltip("epoch", "Epoch", "d", "Q"),
+                tooltip("metric", "Metric", kind="N"),
+                tooltip("split", "Split", kind="N"),
+                tooltip(
+                    "value",
+                    "Value (loss, lower is better)" if kind == "loss" else "Value (score)",
+                    ".5f",
+                    "Q",
+                ),
+            ],
+        )
+    )
+    return finish(lines, title or ("Loss per epoch" if kind == "loss" else "Metrics per epoch"))
+
+
+def module_probabilities(snapshots: pd.DataFrame, value: str = "probability") -> alt.Chart:
+    """Each branch's weight in the combiner after every epoch (``epoch, branch, <value>``)."""
+    label = {
+        "probability": "Module probability (share of 1)",
+        "routing_weight": "Mean routing weight (share of 1)",
+    }.get(value, value)
+    lines = (
+        alt.Chart(snapshots.dropna(subset=[value]))
+        .mark_line(point=alt.OverlayMarkDef(size=30))
+        .encode(
+            x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y(f"{value}:Q", title=label, scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("branch:N", title="Branch"),
+            tooltip=[
+                tooltip("epoch", "Epoch", "d", "Q"),
+                tooltip("branch", "Branch", kind="N"),
+                tooltip(value, label, ".4f", "Q"),
+            ],
+        )
+    )
+    return finish(lines, "Branch weights per epoch")

@@ -1,0 +1,70 @@
+"""Small Streamlit building blocks every page uses: charts and tables with a download,
+empty states that say what to do next, and user errors shown in the page."""
+
+from __future__ import annotations
+
+import re
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from sattn_dash.errors import UserError
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "data"
+
+
+def _csv(data: pd.DataFrame) -> bytes:
+    return data.to_csv(index=False).encode("utf-8")
+
+
+def download_csv(
+    data: pd.DataFrame, name: str, label: str = "CSV", what: str = "this table"
+) -> None:
+    """A download button for a table, named after what it holds."""
+    slug = _slug(name)
+    st.download_button(
+        label,
+        data=_csv(data),
+        file_name=f"{slug}.csv",
+        mime="text/csv",
+        key=f"download.{slug}",
+        on_click="ignore",
+        icon=":material/download:",
+        type="tertiary",
+        help=f"Download {what} as CSV ({len(data):,} rows)",
+    )
+
+
+def chart(figure: alt.TopLevelMixin, data: pd.DataFrame, name: str, caption: str = "") -> None:
+    """An Altair chart (in its own theme) with its data one click away as CSV."""
+    st.altair_chart(figure, theme=None, width="stretch")
+    left, right = st.columns([5, 1], vertical_alignment="center")
+    if caption:
+        left.caption(caption)
+    with right:
+        download_csv(data, name, what="the data behind this chart")
+
+
+def table(data: pd.DataFrame, name: str, caption: str = "", **dataframe_kw) -> None:
+    """A read-only table with its download."""
+    st.dataframe(data, hide_index=True, **dataframe_kw)
+    left, right = st.columns([5, 1], vertical_alignment="center")
+    if caption:
+        left.caption(caption)
+    with right:
+        download_csv(data, name)
+
+
+def empty_state(message: str, page: str | None = None, label: str | None = None) -> None:
+    """Say why there is nothing to show and link to the page that fixes it."""
+    st.info(message, icon=":material/lightbulb:")
+    if page:
+        st.page_link(page, label=label or "Go there", icon=":material/arrow_forward:")
+
+
+def user_error(error: UserError | str) -> None:
+    """Show a user's mistake as a message in the page (never a traceback)."""
+    st.error(str(error), icon=":material/error:")

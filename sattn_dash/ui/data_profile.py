@@ -1,0 +1,93 @@
+"""The table's profile on the Data page: preview, missing values, distributions, balance."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from sattn_dash.charts import data as data_charts
+from sattn_dash.tabular.schema import Role, Schema
+from sattn_dash.ui import profile, state
+from sattn_dash.ui.components import chart, table
+
+PREVIEW_ROWS = 500
+NUMERIC_ROLES = (Role.numeric,)
+
+
+def render_summary(df: pd.DataFrame, name: str) -> None:
+    from sattn_dash.tabular.read import read_info
+
+    info = read_info(df)
+    how = f" · read as {info.describe()}" if info else ""
+    st.markdown(f"**{name}** · {len(df):,} rows × {df.shape[1]:,} columns{how}")
+    for note in info.notes if info else ():
+        st.caption(note)
+
+
+def render_preview(df: pd.DataFrame) -> None:
+    shown = df.head(PREVIEW_ROWS).copy()
+    shown.attrs = {}  # read_table's notes are shown above; Arrow cannot carry them
+    table(
+        shown,
+        "table_preview",
+        caption=f"The first {len(shown):,} of {len(df):,} rows.",
+        height=300,
+    )
+
+
+def render_missing(df: pd.DataFrame) -> None:
+    missing = profile.missing_table(df)
+    if int(missing["missing"].sum()) == 0:
+        st.success("No missing values in any column.", icon=":material/check_circle:")
+        return
+    chart(
+        data_charts.missing_values(missing),
+        missing,
+        "missing_values",
+        caption="Missing cells are filled in by the preprocessing (median or most frequent).",
+    )
+
+
+def _is_numeric(schema: Schema, column: str) -> bool:
+    info = schema.column(column)
+    if column in schema.target_names:
+        return schema.task(column) == "regression"
+    return info.role in NUMERIC_ROLES
+
+
+def render_distribution(df: pd.DataFrame, schema: Schema) -> None:
+    columns = [c for c in schema.names]
+    default = schema.feature_columns[0] if schema.feature_columns else columns[0]
+    column = st.selectbox(
+        "Column",
+        columns,
+        index=columns.index(default),
+        key=state.PROFILE_COLUMN.name,
+    )
+    counts = profile.distribution_table(df[column], _is_numeric(schema, column))
+    if counts.empty:
+        st.caption(f"{column} has no values to count.")
+        return
+    info = schema.column(column)
+    chart(
+        data_charts.distribution(counts, column),
+        counts,
+        f"distribution_{column}",
+        caption=f"Role: {info.role.value} · {info.n_unique:,} distinct values · "
+        f"{info.n_missing:,} missing.",
+    )
+
+
+def render_balance(df: pd.DataFrame, schema: Schema) -> None:
+    if not schema.targets:
+        st.caption("Pick a target above to see how its values are spread.")
+        return
+    numeric = {t.name: t.task == "regression" for t in schema.targets}
+    balance = profile.target_balance_table(df, schema.target_names, numeric)
+    chart(
+        data_charts.target_balance(balance),
+        balance,
+        "target_balance",
+        caption="Rows per class (or per value range for numbers). Strong imbalance makes "
+        "accuracy misleading: read the per-class metrics too.",
+    )

@@ -1,0 +1,114 @@
+"""Where the table comes from: an upload or a bundled sample.
+
+Owns the data keys in ``state``. A bad file leaves the previous table (if any) in place
+and the reason on screen, so the session stays usable.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from sattn_dash.errors import UserError
+from sattn_dash.tabular import (
+    SAMPLES,
+    ReadLimits,
+    infer_schema,
+    load_sample,
+    read_info,
+    read_table,
+)
+from sattn_dash.ui import state
+from sattn_dash.ui.components import user_error
+
+FILE_TYPES = ["csv", "tsv", "txt", "parquet", "xlsx", "json", "jsonl"]
+
+
+def upload_limit_bytes() -> int:
+    """The upload limit from `.streamlit/config.toml` (server.maxUploadSize, in MB)."""
+    return int(st.get_option("server.maxUploadSize")) * 1024 * 1024
+
+
+def use_table(df, name: str, schema, sample: str | None = None) -> None:
+    """Make ``df`` the session's table; everything built on the old one is dropped."""
+    state.TABLE.set(df)
+    state.TABLE_NAME.set(name)
+    state.SAMPLE_NAME.set(sample)
+    state.TABLE_VERSION.set(state.TABLE_VERSION.get() + 1)
+    state.UPLOAD_ERROR.clear()
+    state.SCHEMA.set(schema)
+    for key in (state.SCHEMA_ERROR, state.PREPARED, state.SPEC, state.PRESET, state.SPEC_ERROR):
+        key.clear()
+    for key in (state.ROLE_EDITOR, state.TARGET_PICKER, state.TASK_PICKER):
+        key.bump()
+
+
+def load_sample_table(name: str) -> None:
+    """Load a bundled sample with its targets and groups already chosen."""
+    info = SAMPLES[name]
+    df = load_sample(name)
+    schema = infer_schema(df, targets=list(info.targets), groups=dict(info.groups) or None)
+    use_table(df, info.title, schema, sample=name)
+
+
+def _read_upload(sheet: str | None = None) -> None:
+    uploaded = st.session_state.get(state.UPLOADER.name)
+    if uploaded is None:
+        return  # the user removed the file from the widget; keep the table
+    try:
+        limits = ReadLimits(max_bytes=upload_limit_bytes())
+        df = read_table(uploaded, uploaded.name, sheet=sheet, limits=limits)
+        schema = infer_schema(df)
+    except UserError as error:
+        state.UPLOAD_ERROR.set(f"{uploaded.name}: {error}")
+        return
+    info = read_info(df)
+    shown = uploaded.name + (f" (sheet {info.sheet})" if info and len(info.sheets) > 1 else "")
+    use_table(df, shown, schema)
+
+
+def _read_sheet() -> None:
+    _read_upload(sheet=st.session_state.get(state.SHEET.name))
+
+
+def _load_picked_sample() -> None:
+    load_sample_table(st.session_state[state.SAMPLE_PICKER.name])
+
+
+def render() -> None:
+    """Upload box and sample picker side by side, then the current table's name."""
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.subheader("Upload a table")
+        st.file_uploader(
+            "CSV, TSV, Parquet, Excel or JSON",
+            type=FILE_TYPES,
+            key=state.UPLOADER.name,
+            on_change=_read_upload,
+            help="The first row holds the column names. Limits: "
+            f"{st.get_option('server.maxUploadSize')} MB per file.",
+        )
+        info = read_info(state.TABLE.get()) if state.TABLE.get() is not None else None
+        if info is not None and len(info.sheets) > 1 and state.SAMPLE_NAME.get() is None:
+            st.selectbox(
+                "Sheet",
+                info.sheets,
+                index=info.sheets.index(info.sheet) if info.sheet in info.sheets else 0,
+                key=state.SHEET.name,
+                on_change=_read_sheet,
+            )
+    with right:
+        st.subheader("…or start from a sample")
+        names = list(SAMPLES)
+        st.selectbox(
+            "Sample",
+            names,
+            format_func=lambda n: SAMPLES[n].title,
+            key=state.SAMPLE_PICKER.name,
+        )
+        picked = st.session_state.get(state.SAMPLE_PICKER.name) or names[0]
+        st.caption(SAMPLES[picked].description)
+        st.button("Load sample", on_click=_load_picked_sample, icon=":material/dataset:")
+    if state.UPLOAD_ERROR.get():
+        user_error(state.UPLOAD_ERROR.get())
+        if state.TABLE.get() is not None:
+            st.caption(f"Still using the previous table: {state.TABLE_NAME.get()}.")

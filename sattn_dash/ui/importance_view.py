@@ -1,0 +1,223 @@
+"""The Module importance page: what the combiner gives each branch, how that came about,
+what a different temperature would do, whether attention agrees with ablation and
+permutation, and how the model compares with simpler baselines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from sattn_dash import analysis
+from sattn_dash.charts import importance as charts
+from sattn_dash.errors import UserError
+from sattn_dash.training.run import Run
+from sattn_dash.ui import state
+from sattn_dash.ui.analysis_cache import compute
+from sattn_dash.ui.components import chart, table, user_error
+
+CURVE_TEMPERATURES = [float(t) for t in np.round(np.geomspace(0.05, 10, 41), 4)]
+SLIDER_TEMPERATURES = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0]
+METHOD_UNITS = {
+    "attention": "share of 1 (module probability or mean routing weight)",
+    "ablation": "drop in the headline metric when the branch is replaced by its mean",
+    "permutation": "drop in the headline metric when the branch's inputs are shuffled",
+}
+
+
+def _safe(name: str, run: Run, **params) -> pd.DataFrame | None:
+    try:
+        return compute(name, run, **params)
+    except UserError as error:
+        user_error(error)
+        return None
+
+
+def render_probabilities(run: Run) -> pd.DataFrame | None:
+    st.subheader("What the combiner gives each branch")
+    frame = _safe("module_importance_for_run", run)
+    if frame is None:
+        return None
+    if "probability" in frame:
+        trained_t = float(frame["temperature"].iloc[0])
+        chart(
+            charts.probability_bars(frame),
+            frame,
+            f"module_probabilities_{run.run_id}",
+            caption=f"SparseAttentionWeighting at temperature {trained_t:g}: one weight per "
+            "branch for every row; the bars sum to 1.",
+        )
+    else:
+        chart(
+            charts.probability_bars(frame, "importance", "Mean routing weight (share of 1)"),
+            frame,
+            f"module_routing_{run.run_id}",
+            caption="Sparse-dense routing: each row goes to its top-k branches; bars are the "
+            "mean routing weight over the validation rows (hover for how often each branch "
+            "is picked).",
+        )
+    return frame
+
+
+def render_path(run: Run) -> None:
+    st.subheader("How the weights moved during training")
+    path = analysis.importance_over_training(run.snapshots)
+    if path.empty:
+        st.caption("This run stored no per-epoch branch weights (concat or mean combiner).")
+        return
+    chart(
+        charts.importance_path(path),
+        path,
+        f"importance_over_training_{run.run_id}",
+        caption="Read it like a vote count: lines that split early and stay apart mean a "
+        "clear preference; lines that cross late mean the choice was close.",
+    )
+
+
+def render_temperature(run: Run, importance: pd.DataFrame) -> None:
+    if importance is None or "temperature" not in importance:
+        return
+    st.subheader("What if the temperature were different?")
+    trained = float(importance["temperature"].iloc[0])
+    choices = sorted({*SLIDER_TEMPERATURES, trained})
+    chosen = st.select_slider(
+        "Temperature",
+        choices,
+        value=trained,
+        key=state.TEMPERATURE.name,
+        format_func=lambda t: f"{t:g}" + (" (trained)" if t == trained else ""),
+        help="Lower: the combiner commits to its favourite branch. Higher: weights even out. "
+        "The model is re-scored at this temperature without retraining.",
+    )
+    curve = _safe("temperature_distribution_for_run", run, temperatures=CURVE_TEMPERATURES)
+    scored = _safe("temperature_what_if_for_run", run, temperatures=[chosen])
+    if curve is None or scored is None:
+        return
+    chart(
+        charts.temperature_curve(curve, chosen, trained),
+        curve,
+        f"temperature_distribution_{run.run_id}",
+    )
+    at_chosen = scored[np.isclose(scored["temperature"], chosen)]
+    cols = st.columns(max(1, len(at_chosen)) + 1)
+    top = at_chosen.iloc[0] if len(at_chosen) else None
+    if top is not None:
+        cols[0].metric(
+            "Top branch",
+            str(top["top_branch"]),
+            f"{top['top_probability']:.1%} of the weight",
+            delta_color="off",
+            delta_arrow="off",
+        )
+    for col, (_, row) in zip(cols[1:], at_chosen.iterrows(), strict=False):
+        change = None if row["trained"] else f"{-row['worsening']:+.4f} vs trained"
+        col.metric(
+            f"{row['target']} · {row['metric']} at T={chosen:g}",
+            f"{row['value']:.4f}",
+            change,
+            help="On the validation rows. A positive change means better than "
+            "at the trained temperature.",
+        )
+    table(scored, f"temperature_what_if_{run.run_id}_{chosen:g}")
+
+
+def _target_picker(run: Run, key: str) -> str:
+    targets = list(run.targets)
+    if len(targets) == 1:
+        return targets[0]
+    return st.selectbox("Target", targets, key=f"{state.IMPORTANCE_WIDGET.name}.{key}")
+
+
+def render_faithfulness(run: Run, importance: pd.DataFrame | None) -> None:
+    st.subheader("Can the attention be read as importance?")
+    st.caption(
+        "Attention weights are not automatically importance. Here they are set beside what "
+        "the model actually needs: ablation (replace one branch's output by its mean) and "
+        "permutation (shuffle the inputs of one branch), both on the validation rows."
+    )
+    if importance is None:
+        return
+    target = _target_picker(run, "faithfulness")
+    ablation = _safe("ablation_importance_for_run", run)
+    permutation = _safe("permutation_importance_by_for_run", run, level="branch")
+    if ablation is None or permutation is None:
+        return
+    ablation = ablation[ablation["target"] == target]
+    permutation = permutation[permutation["target"] == target]
+    compared = analysis.compare_importances(
+        attention=importance, ablation=ablation, permutation=permutation
+    )
+    long = pd.concat(
+        [
+            compared[["branch", method, f"{method}_rank"]]
+            .rename(columns={method: "importance", f"{method}_rank": "rank"})
+            .assign(method=method, units=METHOD_UNITS[method])
+            for method in ("attention", "ablation", "permutation")
+        ],
+        ignore_index=True,
+    )
+    chart(charts.methods_side_by_side(long), long, f"importance_methods_{run.run_id}_{target}")
+    verdict = analysis.faithfulness(importance, ablation).iloc[0]
+    rho = verdict["spearman_rho"]
+    text = verdict["verdict"] + (
+        f" (Spearman ρ = {rho:.2f} over {verdict['n_branches']} branches.)" if pd.notna(rho) else ""
+    )
+    {"strong": st.success, "partial": st.warning, "none": st.error}.get(
+        verdict["agreement"], st.info
+    )(text)
+    table(compared, f"importance_comparison_{run.run_id}_{target}")
+
+
+def _leaderboard(frame: pd.DataFrame, run: Run, target: str) -> pd.DataFrame:
+    rows = frame[(frame["target"] == target) & (frame["split"] == "test")]
+    task = run.tasks.get(target, rows["task"].iloc[0] if len(rows) else "")
+    metric = analysis.HEADLINE_METRIC.get(task, "")
+    rows = rows[rows["metric"] == metric][["model", "metric", "value"]].copy()
+    ours = (run.metrics or {}).get(target, {}).get(metric)
+    if ours is not None and not rows["model"].str.startswith("your model").any():
+        rows = pd.concat(
+            [
+                rows,
+                pd.DataFrame(
+                    [{"model": f"this run: {run.title}", "metric": metric, "value": ours}]
+                ),
+            ],
+            ignore_index=True,
+        )
+    rows["who"] = np.where(
+        rows["model"].str.startswith(("this run", "your model")), "this run", "baseline"
+    )
+    return rows.sort_values("value", ascending=False, ignore_index=True)
+
+
+def render_baselines(run: Run) -> None:
+    st.subheader("Baselines leaderboard")
+    st.caption(
+        "The same test rows scored by simpler models fitted on the same training rows. If "
+        "gradient boosting wins, the ensemble is not yet worth its complexity."
+    )
+    retrain = st.toggle(
+        "Also retrain simpler versions of this model (best branch alone, mean combiner)",
+        key=f"{state.IMPORTANCE_WIDGET.name}.retrain",
+        help="Trains two more models with this run's settings: slower, but it shows what the "
+        "attention combiner itself adds.",
+    )
+    frame = _safe("baselines_for_run", run, retrain=retrain)
+    if frame is None or frame.empty:
+        return
+    target = _target_picker(run, "baselines")
+    board = _leaderboard(frame, run, target)
+    chart(charts.baselines_leaderboard(board), board, f"leaderboard_{run.run_id}_{target}")
+    table(frame, f"baselines_all_metrics_{run.run_id}", caption="Every metric of every model.")
+
+
+def render(run: Run) -> None:
+    st.caption(
+        "A *branch* is a sub-network you built; the combiner layer calls it a *module*. "
+        "These charts read what the trained combiner learned about them."
+    )
+    importance = render_probabilities(run)
+    render_path(run)
+    render_temperature(run, importance)
+    render_faithfulness(run, importance)
+    render_baselines(run)

@@ -1,0 +1,46 @@
+"""Pick the trained run an analysis page reads: ``?run=`` first, then the run this tab
+trained last, then the newest. Only runs with a saved model are offered."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from sattn_dash.training.run import Run
+from sattn_dash.ui import pages, sessions, state
+from sattn_dash.ui.components import empty_state
+
+
+def trained_runs() -> list:
+    store = sessions.store()
+    return [
+        info
+        for info in store.list()
+        if info.status in ("finished", "stopped")
+        and (store.path(info.run_id) / "model.keras").is_file()
+    ]
+
+
+def pick_run() -> Run:
+    """A selectbox of trained runs (kept in the URL); stops the page when there is none."""
+    runs = trained_runs()
+    if not runs:
+        empty_state(
+            "No trained model yet. Train one on the Train page (two epochs are enough to "
+            "look around); its charts appear here when it finishes.",
+            pages.TRAIN,
+            "Train a model",
+        )
+        st.stop()
+    ids = [r.run_id for r in runs]
+    titles = {r.run_id: r.title for r in runs}
+    wanted = st.query_params.get("run") or state.CURRENT_RUN.get()
+    run_id = st.selectbox(
+        "Run",
+        ids,
+        index=ids.index(wanted) if wanted in ids else 0,
+        format_func=lambda i: f"{titles[i]} · {i}",
+        key=state.RUN_PICKER.name,
+        help="Trained runs of this workspace, newest first.",
+    )
+    st.query_params["run"] = run_id
+    return sessions.store().load(run_id)

@@ -1,0 +1,97 @@
+"""Every session-state key the app uses, as a named constant with its default.
+
+Pages and components never spell a key as a string: they use these constants, so a
+reader can see in one place what the app remembers between reruns. Each key names the
+component that owns it (the only one that writes it); others only read.
+
+This module imports Streamlit but never TensorFlow, so every page may use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+
+@dataclass(frozen=True)
+class Key:
+    """One session-state entry: its name, its default and the component that owns it."""
+
+    name: str
+    owner: str
+    default: Callable[[], Any] = lambda: None
+    doc: str = ""
+
+    def get(self) -> Any:
+        if self.name not in st.session_state:
+            return self.default()
+        return st.session_state[self.name]
+
+    def set(self, value: Any) -> None:
+        st.session_state[self.name] = value
+
+    def clear(self) -> None:
+        st.session_state.pop(self.name, None)
+
+    def versioned(self) -> str:
+        """A widget key that changes when ``bump`` is called, to reset that widget."""
+        return f"{self.name}.v{st.session_state.get(self.name + '.version', 0)}"
+
+    def bump(self) -> None:
+        st.session_state[self.name + ".version"] = (
+            st.session_state.get(self.name + ".version", 0) + 1
+        )
+
+
+# Data (owner: sattn_dash.ui.data_source)
+TABLE = Key("data.table", "data_source", doc="the loaded pandas DataFrame, or None")
+TABLE_NAME = Key("data.table_name", "data_source", doc="file name or sample title")
+TABLE_VERSION = Key("data.table_version", "data_source", lambda: 0, "bumped per new table")
+SAMPLE_NAME = Key("data.sample_name", "data_source", doc="sample key when a sample is loaded")
+UPLOAD_ERROR = Key("data.upload_error", "data_source", doc="message of the last bad upload")
+UPLOADER = Key("data.uploader", "data_source", doc="file_uploader widget")
+SHEET = Key("data.sheet", "data_source", doc="Excel sheet selectbox widget")
+SAMPLE_PICKER = Key("data.sample_picker", "data_source", doc="sample selectbox widget")
+
+# Schema (owner: sattn_dash.ui.schema_editor)
+SCHEMA = Key("data.schema", "schema_editor", doc="the Schema the user has confirmed")
+SCHEMA_ERROR = Key("data.schema_error", "schema_editor", doc="message of the last bad edit")
+ROLE_EDITOR = Key("data.role_editor", "schema_editor", doc="data_editor over the schema")
+TARGET_PICKER = Key("data.targets", "schema_editor", doc="multiselect of target columns")
+TASK_PICKER = Key("data.task", "schema_editor", doc="prefix of one task selectbox per target")
+GROUP_NAME = Key("data.group_name", "schema_editor", doc="text_input for a new group")
+GROUP_COLUMNS = Key("data.group_columns", "schema_editor", doc="multiselect for a new group")
+PROFILE_COLUMN = Key("data.profile_column", "data_profile", doc="column shown as distribution")
+
+# Prepared data (owner: sattn_dash.ui.prepared)
+PREPARED = Key("data.prepared", "prepared", doc="(fingerprint, PreparedData) cache")
+
+# Architecture (owner: sattn_dash.ui.spec_editor)
+SPEC = Key("arch.spec", "spec_editor", doc="the ModelSpec the user is editing")
+PRESET = Key("arch.preset", "spec_editor", doc="preset name the spec started from")
+SPEC_ERROR = Key("arch.spec_error", "spec_editor", doc="message of the last bad spec edit")
+SPEC_UPLOADER = Key("arch.spec_uploader", "spec_editor", doc="file_uploader for spec JSON")
+PRESET_PICKER = Key("arch.preset_picker", "spec_editor", doc="preset radio widget")
+
+# Training (owner: sattn_dash.ui.train_panel)
+CURRENT_RUN = Key("train.run", "train_panel", doc="run id this tab follows (also ?run=)")
+TRAIN_ERROR = Key("train.error", "train_panel", doc="message of the last refused start")
+TRAIN_WIDGET = Key("train.form", "train_panel", doc="prefix of training-setting widgets")
+
+# Analysis pages (owner: sattn_dash.ui.run_picker, importance_view, attention_view)
+RUN_PICKER = Key("analysis.run_picker", "run_picker", doc="selectbox of finished runs")
+TEMPERATURE = Key("importance.temperature", "importance_view", doc="what-if slider")
+IMPORTANCE_WIDGET = Key("importance.widget", "importance_view", doc="prefix of its widgets")
+ROW_MODE = Key("attention.row_mode", "attention_view", doc="how rows are picked")
+ROW_WIDGET = Key("attention.rows", "attention_view", doc="prefix of row-picker widgets")
+WHAT_IF_EDITOR = Key("attention.what_if", "attention_view", doc="data_editor of one row")
+
+# Runs page (owner: sattn_dash.ui.runs_view)
+COMPARE = Key("runs.compare", "runs_view", doc="multiselect of runs to compare")
+RUNS_WIDGET = Key("runs.widget", "runs_view", doc="prefix of rename/delete widgets")
+RUNS_MESSAGE = Key("runs.message", "runs_view", doc="confirmation after rename/delete")
+
+ALL_KEYS: tuple[Key, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Key))

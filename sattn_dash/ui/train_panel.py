@@ -1,0 +1,335 @@
+"""The Train page's parts: settings, Start, and the live panel that follows a run.
+
+Training runs in the registry's worker thread; this module only submits, polls and
+stops. The run id lives in ``st.query_params["run"]`` (and ``state.CURRENT_RUN``), so a
+refresh or a second tab with the same URL reattaches to the job.
+"""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from sattn_dash.charts import training as training_charts
+from sattn_dash.errors import RunError, UserError
+from sattn_dash.training.config import TrainingConfig
+from sattn_dash.training.store import ACTIVE_STATES
+from sattn_dash.ui import pages, sessions, state, tidy
+from sattn_dash.ui.components import chart, empty_state, user_error
+
+POLL_SECONDS = 1.0
+DEFAULTS = TrainingConfig()
+
+
+def _key(name: str) -> str:
+    return f"{state.TRAIN_WIDGET.name}.{name}"
+
+
+def followed_run() -> str | None:
+    """The run this tab follows: ``?run=`` wins (refresh, shared link), then the session."""
+    from_url = st.query_params.get("run")
+    if from_url and sessions.run_exists(from_url):
+        state.CURRENT_RUN.set(from_url)
+        return from_url
+    current = state.CURRENT_RUN.get()
+    if current and sessions.run_exists(current):
+        st.query_params["run"] = current
+        return current
+    return None
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    seconds = int(round(seconds))
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return (
+        f"{hours}h {minutes:02d}m"
+        if hours
+        else f"{minutes}m {secs:02d}s"
+        if minutes
+        else f"{secs}s"
+    )
+
+
+def render_settings(spec) -> None:
+    """The training settings; values survive page switches (persist_state)."""
+    from sattn_dash.training.devices import list_devices  # asks TensorFlow for GPUs
+
+    devices = list_devices()
+    names = ["auto", *[d.name for d in devices]]
+    described = {
+        "auto": "Automatic (GPU when there is one)",
+        **{d.name: d.description for d in devices},
+    }
+    if any(d.kind == "gpu" for d in devices) and len([d for d in devices if d.kind == "gpu"]) > 1:
+        names.append("gpu")
+        described["gpu"] = "All GPUs (mirrored)"
+    cols = st.columns(4)
+    cols[0].selectbox(
+        "Device", names, format_func=described.get, key=_key("device"), persist_state="session"
+    )
+    cols[1].number_input(
+        "Epochs",
+        1,
+        10_000,
+        20,
+        key=_key("epochs"),
+        persist_state="session",
+        help="Passes over the training rows. Early stopping may end sooner.",
+    )
+    cols[2].number_input(
+        "Batch size",
+        1,
+        1_000_000,
+        DEFAULTS.batch_size,
+        key=_key("batch_size"),
+        persist_state="session",
+    )
+    cols[3].number_input(
+        "Learning rate",
+        1e-6,
+        1.0,
+        float(spec.learning_rate),
+        format="%.5f",
+        step=1e-4,
+        key=_key("learning_rate"),
+        persist_state="session",
+        help="Starts from the architecture's learning rate.",
+    )
+    cols = st.columns(4)
+    cols[0].slider(
+        "Validation split",
+        0.05,
+        0.5,
+        DEFAULTS.val_size,
+        0.05,
+        key=_key("val_size"),
+        persist_state="session",
+        help="Share of rows held out to watch overfitting "
+        "(another 20% is kept for the final test).",
+    )
+    cols[1].toggle(
+        "Early stopping",
+        DEFAULTS.early_stopping,
+        key=_key("early_stopping"),
+        persist_state="session",
+        help="Stop when the validation loss stops improving and keep the best epoch's weights.",
+    )
+    cols[2].number_input(
+        "Patience (epochs)",
+        1,
+        1000,
+        DEFAULTS.patience,
+        key=_key("patience"),
+        persist_state="session",
+        disabled=not st.session_state.get(_key("early_stopping"), DEFAULTS.early_stopping),
+    )
+    cols[3].number_input(
+        "Seed",
+        0,
+        2**31 - 1,
+        DEFAULTS.seed,
+        key=_key("seed"),
+        persist_state="session",
+        help="Same seed, same data: same model.",
+    )
+    st.text_input(
+        "Run title (optional)", key=_key("title"), placeholder=spec.name, persist_state="session"
+    )
+
+
+def config_from_widgets(spec) -> TrainingConfig:
+    get = st.session_state.get
+    lr = float(get(_key("learning_rate"), spec.learning_rate))
+    return TrainingConfig(
+        epochs=int(get(_key("epochs"), 20)),
+        batch_size=int(get(_key("batch_size"), DEFAULTS.batch_size)),
+        learning_rate=None if math.isclose(lr, spec.learning_rate) else lr,
+        seed=int(get(_key("seed"), DEFAULTS.seed)),
+        device=get(_key("device"), "auto"),
+        early_stopping=bool(get(_key("early_stopping"), DEFAULTS.early_stopping)),
+        patience=int(get(_key("patience"), DEFAULTS.patience)),
+        val_size=float(get(_key("val_size"), DEFAULTS.val_size)),
+    )
+
+
+def start(spec) -> None:
+    """Submit the current table, schema and spec to the queue; follow the new run."""
+    try:
+        config = config_from_widgets(spec)
+        run_id = sessions.registry().submit(
+            state.TABLE.get(),
+            state.SCHEMA.get(),
+            spec,
+            config,
+            title=st.session_state.get(_key("title")) or None,
+            source=state.TABLE_NAME.get(),
+        )
+    except UserError as error:
+        state.TRAIN_ERROR.set(str(error))
+        return
+    state.TRAIN_ERROR.clear()
+    state.CURRENT_RUN.set(run_id)
+    st.query_params["run"] = run_id
+
+
+def render_start(spec) -> None:
+    busy = [s for s in sessions.registry().active()]
+    label = "Start training" if not busy else "Queue training (another run is busy)"
+    st.button(
+        label,
+        type="primary",
+        icon=":material/play_arrow:",
+        on_click=start,
+        args=(spec,),
+        key=_key("start"),
+    )
+    if state.TRAIN_ERROR.get():
+        user_error(state.TRAIN_ERROR.get())
+
+
+def _stop(run_id: str) -> None:
+    sessions.registry().stop(run_id)
+
+
+def _live_status(run_id: str) -> dict:
+    """The freshest status: the worker's own when it runs here, else the status file."""
+    session = sessions.registry().get(run_id)
+    if session is not None:
+        s = session.status()
+        return {**s.to_dict(), "progress": s.progress, "here": True}
+    status = sessions.store().status(run_id)
+    epochs = status.get("epochs") or 0
+    epoch = status.get("epoch") or 0
+    done = status.get("state") == "finished"
+    return {
+        **status,
+        "progress": 1.0 if done else (epoch / epochs if epochs else 0.0),
+        "here": False,
+    }
+
+
+def render_progress(run_id: str, status: dict, title: str) -> None:
+    state_name = status.get("state", "?")
+    epoch, epochs = status.get("epoch") or 0, status.get("epochs") or 0
+    batch, batches = status.get("batch") or 0, status.get("batches") or 0
+    phase = status.get("phase") or state_name
+    text = f"{title} · {state_name}"
+    if epochs:
+        text += f" · epoch {epoch}/{epochs}"
+        if batches and state_name in ACTIVE_STATES:
+            text += f" · batch {batch}/{batches}"
+    if state_name in ACTIVE_STATES and phase and phase != state_name:
+        text += f" · {phase}"
+    st.progress(float(min(1.0, max(0.0, status.get("progress", 0.0)))), text=text)
+    logs = status.get("logs") or {}
+    cols = st.columns(5)
+    cols[0].metric("Epochs done", f"{status.get('epochs_run') or 0} / {epochs or '–'}")
+    cols[1].metric("Elapsed", format_seconds(status.get("elapsed_s") or status.get("duration_s")))
+    cols[2].metric(
+        "Time left", format_seconds(status.get("eta_s")) if state_name in ACTIVE_STATES else "–"
+    )
+    cols[3].metric("Loss", f"{logs['loss']:.4f}" if "loss" in logs else "–")
+    cols[4].metric("Validation loss", f"{logs['val_loss']:.4f}" if "val_loss" in logs else "–")
+    if status.get("error"):
+        user_error(status["error"])
+
+
+def render_curves(run) -> None:
+    history = tidy.history_long(run.history)
+    if history.empty:
+        st.caption("Curves appear here when the first epoch ends.")
+        return
+    left, right = st.columns(2)
+    with left:
+        chart(
+            training_charts.curves(history, "loss"),
+            history[history["kind"] == "loss"],
+            f"loss_curves_{run.run_id}",
+            caption="Solid: training rows; dashed: validation rows.",
+        )
+    scores = history[history["kind"] == "score"]
+    with right:
+        if not scores.empty:
+            chart(
+                training_charts.curves(history, "score"),
+                scores,
+                f"metric_curves_{run.run_id}",
+                caption="Higher is better. Solid: training; dashed: validation.",
+            )
+    snapshots = run.snapshots
+    for value in ("probability", "routing_weight"):
+        if value in snapshots and snapshots[value].notna().any():
+            chart(
+                training_charts.module_probabilities(snapshots, value),
+                snapshots[["epoch", "branch", value]].dropna(),
+                f"branch_weights_{value}_{run.run_id}",
+                caption="How much the combiner trusts each branch, after every epoch.",
+            )
+
+
+def render_result(run) -> None:
+    metrics = tidy.metrics_long(run.metrics)
+    if not metrics.empty:
+        st.subheader("Test-set results")
+        st.dataframe(metrics, hide_index=True)
+    links = st.columns(3)
+    links[0].page_link(
+        pages.IMPORTANCE,
+        label="Module importance",
+        icon=":material/bar_chart:",
+        query_params={"run": run.run_id},
+    )
+    links[1].page_link(
+        pages.ATTENTION,
+        label="Token attention",
+        icon=":material/grid_on:",
+        query_params={"run": run.run_id},
+    )
+    links[2].page_link(pages.RUNS, label="All runs", icon=":material/history:")
+
+
+def render_live(run_id: str) -> None:
+    """Progress, curves and branch weights, refreshed every second while the run is busy."""
+    try:
+        active = _live_status(run_id).get("state") in ACTIVE_STATES
+    except RunError as error:
+        user_error(error)
+        return
+
+    @st.fragment(run_every=POLL_SECONDS if active else None)
+    def live() -> None:
+        try:
+            status = _live_status(run_id)
+            run = sessions.store().load(run_id)
+        except RunError as error:
+            user_error(error)
+            return
+        busy = status.get("state") in ACTIVE_STATES
+        render_progress(run_id, status, run.title)
+        if busy and status.get("here"):
+            st.button(
+                "Stop",
+                icon=":material/stop:",
+                on_click=_stop,
+                args=(run_id,),
+                key=_key("stop"),
+                help="Stops after the current batch; keeps what was learned.",
+            )
+        render_curves(run)
+        if active and not busy:
+            st.rerun()  # the run ended: redraw the whole page once, without polling
+        if not busy:
+            render_result(run)
+
+    live()
+
+
+def render_nothing_followed() -> None:
+    empty_state(
+        "No run yet. Set the options above and press Start training; progress, curves and "
+        "branch weights appear here as it trains.",
+    )

@@ -1,0 +1,50 @@
+"""Real-browser fixtures: `streamlit run app.py` on a free port, driven by Chromium.
+
+In the way Streamlit's own e2e_playwright suite works: start the server headless with a
+temporary workspace, wait for /_stcore/health, then drive Debian's chromium through
+Playwright's sync API. Screenshots go to test-artifacts/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, ROOT, start_server, stop_server
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory, artifacts):
+    """The app served from a temporary workspace; yields its base URL."""
+    workspace = tmp_path_factory.mktemp("workspace")
+    process, url = start_server(workspace, artifacts / "streamlit-server.log")
+    yield url
+    stop_server(process)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1800})
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    yield tab
+    context.close()
