@@ -1,11 +1,16 @@
 """Keras 3 layers of sattn-dash: the two combiners every model and chart is built on.
 
-Importing this package imports Keras; the rest of ``sattn_dash`` stays importable
-without it.
+Each layer imports Keras when it is first asked for; ``sattn_dash.layers.options``
+(the choices specs validate against) never does.
 """
 
-from sattn_dash.layers.sparse_attention_weighting import SparseAttentionWeighting
-from sattn_dash.layers.sparse_dense_attention import SparseDenseMultiHeadAttention
-from sattn_dash.layers.sparsemax import sparsemax
+from sattn_dash._lazy import lazy_exports
 
-__all__ = ["SparseAttentionWeighting", "SparseDenseMultiHeadAttention", "sparsemax"]
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "SparseAttentionWeighting": "sparse_attention_weighting",
+        "SparseDenseMultiHeadAttention": "sparse_dense_attention",
+        "sparsemax": "sparsemax",
+    },
+)

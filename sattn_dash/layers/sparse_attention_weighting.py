@@ -12,10 +12,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from sattn_dash.layers.options import NORMALIZERS, PENALTIES
 from sattn_dash.layers.sparsemax import sparsemax
 
-NORMALIZERS = ("softmax", "sparsemax")
-PENALTIES = ("entropy", "l1")
 _MIN_TEMPERATURE = 1e-3
 
 

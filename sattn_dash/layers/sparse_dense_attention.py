@@ -20,7 +20,8 @@ from typing import NamedTuple
 import keras
 from keras import ops
 
-SELECTIONS = ("per_head", "shared")
+from sattn_dash.layers.options import SELECTIONS
+
 # Gather the chosen keys and values when there are more than this many keys per chosen
 # one; below it, masking the full (queries x keys) score matrix is faster. Measured on
 # CPU, forward+backward, batch 8, 4 heads, top_k 16: masking won at 64 and 128 keys,

@@ -1,57 +1,37 @@
 """sattn_dash.modeling: architectures as data (ModelSpec), presets, and the Keras build.
 
-Importing this package registers every custom layer a saved model uses, so
-``keras.saving.load_model`` works right after ``import sattn_dash.modeling``.
+Names load on first use, so specs, presets and diagrams come without Keras. Load a
+saved model with ``sattn_dash.modeling.load_model(path)``: it registers our layers.
 """
 
-from sattn_dash.modeling.build import build_model
-from sattn_dash.modeling.diagram import spec_to_dot
-from sattn_dash.modeling.explain import (
-    attention_layers,
-    branch_names,
-    combiner_layer,
-    explain_model,
-    module_probabilities,
-    token_names,
-)
-from sattn_dash.modeling.export import export_script
-from sattn_dash.modeling.params import parameter_counts
-from sattn_dash.modeling.presets import PRESETS, Preset, preset_spec
-from sattn_dash.modeling.spec import (
-    ACTIVATIONS,
-    BLOCK_KINDS,
-    COMBINER_KINDS,
-    OPTIMIZERS,
-    BlockSpec,
-    BranchSpec,
-    CombinerSpec,
-    HeadSpec,
-    ModelSpec,
-    head_name,
-)
+from sattn_dash._lazy import lazy_exports
 
-__all__ = [
-    "ACTIVATIONS",
-    "BLOCK_KINDS",
-    "COMBINER_KINDS",
-    "OPTIMIZERS",
-    "PRESETS",
-    "BlockSpec",
-    "BranchSpec",
-    "CombinerSpec",
-    "HeadSpec",
-    "ModelSpec",
-    "Preset",
-    "attention_layers",
-    "branch_names",
-    "build_model",
-    "combiner_layer",
-    "explain_model",
-    "export_script",
-    "head_name",
-    "module_probabilities",
-    "parameter_counts",
-    "preset_spec",
-    "spec_to_dot",
-    "token_names",
-]
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "build_model": "build",
+        "load_model": "saving",
+        "spec_to_dot": "diagram",
+        "attention_layers": "explain",
+        "branch_names": "explain",
+        "combiner_layer": "explain",
+        "explain_model": "explain",
+        "module_probabilities": "explain",
+        "token_names": "explain",
+        "export_script": "export",
+        "parameter_counts": "params",
+        "PRESETS": "presets",
+        "Preset": "presets",
+        "preset_spec": "presets",
+        "ACTIVATIONS": "spec",
+        "BLOCK_KINDS": "spec",
+        "COMBINER_KINDS": "spec",
+        "OPTIMIZERS": "spec",
+        "BlockSpec": "spec",
+        "BranchSpec": "spec",
+        "CombinerSpec": "spec",
+        "HeadSpec": "spec",
+        "ModelSpec": "spec",
+        "head_name": "spec",
+    },
+)

@@ -265,8 +265,8 @@ class BranchRouter(keras.layers.Layer):
     def _balance_loss(self, query, tokens, scores):
         """Switch-Transformer loss: n * sum_i (share of selections) * (mean probability)."""
         attention = self.attention
-        q = attention._query_dense(query[:, None, :])  # (batch, 1, heads, key_dim)
-        k = attention._key_dense(tokens)  # (batch, n, heads, key_dim)
+        q = attention.query_dense(query[:, None, :])  # (batch, 1, heads, key_dim)
+        k = attention.key_dense(tokens)  # (batch, n, heads, key_dim)
         logits = ops.einsum("bqhd,bkhd->bhqk", q, k) / self.key_dim**0.5
         probabilities = ops.softmax(ops.cast(logits[:, :, 0, :], "float32"), axis=-1)
         chosen = ops.cast(ops.stop_gradient(scores[:, 0, 0, :]) > 0, "float32")

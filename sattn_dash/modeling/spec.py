@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sattn_dash.errors import SpecError
-from sattn_dash.layers.sparse_attention_weighting import NORMALIZERS, PENALTIES
+from sattn_dash.layers.options import NORMALIZERS, PENALTIES
 
 SPEC_VERSION = 1
 

@@ -7,41 +7,31 @@
 No TensorFlow and no Streamlit here: pages import this cheaply.
 """
 
-from sattn_dash.tabular.infer import ONE_HOT_MAX, infer_schema
-from sattn_dash.tabular.prepare import data_hash, prepare
-from sattn_dash.tabular.prepared import SPLITS, PreparedData
-from sattn_dash.tabular.read import ReadInfo, ReadLimits, list_sheets, read_info, read_table
-from sattn_dash.tabular.samples import SAMPLES, SampleInfo, load_sample
-from sattn_dash.tabular.schema import (
-    FEATURE_ROLES,
-    TASKS,
-    ColumnInfo,
-    Hint,
-    Role,
-    Schema,
-    TargetInfo,
-)
+from sattn_dash._lazy import lazy_exports
 
-__all__ = [
-    "FEATURE_ROLES",
-    "ONE_HOT_MAX",
-    "SAMPLES",
-    "SPLITS",
-    "TASKS",
-    "ColumnInfo",
-    "Hint",
-    "PreparedData",
-    "ReadInfo",
-    "ReadLimits",
-    "Role",
-    "SampleInfo",
-    "Schema",
-    "TargetInfo",
-    "data_hash",
-    "infer_schema",
-    "list_sheets",
-    "load_sample",
-    "prepare",
-    "read_info",
-    "read_table",
-]
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "ONE_HOT_MAX": "infer",
+        "infer_schema": "infer",
+        "data_hash": "prepare",
+        "prepare": "prepare",
+        "SPLITS": "prepared",
+        "PreparedData": "prepared",
+        "ReadInfo": "read",
+        "ReadLimits": "read",
+        "list_sheets": "read",
+        "read_info": "read",
+        "read_table": "read",
+        "SAMPLES": "samples",
+        "SampleInfo": "samples",
+        "load_sample": "samples",
+        "FEATURE_ROLES": "schema",
+        "TASKS": "schema",
+        "ColumnInfo": "schema",
+        "Hint": "schema",
+        "Role": "schema",
+        "Schema": "schema",
+        "TargetInfo": "schema",
+    },
+)

@@ -1,0 +1,14 @@
+"""Load a saved model: the custom layers must be registered with Keras first."""
+
+from __future__ import annotations
+
+import keras
+
+import sattn_dash.layers.sparse_attention_weighting  # noqa: F401  (registers the layer)
+import sattn_dash.layers.sparse_dense_attention  # noqa: F401  (registers the layer)
+import sattn_dash.modeling.keras_layers  # noqa: F401  (registers our helper layers)
+
+
+def load_model(path, compile: bool = False) -> keras.Model:
+    """``keras.saving.load_model`` with every sattn-dash layer known to it."""
+    return keras.saving.load_model(path, compile=compile)
