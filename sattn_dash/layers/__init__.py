@@ -11,6 +11,6 @@ __getattr__, __all__ = lazy_exports(
     {
         "SparseAttentionWeighting": "sparse_attention_weighting",
         "SparseDenseMultiHeadAttention": "sparse_dense_attention",
-        "sparsemax": "sparsemax",
+        "sparsemax": "normalizers",
     },
 )

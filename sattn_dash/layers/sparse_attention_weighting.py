@@ -12,8 +12,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from sattn_dash.layers.normalizers import sparsemax
 from sattn_dash.layers.options import NORMALIZERS, PENALTIES
-from sattn_dash.layers.sparsemax import sparsemax
 
 _MIN_TEMPERATURE = 1e-3
 

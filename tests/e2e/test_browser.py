@@ -97,7 +97,7 @@ def test_upload_train_and_read_importance(page, app_server, artifacts, churn_csv
     page.screenshot(path=artifacts / "02-data.png", full_page=True)
 
     sidebar_to(page, "Architecture")
-    page.get_by_text("KMR: relu / tanh / residual").click()
+    page.get_by_test_id("stRadioGroup").get_by_text("KMR: relu / tanh / residual").click()
     wait_for_app(page)
     page.get_by_test_id("stGraphVizChart").wait_for()
     page.screenshot(path=artifacts / "03-architecture.png", full_page=True)
