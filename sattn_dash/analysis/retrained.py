@@ -16,51 +16,21 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 from sattn_dash.analysis.ablation import ablation_importance
 from sattn_dash.analysis.baselines import COLUMNS
 from sattn_dash.analysis.scoring import score
-from sattn_dash.modeling import CombinerSpec, build_model, head_name
+from sattn_dash.modeling import CombinerSpec
 from sattn_dash.training.evaluation import predict_outputs
 
 
 def _train(spec, prepared, config):
     """Fit ``spec`` the way a training session does, without a run folder."""
-    import keras
+    from sattn_dash.training.pipeline import prepare_fit
 
-    from sattn_dash.training.pipeline import seeded, training_dataset
-
-    X_train, y_train = prepared.split("train")
-    X_val, y_val = prepared.split("val")
-    heads = {t: head_name(t) for t in prepared.tasks}
-    with seeded(config.seed):
-        model = build_model(spec, prepared)
-        dataset = training_dataset(
-            np.asarray(X_train, dtype=np.float32),
-            {heads[t]: v for t, v in y_train.items()},
-            config.batch_size,
-            config.seed,
-        )
-    callbacks = []
-    validation = None
-    if len(X_val):
-        validation = (np.asarray(X_val, dtype=np.float32), {heads[t]: v for t, v in y_val.items()})
-        if config.early_stopping:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=config.patience, restore_best_weights=True
-                )
-            )
-    model.fit(
-        dataset,
-        epochs=config.epochs,
-        validation_data=validation,
-        callbacks=callbacks,
-        shuffle=False,
-        verbose=0,
-    )
+    model, dataset, fit_kwargs = prepare_fit(spec, prepared, config)
+    model.fit(dataset, **fit_kwargs)
     return model
 
 

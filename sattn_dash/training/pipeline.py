@@ -64,3 +64,45 @@ def training_dataset(X: np.ndarray, y: dict[str, np.ndarray], batch_size: int, s
         .with_options(options)
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+def prepare_fit(
+    spec: Any, prepared: Any, config: Any, strategy: Any = None
+) -> tuple[Any, Any, dict]:
+    """The seeded model, its batches and the keyword arguments of ``model.fit`` for
+    ``config`` (early stopping on the validation split included): what a training
+    session and a retrained baseline share, so both train the same way."""
+    import keras
+
+    from sattn_dash.modeling import build_model, head_name
+
+    X_train, y_train = prepared.split("train")
+    X_val, y_val = prepared.split("val")
+    heads = {t: head_name(t) for t in prepared.tasks}
+    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    with seeded(config.seed), scope:
+        model = build_model(spec, prepared)
+        dataset = training_dataset(
+            np.asarray(X_train, dtype=np.float32),
+            {heads[t]: v for t, v in y_train.items()},
+            config.batch_size,
+            config.seed,
+        )
+    callbacks: list[Any] = []
+    validation = None
+    if len(X_val):
+        validation = (np.asarray(X_val, dtype=np.float32), {heads[t]: v for t, v in y_val.items()})
+        if config.early_stopping:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=config.patience, restore_best_weights=True
+                )
+            )
+    fit_kwargs = {
+        "epochs": config.epochs,
+        "callbacks": callbacks,
+        "validation_data": validation,
+        "shuffle": False,  # the dataset shuffles itself, with its own seed
+        "verbose": 0,
+    }
+    return model, dataset, fit_kwargs

@@ -340,50 +340,18 @@ class TrainingSession:
         self._end("stopped" if self._stopped_early else "finished")
 
     def _build(self, spec: Any, prepared: Any) -> tuple[Any, Any, Any, dict[str, Any]]:
-        import keras
-
-        from sattn_dash.modeling import build_model, head_name
         from sattn_dash.training.callbacks import SessionCallback, Snapshotter
         from sattn_dash.training.devices import select_device
-        from sattn_dash.training.pipeline import seeded, training_dataset
+        from sattn_dash.training.pipeline import prepare_fit
 
         config = self.config
         plan = select_device(config.device)
-        X_train, y_train = prepared.split("train")
-        X_val, y_val = prepared.split("val")
-        heads = {t: head_name(t) for t in prepared.tasks}
-        with seeded(config.seed), plan.strategy.scope():
-            model = build_model(spec, prepared)
-            dataset = training_dataset(
-                np.asarray(X_train, dtype=np.float32),
-                {heads[t]: v for t, v in y_train.items()},
-                config.batch_size,
-                config.seed,
-            )
-        batches = math.ceil(len(X_train) / config.batch_size)
+        model, dataset, fit_kwargs = prepare_fit(spec, prepared, config, plan.strategy)
+        batches = math.ceil(len(prepared.split("train")[0]) / config.batch_size)
         with self._lock:
             self._status = dataclasses.replace(self._status, batches=batches)
-        callbacks: list[Any] = [
-            SessionCallback(self, Snapshotter(model, np.asarray(X_val, dtype=np.float32)))
-        ]
-        if config.early_stopping and len(X_val):
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=config.patience, restore_best_weights=True
-                )
-            )
-        fit_kwargs = {
-            "epochs": config.epochs,
-            "callbacks": callbacks,
-            "validation_data": (
-                np.asarray(X_val, dtype=np.float32),
-                {heads[t]: v for t, v in y_val.items()},
-            )
-            if len(X_val)
-            else None,
-            "shuffle": False,  # the dataset shuffles itself, with its own seed
-            "verbose": 0,
-        }
+        X_val = np.asarray(prepared.split("val")[0], dtype=np.float32)
+        fit_kwargs["callbacks"].insert(0, SessionCallback(self, Snapshotter(model, X_val)))
         return model, dataset, plan, fit_kwargs
 
     def _fit(self, model: Any, dataset: Any, fit_kwargs: dict[str, Any]) -> None:
