@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from sattn_dash.charts.style import finish, rows, tooltip
+from sattn_dash.charts.style import finish, rows, split_dash, tooltip
 
 
 def overlaid_curves(history: pd.DataFrame, metric: str) -> alt.Chart:
@@ -18,12 +18,7 @@ def overlaid_curves(history: pd.DataFrame, metric: str) -> alt.Chart:
             x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(tickMinStep=1, format="d")),
             y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
             color=alt.Color("run:N", title="Run"),
-            strokeDash=alt.StrokeDash(
-                "split:N",
-                title="Split",
-                scale=alt.Scale(domain=["training", "validation"], range=[[1, 0], [5, 3]]),
-                legend=None,  # told in the caption: solid = training rows, dashed = validation
-            ),
+            strokeDash=split_dash(),
             tooltip=[
                 tooltip("run", "Run", kind="N"),
                 tooltip("epoch", "Epoch", "d", "Q"),

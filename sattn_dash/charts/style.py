@@ -39,6 +39,16 @@ def tooltip(field: str, title: str, fmt: str | None = None, kind: str | None = N
     return alt.Tooltip(shorthand, **kw)
 
 
+def split_dash() -> alt.StrokeDash:
+    """Solid lines for training rows, dashed for validation (captions say so: no legend)."""
+    return alt.StrokeDash(
+        "split:N",
+        title="Split",
+        scale=alt.Scale(domain=["training", "validation"], range=[[1, 0], [5, 3]]),
+        legend=None,
+    )
+
+
 def color_scale(domain: list) -> alt.Scale:
     """The categorical palette pinned to a domain, so a name keeps its colour across charts."""
     return alt.Scale(domain=[str(d) for d in domain], range=PALETTE)

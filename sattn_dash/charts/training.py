@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from sattn_dash.charts.style import finish, tooltip
+from sattn_dash.charts.style import finish, split_dash, tooltip
 
 
 def curves(history: pd.DataFrame, kind: str = "loss", title: str | None = None) -> alt.Chart:
@@ -23,12 +23,7 @@ def curves(history: pd.DataFrame, kind: str = "loss", title: str | None = None) 
                 "value:Q", title="Loss" if kind == "loss" else "Score", scale=alt.Scale(zero=False)
             ),
             color=alt.Color("metric:N", title="Metric"),
-            strokeDash=alt.StrokeDash(
-                "split:N",
-                title="Split",
-                scale=alt.Scale(domain=["training", "validation"], range=[[1, 0], [5, 3]]),
-                legend=None,  # told in the caption: solid = training rows, dashed = validation
-            ),
+            strokeDash=split_dash(),
             tooltip=[
                 tooltip("epoch", "Epoch", "d", "Q"),
                 tooltip("metric", "Metric", kind="N"),

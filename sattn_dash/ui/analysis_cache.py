@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+from sattn_dash.errors import UserError
 from sattn_dash.training.run import Run
+from sattn_dash.ui.components import user_error
 
 
 @dataclass
@@ -54,6 +56,16 @@ def compute(name: str, run: Run, **params) -> pd.DataFrame:
     return _compute(
         name, str(run.path), _stamp(run), json.dumps(params, sort_keys=True), loaded(run)
     )
+
+
+def compute_or_explain(name: str, run: Run, **params) -> pd.DataFrame | None:
+    """``compute``, with a user's mistake (a question this run's model cannot answer)
+    shown in the page instead of raised; None then."""
+    try:
+        return compute(name, run, **params)
+    except UserError as error:
+        user_error(error)
+        return None
 
 
 def model(run: Run):

@@ -11,7 +11,7 @@ from sattn_dash.charts import attention as charts
 from sattn_dash.errors import UserError
 from sattn_dash.training.run import Run
 from sattn_dash.ui import pages, runs_table, state, what_if
-from sattn_dash.ui.analysis_cache import compute, model
+from sattn_dash.ui.analysis_cache import compute, compute_or_explain, model
 from sattn_dash.ui.components import chart, empty_state, table, user_error
 
 MAX_ROWS = 4
@@ -20,14 +20,6 @@ MODES = ("By index", "By class", "Misclassified")
 
 def _key(name: str) -> str:
     return f"{state.ROW_WIDGET.name}.{name}"
-
-
-def _safe(name: str, run: Run, **params) -> pd.DataFrame | None:
-    try:
-        return compute(name, run, **params)
-    except UserError as error:
-        user_error(error)
-        return None
 
 
 def test_rows(run: Run) -> pd.DataFrame:
@@ -112,7 +104,9 @@ def render_heads(run: Run, positions: list[int]) -> None:
     if not positions:
         st.caption("Pick at least one row above.")
         return
-    frame = _safe("token_attention_for_run", run, rows=[int(p) for p in positions], split="test")
+    frame = compute_or_explain(
+        "token_attention_for_run", run, rows=[int(p) for p in positions], split="test"
+    )
     if frame is None:
         return
     layers = list(dict.fromkeys(frame["layer"]))
@@ -142,7 +136,7 @@ def render_heads(run: Run, positions: list[int]) -> None:
 
 def render_dataset(run: Run) -> None:
     st.subheader("Attention over all test rows")
-    frame = _safe("dataset_attention_for_run", run, split="test")
+    frame = compute_or_explain("dataset_attention_for_run", run, split="test")
     if frame is None:
         return
     layers = list(dict.fromkeys(frame["layer"]))
@@ -192,7 +186,7 @@ def render_routing(run: Run) -> None:
         "The sparse-dense combiner sends each row to its top-k branches. How often is "
         "each branch picked, which branches go together, and does it depend on the class?"
     )
-    importance = _safe("module_importance_for_run", run, split="test")
+    importance = compute_or_explain("module_importance_for_run", run, split="test")
     if importance is not None:
         table(
             importance,
@@ -203,10 +197,10 @@ def render_routing(run: Run) -> None:
                 )
             },
         )
-    co = _safe("routing_co_selection_for_run", run, split="test")
+    co = compute_or_explain("routing_co_selection_for_run", run, split="test")
     if co is not None:
         chart(charts.co_selection(co), co, f"co_selection_{run.run_id}")
-    by_class = _safe("routing_by_class_for_run", run, split="test")
+    by_class = compute_or_explain("routing_by_class_for_run", run, split="test")
     if by_class is not None:
         for (grouping, target), block in by_class[by_class["grouping"] != "overall"].groupby(
             ["grouping", "target"], sort=False

@@ -10,11 +10,10 @@ import streamlit as st
 
 from sattn_dash import analysis
 from sattn_dash.charts import importance as charts
-from sattn_dash.errors import UserError
 from sattn_dash.training.run import Run
 from sattn_dash.ui import state
-from sattn_dash.ui.analysis_cache import compute
-from sattn_dash.ui.components import chart, table, user_error
+from sattn_dash.ui.analysis_cache import compute_or_explain
+from sattn_dash.ui.components import chart, table
 
 CURVE_TEMPERATURES = [float(t) for t in np.round(np.geomspace(0.05, 10, 41), 4)]
 SLIDER_TEMPERATURES = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0]
@@ -25,17 +24,9 @@ METHOD_UNITS = {
 }
 
 
-def _safe(name: str, run: Run, **params) -> pd.DataFrame | None:
-    try:
-        return compute(name, run, **params)
-    except UserError as error:
-        user_error(error)
-        return None
-
-
 def render_probabilities(run: Run) -> pd.DataFrame | None:
     st.subheader("What the combiner gives each branch")
-    frame = _safe("module_importance_for_run", run)
+    frame = compute_or_explain("module_importance_for_run", run)
     if frame is None:
         return None
     if "probability" in frame:
@@ -89,8 +80,10 @@ def render_temperature(run: Run, importance: pd.DataFrame) -> None:
         help="Lower: the combiner commits to its favourite branch. Higher: weights even out. "
         "The model is re-scored at this temperature without retraining.",
     )
-    curve = _safe("temperature_distribution_for_run", run, temperatures=CURVE_TEMPERATURES)
-    scored = _safe("temperature_what_if_for_run", run, temperatures=[chosen])
+    curve = compute_or_explain(
+        "temperature_distribution_for_run", run, temperatures=CURVE_TEMPERATURES
+    )
+    scored = compute_or_explain("temperature_what_if_for_run", run, temperatures=[chosen])
     if curve is None or scored is None:
         return
     chart(
@@ -138,8 +131,8 @@ def render_faithfulness(run: Run, importance: pd.DataFrame | None) -> None:
     if importance is None:
         return
     target = _target_picker(run, "faithfulness")
-    ablation = _safe("ablation_importance_for_run", run)
-    permutation = _safe("permutation_importance_by_for_run", run, level="branch")
+    ablation = compute_or_explain("ablation_importance_for_run", run)
+    permutation = compute_or_explain("permutation_importance_by_for_run", run, level="branch")
     if ablation is None or permutation is None:
         return
     ablation = ablation[ablation["target"] == target]
@@ -202,7 +195,7 @@ def render_baselines(run: Run) -> None:
         help="Trains two more models with this run's settings: slower, but it shows what the "
         "attention combiner itself adds.",
     )
-    frame = _safe("baselines_for_run", run, retrain=retrain)
+    frame = compute_or_explain("baselines_for_run", run, retrain=retrain)
     if frame is None or frame.empty:
         return
     target = _target_picker(run, "baselines")
