@@ -252,18 +252,19 @@ def _show(args: argparse.Namespace) -> Result:
         from sattn_dash.analysis.report import run_report
 
         data["analysis"] = run_report(store.load(args.run_id), retrain=args.retrain_baselines)
-        text += "\n" + _format_analysis(data["analysis"], format_report)
+        text += "\n" + _format_analysis(data["analysis"], data["config"]["seed"], format_report)
     return Result(data, text)
 
 
-def _format_analysis(report: dict[str, Any], format_report: Callable[[dict], str]) -> str:
-    """The faithfulness verdict and the baselines, as text under a run."""
+def _format_analysis(
+    report: dict[str, Any], seed: int, format_report: Callable[[dict], str]
+) -> str:
+    """The faithfulness verdict and the baselines on the run's own split, as text."""
     lines = []
     for row in report["tables"].get("faithfulness") or []:
         lines.append(f"  faithfulness: {row.get('verdict', '')}")
     baselines = {
-        "seed": "run's",
-        "rows": {},
+        "seed": seed,
         "targets": report["tasks"],
         "summary": report["tables"].get("baseline_summary", []),
     }

@@ -150,8 +150,8 @@ def baselines_report(
 def format_report(report: dict) -> str:
     """``baselines_report`` as plain text for the terminal: one block per target/split."""
     rows = pd.DataFrame(report["summary"])
-    sizes = ", ".join(f"{n} {split}" for split, n in report["rows"].items())
-    lines = [f"Baselines (seed {report['seed']}; rows: {sizes})"]
+    sizes = ", ".join(f"{n} {split}" for split, n in report.get("rows", {}).items())
+    lines = [f"Baselines (seed {report['seed']}" + (f"; rows: {sizes})" if sizes else ")")]
     for (target, split), part in rows.groupby(["target", "split"], sort=False):
         metric = part["metric"].iloc[0]
         lines.append(f"\n{target} ({report['targets'][target]}), {split} split, {metric}:")

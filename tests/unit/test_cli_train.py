@@ -84,6 +84,8 @@ def test_train_runs_show_delete(capsys, tmp_path, training_csv):
     code, out, _ = _cli(capsys, "show", run_id, "--workspace", ws, "--no-analysis")
     assert code == 0 and run_id in out and "label (binary)" in out and "accuracy" in out
     assert "faithfulness" not in out
+    code, out, _ = _cli(capsys, "show", run_id, "--workspace", ws)
+    assert code == 0 and "faithfulness: " in out and "Baselines (seed 1)" in out
 
     code, out, _ = _cli(capsys, "runs", "--workspace", ws)
     assert code == 0 and "1 run(s)" in out and run_id in out
