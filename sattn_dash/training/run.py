@@ -74,6 +74,11 @@ class Run:
         data = self._json("spec.json")
         return ModelSpec.from_dict(data) if data is not None else None
 
+    @property
+    def combiner(self) -> str | None:
+        """The combiner kind, from spec.json (no Keras); None before a spec exists."""
+        return self.spec.combiner.kind if self.spec is not None else None
+
     @cached_property
     def schema(self):
         from sattn_dash.tabular import Schema

@@ -10,7 +10,7 @@ import streamlit as st
 from sattn_dash.charts import attention as charts
 from sattn_dash.errors import UserError
 from sattn_dash.training.run import Run
-from sattn_dash.ui import pages, runs_table, state, what_if
+from sattn_dash.ui import pages, state, what_if
 from sattn_dash.ui.analysis_cache import compute, compute_or_explain, model
 from sattn_dash.ui.components import chart, empty_state, table, user_error
 
@@ -179,7 +179,7 @@ def render_dataset(run: Run) -> None:
 
 
 def render_routing(run: Run) -> None:
-    if runs_table.combiner_kind(run) != "sparse_dense":
+    if run.combiner != "sparse_dense":
         return
     st.subheader("Routing explorer")
     st.caption(

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sattn_dash.errors import RunError
-from sattn_dash.training.atomic import read_json
+from sattn_dash.errors import UserError
 from sattn_dash.training.run import Run
 from sattn_dash.training.store import RunStore
 from sattn_dash.ui import tidy
@@ -18,15 +17,13 @@ from sattn_dash.ui import tidy
 TABLE_METRICS = ("accuracy", "balanced_accuracy", "roc_auc", "r2", "rmse", "mae")
 
 
-def combiner_kind(run: Run) -> str | None:
-    """The combiner of a run, read from its spec.json (no Keras needed)."""
-    file = run.path / "spec.json"
-    if not file.is_file():
-        return None
+def _readable(run: Run, name: str, default):
+    """``run.<name>``, or ``default`` when a torn run file makes it fail: one bad file
+    must not hide the run from the list."""
     try:
-        return read_json(file).get("combiner", {}).get("kind")
-    except (OSError, ValueError, AttributeError):
-        return None
+        return getattr(run, name)
+    except UserError:
+        return default
 
 
 def runs_frame(store: RunStore) -> pd.DataFrame:
@@ -41,15 +38,11 @@ def runs_frame(store: RunStore) -> pd.DataFrame:
             "created": info.created_at.replace("T", " ").replace("+00:00", " UTC"),
             "targets": ", ".join(f"{t} ({info.tasks.get(t, '?')})" for t in info.targets),
             "preset": info.preset or "",
-            "combiner": combiner_kind(run) or "",
+            "combiner": _readable(run, "combiner", None) or "",
             "epochs": info.epochs_run,
             "duration_s": info.duration_s,
         }
-        try:
-            metrics = run.metrics
-        except RunError:  # a torn metrics file must not hide the run from the list
-            metrics = {}
-        for target, values in (metrics or {}).items():
+        for target, values in (_readable(run, "metrics", {}) or {}).items():
             for metric in TABLE_METRICS:
                 if isinstance(values, dict) and values.get(metric) is not None:
                     row[f"{target} · {metric}"] = values[metric]
