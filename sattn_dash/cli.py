@@ -1,6 +1,7 @@
 """``python -m sattn_dash``: the training engine without the browser.
 
-Subcommands: ``train``, ``runs``, ``show``, ``delete``, ``baselines``. Each is one entry in ``COMMANDS``
+Subcommands: ``train``, ``runs``, ``show``, ``delete``, ``baselines``, ``search``,
+``search-worker``. Each is one entry in ``COMMANDS``
 (its help, its arguments and its handler); a new subcommand is one more entry.
 
 Exit status: 0 success, 2 a user error (one line on stderr, no traceback), 1 an internal
@@ -360,7 +361,23 @@ COMMANDS: dict[str, Command] = {
     "baselines": Command(
         "score scikit-learn baselines on a table", _baselines_arguments, _baselines
     ),
+    "search": Command(
+        "search architectures and settings with Optuna (resumes a study of the same name)",
+        lambda p: _search_commands().search_arguments(p),
+        lambda a: _search_commands().search(a),
+    ),
+    "search-worker": Command(
+        "join an existing study from this process or machine",
+        lambda p: _search_commands().worker_arguments(p),
+        lambda a: _search_commands().search_worker(a),
+    ),
 }
+
+
+def _search_commands():
+    from sattn_dash.search import commands
+
+    return commands
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -228,8 +228,11 @@ def losses_and_metrics(spec: ModelSpec, prepared):
     return losses, weights, metrics
 
 
-def make_optimizer(name: str, learning_rate: float):
-    return OPTIMIZER_CLASSES[name](learning_rate=learning_rate)
+def make_optimizer(name: str, learning_rate: float, weight_decay: float = 0.0):
+    """The optimizer with exactly the spec's weight decay (AdamW's own default is not
+    used: a spec that says 0 gets 0)."""
+    decay = float(weight_decay) if weight_decay or name == "adamw" else None
+    return OPTIMIZER_CLASSES[name](learning_rate=learning_rate, weight_decay=decay)
 
 
 def compile_model(model: keras.Model, spec: ModelSpec, prepared, **options) -> keras.Model:
@@ -239,7 +242,7 @@ def compile_model(model: keras.Model, spec: ModelSpec, prepared, **options) -> k
     """
     losses, weights, metrics = losses_and_metrics(spec, prepared)
     model.compile(
-        optimizer=make_optimizer(spec.optimizer, spec.learning_rate),
+        optimizer=make_optimizer(spec.optimizer, spec.learning_rate, spec.weight_decay),
         loss=losses,
         loss_weights=weights,
         metrics=metrics,

@@ -349,6 +349,7 @@ class ModelSpec:
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     preset: str | None = None
+    weight_decay: float = 0.0  # decoupled for adamw; added to the update by the others
 
     def validate(self, data=None) -> ModelSpec:
         """Check the spec, and against ``data`` (a PreparedData or a Schema) when given.
@@ -395,6 +396,7 @@ class ModelSpec:
             )
         _one_of("optimizer", self.optimizer, OPTIMIZERS, "optimizer")
         _number("learning_rate", self.learning_rate, low=0.0, low_open=True)
+        _number("weight_decay", self.weight_decay, low=0.0, low_open=False)
         if self.preset is not None and not isinstance(self.preset, str):
             raise SpecError(f"preset: expected a preset name or null, got {self.preset!r}.")
         if data is not None:
@@ -421,6 +423,7 @@ class ModelSpec:
             "heads": [h.to_dict() for h in self.heads],
             "optimizer": self.optimizer,
             "learning_rate": self.learning_rate,
+            "weight_decay": self.weight_decay,
         }
 
     def to_json(self, indent: int | None = 2) -> str:

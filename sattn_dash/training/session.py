@@ -19,7 +19,7 @@ import platform
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -99,6 +99,9 @@ class TrainingSession:
 
     ``spec`` is a ``ModelSpec`` or a preset name. ``prepared`` skips preparing the table
     again when the caller already did it with the same seed and split sizes.
+    ``callbacks`` are more Keras callbacks for ``fit`` (a search's pruning, for one: to
+    end a run early it sets ``model.stop_training``, as early stopping does); ``files``
+    are more JSON files for the run folder, written with it (a search's trial tag).
     """
 
     def __init__(
@@ -113,6 +116,8 @@ class TrainingSession:
         title: str | None = None,
         source: str | None = None,
         on_done: Callable[[TrainingSession], None] | None = None,
+        callbacks: Sequence[Any] = (),
+        files: dict[str, Any] | None = None,
     ):
         self.config = config or TrainingConfig()
         self.store = store or RunStore()
@@ -122,6 +127,7 @@ class TrainingSession:
         self.prepared = prepared
         self.model = None
         self._on_done = on_done
+        self._callbacks = list(callbacks)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._finished = threading.Event()
@@ -135,7 +141,11 @@ class TrainingSession:
         self._stopped_early = False
 
         preset = spec if isinstance(spec, str) else getattr(spec, "preset", None)
-        files = {"schema.json": schema.to_dict(), "config.json": self.config.to_dict()}
+        files = {
+            **(files or {}),
+            "schema.json": schema.to_dict(),
+            "config.json": self.config.to_dict(),
+        }
         if not isinstance(spec, str):
             files["spec.json"] = spec.to_dict()
         self.run_id = self.store.create(
@@ -352,6 +362,7 @@ class TrainingSession:
             self._status = dataclasses.replace(self._status, batches=batches)
         X_val = np.asarray(prepared.split("val")[0], dtype=np.float32)
         fit_kwargs["callbacks"].insert(0, SessionCallback(self, Snapshotter(model, X_val)))
+        fit_kwargs["callbacks"].extend(self._callbacks)
         return model, dataset, plan, fit_kwargs
 
     def _fit(self, model: Any, dataset: Any, fit_kwargs: dict[str, Any]) -> None:

@@ -1,0 +1,312 @@
+"""One worker of a study: ask Optuna for a trial, train it as a run, tell the result.
+
+Every trial is a ``TrainingSession`` (the one fit path), so it is a run in the run store
+like any other, tagged with its study in ``search.json``. The trial records its owner
+(host, process, start time) and a heartbeat; a worker that starts reaps the running
+trials whose owner is gone (a killed process) as failed, outcome ``interrupted``.
+
+Stopping: ``stop`` (a ``threading.Event``) or Ctrl-C asks the current trial to stop after
+its batch; that trial is told as failed with outcome ``stopped`` (it is not a fair
+sample of its settings) and is run again when the study resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sattn_dash.errors import SpecError
+from sattn_dash.search.space import sample
+from sattn_dash.search.study import SearchError, StudySettings, counts, shown_url
+from sattn_dash.training import owner
+from sattn_dash.training.atomic import read_json, write_json
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_EVERY_S = 30.0
+MAX_FAILURES_IN_A_ROW = 3
+TAG_FILE = "search.json"
+
+
+@dataclass(frozen=True)
+class SearchData:
+    """The table a study searches on, prepared once per worker with the study's seed."""
+
+    df: pd.DataFrame
+    schema: Any
+    prepared: Any
+    name: str
+
+
+def read_study_table(path: str | Path) -> pd.DataFrame:
+    """The study's table: a user's file (any format ``read_table`` reads) or the copy
+    the app saved beside the study (Parquet, else a pickle of the DataFrame)."""
+    from sattn_dash.tabular import read_table
+
+    path = Path(path)
+    if not path.is_file():
+        raise SearchError(
+            f"The study's table {path} is not there; pass --data with the same file (on "
+            "another machine, its path there)."
+        )
+    if path.suffix == ".pkl" and path.parent.name == "studies":
+        return pd.read_pickle(path)  # written by this app beside its study, not uploaded
+    return read_table(path, name=path.name)
+
+
+def load_data(settings: StudySettings, data: str | None = None) -> SearchData:
+    from sattn_dash.tabular import Schema, prepare
+
+    df = read_study_table(data or settings.data_path)
+    missing = [t for t in settings.targets if t not in df.columns]
+    if missing:
+        raise SearchError(f"The table has no column {missing[0]!r}, the study's target.")
+    schema = Schema.from_dict(settings.schema)
+    prepared = prepare(
+        df, schema, seed=settings.seed, test_size=settings.test_size, val_size=settings.val_size
+    )
+    if settings.data_hash and prepared.data_hash != settings.data_hash:
+        raise SearchError(
+            "This table differs from the one the study was made on; pass --data with the "
+            "study's own file."
+        )
+    return SearchData(df, schema, prepared, settings.data_name)
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    number: int
+    outcome: str  # complete | pruned | failed | invalid | stopped
+    value: float | None
+    run_id: str | None
+    error: str | None = None
+    error_kind: str | None = None
+
+
+def _tell_failed(study: Any, trial: Any, outcome: str, error: str | None) -> None:
+    import optuna
+
+    trial.set_user_attr("outcome", outcome)
+    if error:
+        trial.set_user_attr("error", error[:500])
+    study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
+
+
+def _objective_value(run: Any, metric: str, best_epoch: int | None) -> float:
+    """The metric at the epoch whose weights were kept (early stopping restores the best
+    validation loss), else at the last epoch."""
+    history = run.history
+    if metric not in history.columns:
+        logged = ", ".join(c for c in history.columns if c.startswith("val_")) or "none"
+        raise SearchError(
+            f"The training history has no {metric!r}; choose the search metric from: {logged}."
+        )
+    rows = history[history["epoch"] == best_epoch] if best_epoch else history.tail(1)
+    return float((rows if len(rows) else history.tail(1))[metric].iloc[-1])
+
+
+def _test_score(run: Any) -> float | None:
+    """The headline test metric of the first target (ROC AUC or R^2), for the table."""
+    from sattn_dash.analysis.scoring import HEADLINE_METRIC
+
+    if not run.targets:
+        return None
+    target = run.targets[0]
+    value = (run.metrics.get(target) or {}).get(HEADLINE_METRIC.get(run.tasks.get(target), ""))
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+
+def _wait(session: Any, trial: Any, stop: threading.Event) -> None:
+    """Wait for the session, beating the heart; Ctrl-C or ``stop`` ends it cleanly (a
+    second Ctrl-C quits at once)."""
+    next_beat = time.monotonic() + HEARTBEAT_EVERY_S
+    while not session.done:
+        try:
+            session.wait(0.25)
+        except KeyboardInterrupt:
+            if stop.is_set():
+                raise
+            stop.set()
+        if stop.is_set() and not session.status().done:
+            session.stop()
+        if time.monotonic() >= next_beat:
+            next_beat = time.monotonic() + HEARTBEAT_EVERY_S
+            trial.set_user_attr("heartbeat", time.time())
+
+
+def run_trial(
+    study: Any,
+    trial: Any,
+    settings: StudySettings,
+    data: SearchData,
+    store: Any,
+    stop: threading.Event,
+    storage_url: str | None = None,
+) -> TrialResult:
+    """Train one trial as a run and tell Optuna how it went (see the module docstring)."""
+    import optuna
+
+    from sattn_dash.search.pruning import PruningCallback
+    from sattn_dash.training import TrainingConfig
+    from sattn_dash.training.session import TrainingSession
+
+    trial.set_user_attr("owner", owner.this_owner())
+    trial.set_user_attr("heartbeat", time.time())
+    try:
+        spec, values = sample(settings.space, trial, data.prepared)
+        config = TrainingConfig(
+            epochs=values["epochs"],
+            batch_size=values["batch_size"],
+            patience=values["patience"],
+            seed=settings.seed,
+            device=settings.device,
+            val_size=settings.val_size,
+            test_size=settings.test_size,
+        )
+    except SpecError as exc:
+        _tell_failed(study, trial, "invalid", str(exc))
+        return TrialResult(trial.number, "invalid", None, None, str(exc), "user")
+    tag = {
+        "study": study.study_name,
+        "trial": trial.number,
+        "storage": shown_url(storage_url),
+        "metric": settings.metric,
+        "params": dict(trial.params),
+        "outcome": "running",
+    }
+    pruning = PruningCallback(trial, settings.metric)
+    session = TrainingSession(
+        data.df,
+        data.schema,
+        spec,
+        config,
+        store,
+        prepared=data.prepared,
+        title=f"{study.study_name} · trial {trial.number}",
+        source=data.name,
+        callbacks=[pruning],
+        files={TAG_FILE: tag},
+    )
+    trial.set_user_attr("run_id", session.run_id)
+    told = False
+    try:
+        session.start()
+        _wait(session, trial, stop)
+        status = session.status()
+        trial.set_user_attr("epochs_run", status.epochs_run)
+        run = store.load(session.run_id)
+        if status.state == "failed":
+            outcome, value = "failed", None
+        elif status.state == "stopped":
+            outcome, value = "stopped", None
+        else:
+            value = _objective_value(run, settings.metric, status.best_epoch)
+            outcome = "pruned" if pruning.pruned else "complete"
+            if not math.isfinite(value):
+                outcome, value = "failed", None
+        score = _test_score(run) if outcome in ("complete", "pruned") else None
+        if score is not None:
+            trial.set_user_attr("test_score", score)
+        if outcome == "complete":
+            trial.set_user_attr("outcome", "complete")
+            study.tell(trial, value)
+        elif outcome == "pruned":
+            trial.set_user_attr("outcome", f"pruned at epoch {pruning.pruned_at}")
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            _tell_failed(study, trial, outcome, status.error)
+        told = True
+        _retag(store, session.run_id, outcome=outcome, value=value, pruned_at=pruning.pruned_at)
+        return TrialResult(
+            trial.number, outcome, value, session.run_id, status.error, status.error_kind
+        )
+    finally:
+        if not told:  # a second Ctrl-C, or an error telling the result
+            session.stop()
+            _tell_failed(study, trial, "stopped", "stopped before it was told")
+            _retag(store, session.run_id, outcome="stopped")
+
+
+def _retag(store: Any, run_id: str, **changes: Any) -> None:
+    file = store.path(run_id) / TAG_FILE
+    try:
+        write_json(file, {**read_json(file), **changes})
+    except (OSError, ValueError):
+        log.exception("Could not update the search tag of run %s", run_id)
+
+
+def fail_stale_trials(study: Any) -> list[int]:
+    """Mark running trials whose worker is gone as failed (outcome ``interrupted``);
+    returns their numbers. Their runs already read as interrupted in the run store."""
+    import optuna
+
+    storage = study._storage  # noqa: SLF001 - Optuna's own fail_stale_trials does the same
+    reaped = []
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        who = t.user_attrs.get("owner")
+        beat = t.user_attrs.get("heartbeat")
+        if beat is None and t.datetime_start is not None:
+            beat = t.datetime_start.timestamp()
+        if isinstance(who, dict) and owner.owner_alive(
+            t.user_attrs.get("run_id", ""), {**who, "heartbeat": beat}
+        ):
+            continue
+        if not isinstance(who, dict) and beat and time.time() - beat < owner.HEARTBEAT_TIMEOUT_S:
+            continue  # asked a moment ago by a worker that has not said who it is yet
+        try:
+            storage.set_trial_user_attr(t._trial_id, "outcome", "interrupted")  # noqa: SLF001
+            storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)  # noqa: SLF001
+        except Exception:  # another worker reaped it first
+            log.info("Trial %s of %s was already reaped", t.number, study.study_name)
+            continue
+        reaped.append(t.number)
+    return reaped
+
+
+def run_worker(
+    study: Any,
+    settings: StudySettings,
+    data: SearchData,
+    store: Any,
+    *,
+    timeout: float | None = None,
+    stop: threading.Event | None = None,
+    storage_url: str | None = None,
+    on_trial: Any = None,
+) -> list[TrialResult]:
+    """Run trials until the study has ``settings.trials`` finished (complete or pruned)
+    trials, ``timeout`` seconds pass, or ``stop`` is set. Three failures in a row end the
+    worker with the last one's reason (a ``SearchError`` when it was the user's)."""
+    stop = stop or threading.Event()
+    deadline = time.monotonic() + timeout if timeout else None
+    fail_stale_trials(study)
+    results: list[TrialResult] = []
+    failures: list[TrialResult] = []
+    while not stop.is_set():
+        c = counts(study)
+        if c["COMPLETE"] + c["PRUNED"] + c["RUNNING"] >= settings.trials:
+            break
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        result = run_trial(study, study.ask(), settings, data, store, stop, storage_url)
+        results.append(result)
+        if on_trial is not None:
+            on_trial(result)
+        failures = failures + [result] if result.outcome in ("failed", "invalid") else []
+        if len(failures) >= MAX_FAILURES_IN_A_ROW:
+            last = failures[-1]
+            message = (
+                f"{MAX_FAILURES_IN_A_ROW} trials in a row failed; the last (trial "
+                f"{last.number}): {last.error}"
+            )
+            if last.error_kind == "user":
+                raise SearchError(message + " Narrow the search space or fix the data.")
+            raise RuntimeError(message)
+    return results
