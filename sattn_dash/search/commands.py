@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import threading
 from pathlib import Path
@@ -22,11 +23,15 @@ EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _common(p: argparse.ArgumentParser) -> None:
+    from sattn_dash.search.study import STORAGE_ENV
+
     p.add_argument(
         "--storage",
         metavar="URL",
+        default=os.environ.get(STORAGE_ENV) or None,
         help="an Optuna RDB URL (postgresql://user:pw@host/db, sqlite:///f.db) or a "
-        "path ending in .journal; default: a journal file in the workspace",
+        f"path ending in .journal; default ${STORAGE_ENV}, else a journal file in the "
+        "workspace",
     )
     p.add_argument("--timeout", type=float, metavar="S", help="stop starting trials after S s")
 

@@ -9,6 +9,7 @@ SIGINT when its parent dies, so it ends its trial cleanly instead of running on 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -55,10 +56,8 @@ def limit_to_cores() -> list[int] | None:
 
 def _die_with_parent() -> None:
     """In the child, before exec: SIGINT when the parent process ends (Linux)."""
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGINT)
-    except OSError:
-        pass
 
 
 def worker_env(index: int, workers: int, gpus: int = 0) -> dict[str, str]:

@@ -369,7 +369,8 @@ def sample(space: dict[str, Any], trial: Any, prepared: Any) -> tuple[ModelSpec,
             kind = suggest(
                 trial, prefix + "kind", {"choices": kinds} if len(kinds) > 1 else kinds[0]
             )
-            values = _kind_values(trial, prefix, space["branch_kinds"][kind])
+            # Named by kind too: two kinds' "width" have different choices.
+            values = _kind_values(trial, f"{prefix}{kind}_", space["branch_kinds"][kind])
             blocks = BRANCH_KINDS[kind].blocks(values, dropout, prepared)
             branches.append(BranchSpec(f"{kind}{i + 1}", blocks=blocks))
     combiner = _combiner(space, trial, len(branches))

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SETTINGS_ATTR = "sattn_dash"
 JOURNAL_SUFFIX = ".journal"
+STORAGE_ENV = "SATTN_DASH_STORAGE"  # the default of --storage (keeps a password out of ps)
 # Metrics a search can maximise; any other metric (losses, errors) is minimised.
 HIGHER_IS_BETTER = ("accuracy", "auc", "r2")
 
@@ -294,6 +295,46 @@ def best_so_far(frame: pd.DataFrame, direction: str) -> pd.DataFrame:
     done["best"] = best
     done["order"] = range(1, len(done) + 1)
     return done.reset_index(drop=True)
+
+
+def parallel_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Completed trials in long form for parallel coordinates: ``trial, parameter, shown
+    (the value as text), position (0..1 within the parameter's range, choices evenly
+    spaced in first-seen order), value``. Parameters every such trial has come first."""
+    done = frame[frame["state"] == "COMPLETE"].dropna(subset=["value"])
+    params = [c for c in done.columns if c.startswith("param_")]
+    params.sort(key=lambda c: (done[c].isna().any(), c))
+    rows = []
+    for column in params:
+        values = done[column]
+        numeric = pd.to_numeric(values, errors="coerce")
+        if (
+            values.notna().any()
+            and numeric[values.notna()].notna().all()
+            and values.map(lambda v: not isinstance(v, bool)).all()
+        ):
+            low, high = numeric.min(), numeric.max()
+            position = (numeric - low) / (high - low) if high > low else numeric * 0 + 0.5
+        else:
+            levels = list(dict.fromkeys(values.dropna().map(str)))
+            step = 1 / max(1, len(levels) - 1)
+            position = values.map(lambda v: levels.index(str(v)) * step if pd.notna(v) else None)
+            if len(levels) == 1:
+                position = position.map(lambda p: 0.5 if p is not None else None)
+        for trial, shown, pos, value in zip(
+            done["trial"], values, position, done["value"], strict=True
+        ):
+            if pd.notna(shown):
+                rows.append(
+                    {
+                        "trial": int(trial),
+                        "parameter": column.removeprefix("param_"),
+                        "shown": f"{shown:.4g}" if isinstance(shown, float) else str(shown),
+                        "position": float(pos),
+                        "value": float(value),
+                    }
+                )
+    return pd.DataFrame(rows, columns=["trial", "parameter", "shown", "position", "value"])
 
 
 def best_trial(study: Any) -> Any | None:

@@ -15,6 +15,7 @@ TRAIN = "app_pages/train.py"
 IMPORTANCE = "app_pages/importance.py"
 ATTENTION = "app_pages/attention.py"
 RUNS = "app_pages/runs.py"
+SEARCH = "app_pages/search.py"
 
 # (path, title, icon, url path) in the order the sidebar shows them.
 ALL = (
@@ -25,4 +26,5 @@ ALL = (
     (IMPORTANCE, "Module importance", ":material/bar_chart:", "importance"),
     (ATTENTION, "Token attention", ":material/grid_on:", "attention"),
     (RUNS, "Runs", ":material/history:", "runs"),
+    (SEARCH, "Search", ":material/travel_explore:", "search"),
 )

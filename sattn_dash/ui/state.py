@@ -94,4 +94,9 @@ COMPARE = Key("runs.compare", "runs_view", doc="multiselect of runs to compare")
 RUNS_WIDGET = Key("runs.widget", "runs_view", doc="prefix of rename/delete widgets")
 RUNS_MESSAGE = Key("runs.message", "runs_view", doc="confirmation after rename/delete")
 
+# Search page (owner: sattn_dash.ui.search_view)
+STUDY = Key("search.study", "search_view", doc="study this tab follows (also ?study=)")
+SEARCH_ERROR = Key("search.error", "search_view", doc="message of the last refused start")
+SEARCH_WIDGET = Key("search.form", "search_view", doc="prefix of search widgets")
+
 ALL_KEYS: tuple[Key, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Key))

@@ -1,0 +1,402 @@
+"""Search: the space as data, a small study through the CLI, resume, pruning, SIGKILL,
+and two worker processes sharing one study (embedded journal and real PostgreSQL)."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+from sattn_dash.cli import main
+from sattn_dash.errors import SpecError
+from sattn_dash.search.space import check_space, default_space, load_space, sample
+from sattn_dash.search.study import (
+    StudySettings,
+    create_or_resume,
+    load_study,
+    open_storage,
+    param_importance,
+    trials_frame,
+)
+from sattn_dash.tabular import infer_schema, prepare
+from sattn_dash.training import RunStore
+
+REPO = Path(__file__).resolve().parents[2]
+# Tiny trials: one or two small MLP branches, two epochs.
+TINY = {
+    "branches": {"low": 1, "high": 2},
+    "branch_kinds": {"mlp": {"depth": 1, "width": {"choices": [8, 16]}}},
+    "layout": "all_columns",
+    "combiner": {"choices": ["sparse_attention", "mean"]},
+    "batch_size": 64,
+    "epochs": 2,
+}
+
+
+def _cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1, f"stdout must be one JSON object, got: {out!r}"
+    return code, json.loads(lines[0]), err
+
+
+def _space_file(tmp_path, space=None, name="space.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(space or TINY))
+    return path
+
+
+@pytest.fixture
+def prepared(training_table):
+    return prepare(training_table, infer_schema(training_table, targets=["label"]), seed=0)
+
+
+# --- the space ---------------------------------------------------------------------------
+def test_default_space_checks_and_every_sample_builds_a_valid_spec(prepared):
+    space = check_space(default_space(prepared))
+    assert space["layout"] == {"choices": ["all_columns", "per_group"]}
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    kinds, combiners = set(), set()
+    for _ in range(40):
+        trial = study.ask()
+        spec, config = sample(space, trial, prepared)  # validated against the data
+        kinds.update(trial.params.get(f"branch{i}_kind") for i in range(1, 5))
+        combiners.add(spec.combiner.kind)
+        assert config["batch_size"] >= 1 and config["epochs"] == 40
+        if trial.params["layout"] == "per_group":
+            assert [b.inputs for b in spec.branches] == [
+                (g,) for g in prepared.groups_with_features()
+            ]
+        assert spec.optimizer == ("adamw" if spec.weight_decay > 0 else "adam")
+        study.tell(trial, 0.0)
+    assert {"mlp", "residual", "feature_attention"} <= kinds
+    assert combiners == {"sparse_attention", "sparse_dense", "mean", "concat"}
+
+
+def test_a_narrowed_space_fixes_what_it_names_and_keeps_the_defaults(prepared):
+    space = load_space(json.dumps(TINY))
+    assert space["learning_rate"] == default_space()["learning_rate"]
+    trial = optuna.create_study().ask()
+    spec, config = sample(space, trial, prepared)
+    assert config["epochs"] == 2 and config["batch_size"] == 64
+    assert all(b.name.startswith("mlp") for b in spec.branches)
+    assert [b.blocks[0].kind for b in spec.branches] == ["dense"] * len(spec.branches)
+
+
+@pytest.mark.parametrize(
+    "space, message",
+    [
+        ({"learning_rat": 0.1}, "space.learning_rat: unknown setting"),
+        ({"learning_rate": {"low": 0, "high": 1, "log": True}}, "log range needs low > 0"),
+        ({"dropout": {"low": 0.2, "high": 1.5}}, "space.dropout.high: expected a rate"),
+        ({"combiner": {"choices": []}}, "'choices' must be a non-empty list"),
+        ({"combiner": "attention"}, "unknown combiner 'attention'"),
+        ({"branch_kinds": {"lstm": {}}}, "space.branch_kinds.lstm: unknown kind"),
+        ({"branch_kinds": {"mlp": {"width": {"choices": [0, 8]}}}}, "width.choices[0]"),
+        ({"batch_size": {"low": 64, "high": 16}}, "low <= high"),
+        ({"space_version": 9}, "reads version 1"),
+    ],
+)
+def test_bad_spaces_say_what_to_fix(space, message):
+    with pytest.raises(SpecError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        check_space(space)
+
+
+def test_a_space_that_is_not_json_is_a_clear_error():
+    with pytest.raises(SpecError, match="not valid JSON .* line 1"):
+        load_space("{'epochs': 2}")
+
+
+# --- a small study through the CLI -------------------------------------------------------
+def test_cli_search_runs_a_study_of_runs_and_a_rerun_resumes_it(capsys, tmp_path, training_csv):
+    ws = tmp_path / "ws"
+    space = _space_file(tmp_path)
+    args = ["search", "--data", training_csv, "--target", "label", "--space", space]
+    args += ["--workspace", ws, "--json", "--study", "small"]
+    code, first, err = _cli(capsys, *args, "--trials", 2)
+    assert code == 0, err
+    assert first["counts"]["COMPLETE"] == 2 and first["storage"] == "embedded journal"
+    assert (ws / "studies" / "small.journal").is_file()
+    best = first["best"]
+    assert best["value"] == min(t["value"] for t in first["trials"])
+    assert 0.5 < best["test_score"] <= 1.0  # label = x0 + x1 > 0 is learnable
+
+    store = RunStore(ws)
+    run = store.load(best["run_id"])
+    assert run.status == "finished" and (run.path / "model.keras").is_file()
+    tag = json.loads((run.path / "search.json").read_text())
+    assert tag["study"] == "small" and tag["trial"] == best["trial"]
+    assert tag["outcome"] == "complete" and tag["params"] == best["params"]
+    assert run.title == f"small · trial {best['trial']}"
+
+    code, second, err = _cli(capsys, *args, "--trials", 3)
+    assert code == 0, err
+    assert second["counts"]["COMPLETE"] == 3  # one more trial, not three
+    assert len(store.list()) == 3 and not store.skipped
+
+    code, again, err = _cli(
+        capsys, *args[:-2], "--study", "small", "--trials", 3, "--metric", "val_accuracy"
+    )
+    assert code == 2 and "optimises val_loss" in again["error"]
+
+
+def test_cli_search_refuses_bad_input_with_one_line(capsys, tmp_path, training_csv):
+    ws = tmp_path / "ws"
+    base = ["search", "--data", training_csv, "--target", "label", "--workspace", ws, "--json"]
+    bad_space = _space_file(tmp_path, {"epochs": 0}, "bad.json")
+    code, out, _ = _cli(capsys, *base, "--space", bad_space)
+    assert code == 2 and out["error"].startswith("space.epochs: expected a whole number >= 1")
+    code, out, _ = _cli(capsys, *base, "--study", "../escape")
+    assert code == 2 and "not a usable study name" in out["error"]
+    code, out, _ = _cli(capsys, *base, "--metric", "loss")
+    assert code == 2 and "validation metric" in out["error"]
+    code, out, _ = _cli(capsys, *base, "--storage", "postgresql://nobody@127.0.0.1:1/none")
+    assert code == 2 and "Cannot open the study storage" in out["error"]
+    code, out, _ = _cli(capsys, "search-worker", "--study", "nope", "--workspace", ws, "--json")
+    assert code == 2 and "No study named 'nope'" in out["error"]
+    assert not (ws / "runs").exists()
+
+
+def _settings(csv, table, space, trials, **kw):
+    schema = infer_schema(table, targets=["label"])
+    prepared = prepare(table, schema, seed=0)
+    return StudySettings(
+        data_path=str(csv),
+        data_name=csv.name,
+        targets=["label"],
+        schema=schema.to_dict(),
+        space=check_space(space),
+        trials=trials,
+        data_hash=prepared.data_hash,
+        **kw,
+    )
+
+
+def test_a_trial_worse_than_the_median_is_pruned_and_kept_as_a_run(
+    capsys, tmp_path, training_csv, training_table
+):
+    ws = tmp_path / "ws"
+    space = {**TINY, "branches": 1, "combiner": "mean", "epochs": 4, "patience": 10}
+    settings = _settings(
+        training_csv, training_table, space, 2, pruner={"startup_trials": 1, "warmup_epochs": 0}
+    )
+    study, _ = create_or_resume(
+        "prune", open_storage("prune", None, ws), settings, space_given=True
+    )
+    same = {"branch1_mlp_width": 16, "dropout": 0.0, "weight_decay": 1e-6}
+    study.enqueue_trial({**same, "learning_rate": 1e-2})
+    study.enqueue_trial({**same, "learning_rate": 1e-4})  # same init, far slower to learn
+    path = _space_file(tmp_path, space)
+    code, out, err = _cli(
+        capsys,
+        "search",
+        "--data",
+        training_csv,
+        "--target",
+        "label",
+        "--study",
+        "prune",
+        "--trials",
+        2,
+        "--space",
+        path,
+        "--workspace",
+        ws,
+        "--json",
+    )
+    assert code == 0, err
+    states = {t["trial"]: t["state"] for t in out["trials"]}
+    assert states == {0: "COMPLETE", 1: "PRUNED"}
+    pruned = out["trials"][1]
+    assert pruned["outcome"] == "pruned at epoch 1" and pruned["epochs"] == 1
+    run = RunStore(ws).load(pruned["run_id"])
+    assert run.status == "finished" and run.metrics["label"]["n"] > 0
+    assert json.loads((run.path / "search.json").read_text())["pruned_at"] == 1
+
+
+def _search_command(csv, ws, space, study, trials, *extra):
+    return [
+        sys.executable,
+        "-m",
+        "sattn_dash",
+        "search",
+        "--data",
+        str(csv),
+        "--target",
+        "label",
+        "--study",
+        study,
+        "--trials",
+        str(trials),
+        "--space",
+        str(space),
+        "--workspace",
+        str(ws),
+        "--json",
+        *map(str, extra),
+    ]
+
+
+def _wait_for(predicate, timeout=240.0, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_sigkill_mid_trial_then_rerun_marks_it_interrupted_and_continues(
+    capsys, tmp_path, training_csv, training_table
+):
+    ws = tmp_path / "ws"
+    space = {**TINY, "epochs": {"choices": [2, 400]}, "patience": {"choices": [1, 400]}}
+    path = _space_file(tmp_path, space)
+    settings = _settings(training_csv, training_table, space, 1)
+    study, _ = create_or_resume(
+        "killed", open_storage("killed", None, ws), settings, space_given=True
+    )
+    study.enqueue_trial({"epochs": 400, "patience": 400, "learning_rate": 1e-4})  # long
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.Popen(
+        _search_command(training_csv, ws, path, "killed", 1),
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    store = RunStore(ws)
+
+    def training_started():
+        runs = store.list()
+        return runs and runs[0].epochs_run >= 1 and runs[0]
+
+    try:
+        info = _wait_for(training_started, what="the first epoch of the trial")
+    finally:
+        proc.kill()
+        proc.wait()
+    assert store.info(info.run_id).status == "interrupted"  # owner gone, folder readable
+    run = store.load(info.run_id)
+    assert len(run.history) >= 1 and run.spec is not None
+
+    study.enqueue_trial({"epochs": 2, "patience": 1})
+    code, out, err = _cli(capsys, *_search_command(training_csv, ws, path, "killed", 1)[3:])
+    assert code == 0, err
+    first, second = out["trials"]
+    assert (first["state"], first["outcome"], first["run_id"]) == (
+        "FAIL",
+        "interrupted",
+        info.run_id,
+    )
+    assert second["state"] == "COMPLETE"
+    assert [r.status for r in store.list()] == ["finished", "interrupted"]
+    assert not store.skipped
+
+
+def _owner_pids(study):
+    return {t.user_attrs["owner"]["pid"] for t in study.trials if "owner" in t.user_attrs}
+
+
+def test_two_worker_processes_share_one_embedded_study(capsys, tmp_path, training_csv):
+    ws = tmp_path / "ws"
+    space = _space_file(tmp_path)
+    code, out, err = _cli(
+        capsys, *_search_command(training_csv, ws, space, "pair", 4, "--workers", 2)[3:]
+    )
+    assert code == 0, err
+    assert out["counts"]["COMPLETE"] >= 4 and out["counts"]["FAIL"] == 0
+    study, _ = load_study("pair", open_storage("pair", None, ws))
+    assert len(_owner_pids(study)) == 2  # trials came from two processes
+    frame = trials_frame(study)
+    assert frame["run_id"].is_unique
+    assert not param_importance(study).empty
+
+
+# --- a real PostgreSQL -------------------------------------------------------------------
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture
+def postgres_url():
+    """A throwaway PostgreSQL cluster on a free port, removed afterwards. As root it runs
+    as the ``postgres`` user (postgres refuses root), in a folder that user owns."""
+    import shutil
+    import socket
+    import tempfile
+
+    bindir = _postgres_bin()
+    if bindir is None:
+        pytest.skip("Debian's postgresql is not installed (scripts/setup.sh --dev installs it)")
+    root = Path(tempfile.mkdtemp(prefix="sattn-pg-"))
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        prefix = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(root, "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    def run(*cmd):
+        subprocess.run([*prefix, *map(str, cmd)], check=True, capture_output=True, cwd=root)
+
+    data = root / "data"
+    run(bindir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8")
+    run(
+        bindir / "pg_ctl",
+        "-D",
+        data,
+        "-l",
+        root / "log",
+        "-w",
+        "start",
+        "-o",
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1",
+    )
+    try:
+        run(bindir / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "search")
+        yield f"postgresql://postgres@127.0.0.1:{port}/search"
+    finally:
+        run(bindir / "pg_ctl", "-D", data, "-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_two_worker_processes_share_one_study_on_postgresql(
+    capsys, tmp_path, training_csv, postgres_url
+):
+    ws = tmp_path / "ws"
+    space = _space_file(tmp_path)
+    code, out, err = _cli(
+        capsys,
+        *_search_command(training_csv, ws, space, "shared", 3, "--workers", 2)[3:],
+        "--storage",
+        postgres_url,
+    )
+    assert code == 0, err
+    assert out["counts"]["COMPLETE"] >= 3
+    assert out["storage"].startswith("postgresql://postgres@127.0.0.1")
+    study, settings = load_study("shared", open_storage("shared", postgres_url))
+    assert settings.targets == ["label"] and len(_owner_pids(study)) == 2
+    assert not (ws / "studies").exists()  # nothing went to the embedded journal
+    # A third worker joins by name alone and finds nothing left to do.
+    code, joined, err = _cli(
+        capsys,
+        "search-worker",
+        "--study",
+        "shared",
+        "--storage",
+        postgres_url,
+        "--workspace",
+        ws,
+        "--json",
+    )
+    assert code == 0, err
+    assert joined["counts"] == out["counts"]
