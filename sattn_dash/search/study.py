@@ -297,40 +297,44 @@ def best_so_far(frame: pd.DataFrame, direction: str) -> pd.DataFrame:
     return done.reset_index(drop=True)
 
 
+def _positions(values: pd.Series) -> pd.Series:
+    """Where each value sits on its parameter's axis, 0..1: numbers by their range,
+    choices evenly spaced in first-seen order (a single value in the middle)."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    present = values.notna()
+    is_number = (
+        numeric[present].notna().all()
+        and not values[present].map(lambda v: isinstance(v, bool)).any()
+    )
+    if is_number:
+        low, high = numeric.min(), numeric.max()
+        return (numeric - low) / (high - low) if high > low else numeric * 0 + 0.5
+    levels = list(dict.fromkeys(values[present].map(str)))
+    spots = {
+        level: (i / (len(levels) - 1) if len(levels) > 1 else 0.5) for i, level in enumerate(levels)
+    }
+    return values.map(lambda v: spots[str(v)] if pd.notna(v) else None)
+
+
 def parallel_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Completed trials in long form for parallel coordinates: ``trial, parameter, shown
-    (the value as text), position (0..1 within the parameter's range, choices evenly
-    spaced in first-seen order), value``. Parameters every such trial has come first."""
+    (the value as text), position (0..1 on the parameter's axis), value``. Parameters
+    every such trial has come first."""
     done = frame[frame["state"] == "COMPLETE"].dropna(subset=["value"])
     params = [c for c in done.columns if c.startswith("param_")]
     params.sort(key=lambda c: (done[c].isna().any(), c))
     rows = []
     for column in params:
         values = done[column]
-        numeric = pd.to_numeric(values, errors="coerce")
-        if (
-            values.notna().any()
-            and numeric[values.notna()].notna().all()
-            and values.map(lambda v: not isinstance(v, bool)).all()
-        ):
-            low, high = numeric.min(), numeric.max()
-            position = (numeric - low) / (high - low) if high > low else numeric * 0 + 0.5
-        else:
-            levels = list(dict.fromkeys(values.dropna().map(str)))
-            step = 1 / max(1, len(levels) - 1)
-            position = values.map(lambda v: levels.index(str(v)) * step if pd.notna(v) else None)
-            if len(levels) == 1:
-                position = position.map(lambda p: 0.5 if p is not None else None)
-        for trial, shown, pos, value in zip(
-            done["trial"], values, position, done["value"], strict=True
-        ):
+        cells = zip(done["trial"], values, _positions(values), done["value"], strict=True)
+        for trial, shown, position, value in cells:
             if pd.notna(shown):
                 rows.append(
                     {
                         "trial": int(trial),
                         "parameter": column.removeprefix("param_"),
                         "shown": f"{shown:.4g}" if isinstance(shown, float) else str(shown),
-                        "position": float(pos),
+                        "position": float(position),
                         "value": float(value),
                     }
                 )

@@ -93,9 +93,12 @@ class TrialResult:
 def _tell_failed(study: Any, trial: Any, outcome: str, error: str | None) -> None:
     import optuna
 
-    trial.set_user_attr("outcome", outcome)
-    if error:
-        trial.set_user_attr("error", error[:500])
+    try:
+        trial.set_user_attr("outcome", outcome)
+        if error:
+            trial.set_user_attr("error", error[:500])
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return  # told already (a Ctrl-C just after the result went in)
     study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
 
 
@@ -295,7 +298,13 @@ def run_worker(
             break
         if deadline is not None and time.monotonic() >= deadline:
             break
-        result = run_trial(study, study.ask(), settings, data, store, stop, storage_url)
+        trial = study.ask()
+        try:
+            result = run_trial(study, trial, settings, data, store, stop, storage_url)
+        except KeyboardInterrupt:  # before its run existed (loading TensorFlow, say)
+            stop.set()
+            _tell_failed(study, trial, "stopped", "stopped before training began")
+            break
         results.append(result)
         if on_trial is not None:
             on_trial(result)

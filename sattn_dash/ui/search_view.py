@@ -16,7 +16,8 @@ import streamlit as st
 from sattn_dash.charts import search as search_charts
 from sattn_dash.errors import UserError
 from sattn_dash.search import background
-from sattn_dash.search.space import SETTINGS, check_space, default_space, load_space
+from sattn_dash.search.processes import available_cores
+from sattn_dash.search.space import SETTINGS, default_space, load_space
 from sattn_dash.search.study import (
     best_so_far,
     default_study_name,
@@ -26,7 +27,6 @@ from sattn_dash.search.study import (
     param_importance,
     trials_frame,
 )
-from sattn_dash.search.processes import available_cores
 from sattn_dash.training.store import default_workspace
 from sattn_dash.ui import pages, state
 from sattn_dash.ui.components import chart, download_csv, empty_state, table, user_error

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from sattn_dash.search import background
 from sattn_dash.ui import pages
 from tests.app.helpers import by_label, chart_data, chart_titled, no_exception, texts
@@ -18,6 +20,15 @@ TINY = {
     "batch_size": 64,
     "epochs": 2,
 }
+
+
+@pytest.fixture(autouse=True)
+def no_search_left_running(workspace):
+    """A failed test must not leave its background search training on."""
+    yield
+    for name in background.list_studies(workspace):
+        if background.stop(name, workspace):
+            _wait_until(lambda n=name: not background.launch_state(n, workspace)["alive"], 60)
 
 
 def _search_page(app, space: dict, trials: int, name: str):
@@ -56,7 +67,10 @@ def test_start_a_study_follow_it_and_open_the_best_trial(app, workspace):
     no_exception(at)
     trials = at.dataframe[0].value
     assert list(trials["state"]) == ["COMPLETE", "COMPLETE"]
-    assert all(link == f"importance?run={r}" for link, r in zip(trials["open"], trials["run_id"]))
+    assert all(
+        link == f"importance?run={r}"
+        for link, r in zip(trials["open"], trials["run_id"], strict=True)
+    )
     curve = chart_data(chart_titled(at, "Best val_loss so far"))
     assert list(curve["best"]) == sorted(curve["best"], reverse=True)
     assert chart_titled(at, "Parameters of each trial against the metric")
@@ -79,10 +93,7 @@ def test_stop_ends_the_running_trial_cleanly(app, workspace):
 
     def a_trial_runs() -> bool:
         at.run()
-        return any(
-            t.value.startswith("Study `stopped-study`") and "1 running" in t.value
-            for t in at.markdown
-        )
+        return any("`stopped-study`" in t.value and "1 running" in t.value for t in at.markdown)
 
     _wait_until(a_trial_runs)
     at.button(key="search.form.stop").click().run()
