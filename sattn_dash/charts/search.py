@@ -34,9 +34,9 @@ def best_so_far(frame: pd.DataFrame, metric: str) -> alt.Chart:
     return style.finish(points + line, f"Best {metric} so far")
 
 
-def parallel_coordinates(frame: pd.DataFrame, metric: str) -> alt.Chart:
+def parallel_coordinates(frame: pd.DataFrame, metric: str, direction: str) -> alt.Chart:
     """One line per trial across its parameters (each scaled to its own range), coloured
-    by the trial's value."""
+    by the trial's value: the better, the darker."""
     order = list(dict.fromkeys(frame["parameter"]))
     chart = (
         alt.Chart(frame)
@@ -45,7 +45,9 @@ def parallel_coordinates(frame: pd.DataFrame, metric: str) -> alt.Chart:
             x=alt.X("parameter:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30)),
             y=alt.Y("position:Q", title="Position in the parameter's range", axis=None),
             color=alt.Color(
-                "value:Q", title=metric, scale=alt.Scale(scheme=style.SEQUENTIAL, reverse=False)
+                "value:Q",
+                title=metric,
+                scale=alt.Scale(scheme=style.SEQUENTIAL, reverse=direction == "minimize"),
             ),
             detail="trial:N",
             tooltip=[

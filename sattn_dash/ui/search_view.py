@@ -285,7 +285,7 @@ def render_results(name: str, study, settings) -> None:
     coordinates = parallel_frame(frame)
     if not coordinates.empty:
         chart(
-            search_charts.parallel_coordinates(coordinates, settings.metric),
+            search_charts.parallel_coordinates(coordinates, settings.metric, settings.direction),
             coordinates,
             f"parallel_coordinates_{name}",
             caption="Each line is a completed trial; each axis spans the values that "
