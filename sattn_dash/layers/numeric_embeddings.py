@@ -67,8 +67,8 @@ class _Bins:
     """Bin edges as the padded arrays the encoding needs, after checking them.
 
     ``left`` and ``width`` are ``(n_features, max_bins)``; ``lower`` / ``upper`` the
-    clipping bounds (-inf below the first bin, +inf above the last, else 0 and 1);
-    ``valid`` is False in the padding of features with fewer bins.
+    clipping bounds: -inf below the first bin, +inf above the last, else 0 and 1, and
+    0 and 0 in the padding of features with fewer bins, so clipping alone zeroes it.
     """
 
     def __init__(self, bin_edges):
@@ -86,15 +86,14 @@ class _Bins:
         self.left = np.zeros(shape, "float32")
         self.width = np.ones(shape, "float32")
         self.lower = np.zeros(shape, "float32")
-        self.upper = np.ones(shape, "float32")
-        self.valid = np.zeros(shape, bool)
+        self.upper = np.zeros(shape, "float32")
         for feature, edges in enumerate(checked):
             count = len(edges) - 1
             self.left[feature, :count] = edges[:-1]
             self.width[feature, :count] = np.diff(edges)
+            self.upper[feature, :count] = 1.0
             self.lower[feature, 0] = -np.inf
             self.upper[feature, count - 1] = np.inf
-            self.valid[feature, :count] = True
 
     def encode(self, x):
         """(batch, n_features) -> (batch, n_features, max_bins), in the dtype of ``x``."""
@@ -102,8 +101,7 @@ class _Bins:
             ops.convert_to_tensor(a, x.dtype)
             for a in (self.left, self.width, self.lower, self.upper)
         )
-        t = ops.minimum(ops.maximum((x[..., None] - left) / width, lower), upper)
-        return ops.where(self.valid, t, ops.zeros_like(t))
+        return ops.minimum(ops.maximum((x[..., None] - left) / width, lower), upper)
 
 
 def _checked_edges(index, edges):
@@ -170,7 +168,10 @@ def _feature_dense(x, kernel, bias):
     """(batch, features, fan_in) -> (batch, features, units), a separate map per feature
     when ``kernel`` is ``(features, fan_in, units)``, one shared when ``(fan_in, units)``."""
     if len(kernel.shape) == 3:
-        return ops.einsum("bfi,fiu->bfu", x, kernel) + bias
+        # A batched matmul over features; measured faster than the equivalent einsum
+        # ("bfi,fiu->bfu") forward and backward on CPU.
+        per_feature = ops.matmul(ops.transpose(x, (1, 0, 2)), kernel)
+        return ops.transpose(per_feature, (1, 0, 2)) + bias
     return ops.matmul(x, kernel) + bias
 
 
