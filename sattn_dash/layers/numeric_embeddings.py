@@ -146,6 +146,16 @@ class _NumericEmbedding(keras.layers.Layer):
         batch, features = self._check_input_shape(input_shape)
         return (batch, features, self.output_width)
 
+    def _encode(self, inputs):
+        """The piecewise-linear encoding in the compute dtype. The unclipped first and
+        last bins of a value far outside the training range can exceed float16; they
+        saturate at its largest finite value instead of becoming inf."""
+        encoded = self.bins.encode(inputs)
+        if self.compute_dtype == "float16":
+            limit = float(np.finfo("float16").max)
+            encoded = ops.clip(encoded, -limit, limit)
+        return ops.cast(encoded, self.compute_dtype)
+
     def _add_feature_dense(self, name, per_feature, fan_in, units):
         """Kernel ``(n_features, fan_in, units)`` (or ``(fan_in, units)`` shared) and bias,
         both uniform in +-1/sqrt(fan_in), as rtdl initialises its linear maps."""
@@ -183,6 +193,7 @@ class PiecewiseLinearEncoding(_NumericEmbedding):
     that the first bin is not clipped below and the last not clipped above (so values
     outside the training range stay distinguishable); a feature with one bin is not
     clipped at all. Features with fewer bins than the widest are padded with zeros.
+    Under ``mixed_float16`` the unclipped ends saturate at +-65504 rather than overflow.
 
     Args:
         bin_edges: one ascending list of edges per feature, at least 2 each
@@ -201,7 +212,7 @@ class PiecewiseLinearEncoding(_NumericEmbedding):
         self._check_input_shape(input_shape)
 
     def call(self, inputs):
-        return ops.cast(self.bins.encode(inputs), self.compute_dtype)
+        return self._encode(inputs)
 
     def get_config(self):
         config = super().get_config()
@@ -241,7 +252,7 @@ class PiecewiseLinearEmbedding(_NumericEmbedding):
         )
 
     def call(self, inputs):
-        encoded = ops.cast(self.bins.encode(inputs), self.compute_dtype)
+        encoded = self._encode(inputs)
         return self.activation(_feature_dense(encoded, self.kernel, self.bias))
 
     def get_config(self):

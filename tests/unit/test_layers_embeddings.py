@@ -198,6 +198,17 @@ def test_mixed_precision_computes_the_encoding_in_float32():
     np.testing.assert_allclose(output, numpy_ple(x, edges), atol=2e-3, rtol=2e-3)
 
 
+def test_mixed_precision_saturates_values_far_outside_the_bins_instead_of_inf():
+    edges = [[0.0, 0.001, 0.002]]  # narrow bins: x = 1000 is 10^6 bin widths away
+    x = np.array([[1000.0], [-1000.0]], "float32")
+    encoded = to_numpy(PiecewiseLinearEncoding(edges, dtype="mixed_float16")(x))
+    np.testing.assert_array_equal(encoded, [[[1.0, 65504.0]], [[-65504.0, 0.0]]])
+    embedded = PiecewiseLinearEmbedding(edges, units=2, dtype="mixed_float16")
+    embedded(x)
+    embedded.kernel.assign(np.full((1, 2, 2), 0.5, "float32"))
+    assert np.isfinite(to_numpy(embedded(x))).all()
+
+
 def test_mixed_precision_embeddings_output_float16_close_to_float32():
     x = sample_inputs(16)
     for make in (
