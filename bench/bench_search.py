@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 TABLES = [
-    ("breast_cancer", "data/breast_cancer.csv", "diagnosis"),
-    ("penguins", "data/penguins.csv", "species"),
-    ("cars", "data/cars.csv", "Miles_per_Gallon"),
+    ("breast_cancer", "sattn_dash/data/breast_cancer.csv", "diagnosis"),
+    ("penguins", "sattn_dash/data/penguins.csv", "species"),
+    ("cars", "sattn_dash/data/cars.csv", "Miles_per_Gallon"),
 ]
 SMALL_TRIALS = {
     "epochs": {"low": 3, "high": 6},

@@ -37,10 +37,9 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def search_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, metavar="FILE", help="CSV, TSV, Excel or Parquet")
-    p.add_argument(
-        "--target", required=True, action="append", metavar="COL", help="repeat for several"
-    )
+    from sattn_dash.cli import _table_arguments
+
+    _table_arguments(p)
     p.add_argument(
         "--trials",
         type=int,
@@ -136,6 +135,10 @@ def search(args: argparse.Namespace) -> Any:
     metric = check_metric(args.metric)
     base = TrainingConfig(seed=args.seed, device=args.device)
     df, schema = _read_with_targets(args)
+    if args.sample:
+        from sattn_dash.tabular import SAMPLES
+
+        args.data, args.target = str(SAMPLES[args.sample].path), list(schema.target_names)
     schema = _schema_for(args, df, schema)
     prepared = prepare(df, schema, seed=base.seed, test_size=base.test_size, val_size=base.val_size)
     space = _space_for(args, prepared)
