@@ -107,6 +107,22 @@ def _schema_for(args: argparse.Namespace, df: Any, schema: Any) -> Any:
     return chosen
 
 
+def _read_table(args: argparse.Namespace) -> tuple[Any, Any]:
+    """As ``train`` reads ``--data``/``--sample``, plus the pickled copy of a table the
+    app saves beside its study when Parquet cannot hold it."""
+    from sattn_dash.cli import _read_with_targets
+
+    if not (args.data and args.data.endswith(".pkl")):
+        return _read_with_targets(args)
+    from sattn_dash.search.worker import read_study_table
+    from sattn_dash.tabular import infer_schema
+
+    df = read_study_table(args.data)
+    if not args.schema:
+        raise DataError("A study's pickled table needs its --schema file; pass both.")
+    return df, infer_schema(df, targets=[t for t in args.target if t in df.columns] or None)
+
+
 def _space_for(args: argparse.Namespace, prepared: Any) -> dict[str, Any]:
     from sattn_dash.search.space import check_space, default_space, load_space
 
@@ -120,7 +136,7 @@ def _space_for(args: argparse.Namespace, prepared: Any) -> dict[str, Any]:
 
 def search(args: argparse.Namespace) -> Any:
     """Make or resume a study, run it, and report the best trial."""
-    from sattn_dash.cli import Result, _read_with_targets
+    from sattn_dash.cli import Result
     from sattn_dash.search.study import (
         StudySettings,
         check_metric,
@@ -134,7 +150,7 @@ def search(args: argparse.Namespace) -> Any:
     _check_counts(args)
     metric = check_metric(args.metric)
     base = TrainingConfig(seed=args.seed, device=args.device)
-    df, schema = _read_with_targets(args)
+    df, schema = _read_table(args)
     if args.sample:
         from sattn_dash.tabular import SAMPLES
 

@@ -289,10 +289,10 @@ def run_worker(
     worker with the last one's reason (a ``SearchError`` when it was the user's)."""
     stop = stop or threading.Event()
     deadline = time.monotonic() + timeout if timeout else None
-    fail_stale_trials(study)
     results: list[TrialResult] = []
     failures: list[TrialResult] = []
     while not stop.is_set():
+        fail_stale_trials(study)  # a worker elsewhere may have died since the last trial
         c = counts(study)
         if c["COMPLETE"] + c["PRUNED"] + c["RUNNING"] >= settings.trials:
             break

@@ -400,3 +400,35 @@ def test_two_worker_processes_share_one_study_on_postgresql(
     )
     assert code == 0, err
     assert joined["counts"] == out["counts"]
+
+
+def test_weight_decay_is_part_of_the_spec_and_reaches_the_optimizer(prepared):
+    from sattn_dash.modeling import ModelSpec
+    from sattn_dash.modeling.build import make_optimizer
+
+    trial = optuna.create_study().ask()
+    spec, _ = sample({**check_space(TINY), "weight_decay": 0.01}, trial, prepared)
+    assert (spec.optimizer, spec.weight_decay) == ("adamw", 0.01)
+    again = ModelSpec.from_dict(spec.to_dict())
+    assert again == spec
+    old = spec.to_dict()
+    del old["weight_decay"]  # a spec saved before the field existed still loads
+    assert ModelSpec.from_dict(old).weight_decay == 0.0
+    assert make_optimizer("adamw", 1e-3, 0.0).weight_decay == 0.0  # not AdamW's 0.004
+    assert make_optimizer("adam", 1e-3, 0.01).weight_decay == 0.01
+    with pytest.raises(SpecError, match="weight_decay: expected a number >= 0"):
+        ModelSpec.from_dict({**old, "weight_decay": -1})
+
+
+def test_the_app_keeps_a_table_parquet_cannot_hold_as_a_pickle(tmp_path, training_table):
+    from sattn_dash.search import background
+    from sattn_dash.search.worker import read_study_table
+
+    schema = infer_schema(training_table, targets=["label"])
+    mixed = training_table.assign(code=[1, "a"] * (len(training_table) // 2))
+    inputs = background.save_inputs("mixed", mixed, schema, TINY, tmp_path)
+    assert inputs["data"].name == "mixed.table.pkl"
+    assert read_study_table(inputs["data"]).equals(mixed)
+    plain = background.save_inputs("plain", training_table, schema, TINY, tmp_path)
+    assert plain["data"].suffix == ".parquet"
+    assert json.loads(plain["space"].read_text()) == TINY
