@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from sattn_dash.errors import SpecError
+from sattn_dash.search.processes import available_cores
 from sattn_dash.search.space import sample
 from sattn_dash.search.study import SearchError, StudySettings, counts, shown_url
 from sattn_dash.training import owner
@@ -160,7 +161,7 @@ def run_trial(
     from sattn_dash.training import TrainingConfig
     from sattn_dash.training.session import TrainingSession
 
-    trial.set_user_attr("owner", owner.this_owner())
+    trial.set_user_attr("owner", {**owner.this_owner(), "cores": available_cores()})
     trial.set_user_attr("heartbeat", time.time())
     try:
         spec, values = sample(settings.space, trial, data.prepared)

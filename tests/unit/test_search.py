@@ -13,6 +13,7 @@ import pytest
 
 from sattn_dash.cli import main
 from sattn_dash.errors import SpecError
+from sattn_dash.search.processes import available_cores, core_shares
 from sattn_dash.search.space import check_space, default_space, load_space, sample
 from sattn_dash.search.study import (
     StudySettings,
@@ -314,9 +315,19 @@ def test_two_worker_processes_share_one_embedded_study(capsys, tmp_path, trainin
     assert out["counts"]["COMPLETE"] >= 4 and out["counts"]["FAIL"] == 0
     study, _ = load_study("pair", open_storage("pair", None, ws))
     assert len(_owner_pids(study)) == 2  # trials came from two processes
+    cores = {tuple(t.user_attrs["owner"]["cores"]) for t in study.trials}
+    if len(available_cores()) >= 2:  # each on its own share of the cores
+        first, second = cores
+        assert first and second and not set(first) & set(second)
     frame = trials_frame(study)
     assert frame["run_id"].is_unique
     assert not param_importance(study).empty
+
+
+def test_cores_are_shared_out_evenly_and_round_robin_when_too_few():
+    assert core_shares(2, [0, 1, 2, 3]) == [[0, 1], [2, 3]]
+    assert core_shares(3, [0, 1, 2, 3, 4, 5, 6]) == [[0, 1], [2, 3], [4, 5]]
+    assert core_shares(3, [4, 5]) == [[4], [5], [4]]
 
 
 # --- a real PostgreSQL -------------------------------------------------------------------
