@@ -155,12 +155,14 @@ def run_trial(
     storage_url: str | None = None,
 ) -> TrialResult:
     """Train one trial as a run and tell Optuna how it went (see the module docstring)."""
+    import keras
     import optuna
 
     from sattn_dash.search.pruning import PruningCallback
     from sattn_dash.training import TrainingConfig
     from sattn_dash.training.session import TrainingSession
 
+    keras.backend.clear_session()  # one trial at a time here: free the last one's graphs
     trial.set_user_attr("owner", {**owner.this_owner(), "cores": available_cores()})
     trial.set_user_attr("heartbeat", time.time())
     try:
