@@ -97,4 +97,8 @@ COMPARE_EVERY_FIELD = Key(
 RUNS_WIDGET = Key("runs.widget", "runs_view", doc="prefix of rename/delete widgets")
 RUNS_MESSAGE = Key("runs.message", "runs_view", doc="confirmation after rename/delete")
 
+# Sign-in (owner: sattn_dash.ui.auth)
+SIGN_IN = Key("auth.sign_in", "auth", doc="prefix of the sign-in buttons, one per provider")
+SIGN_OUT = Key("auth.sign_out", "auth", doc="the sign-out button")
+
 ALL_KEYS: tuple[Key, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Key))
