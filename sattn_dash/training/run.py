@@ -102,7 +102,9 @@ class Run:
 
     @property
     def module_importance(self) -> dict[str, float] | None:
-        """Branch -> probability of the final model, for the attention combiners."""
+        """Branch -> importance of the final model (``analysis.branch_importance``: the
+        module probability, or the mean routing weight on the validation split for
+        sparse_dense); None for concat and mean combiners."""
         return self.card.get("module_importance")
 
     @cached_property
