@@ -57,10 +57,10 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """(bin folder, pip's output) of a fresh environment with the package installed."""
-    base = tmp_path_factory.mktemp("install")
+def _install(base: Path, *how: str) -> tuple[Path, str, Path]:
+    """(bin folder, pip's output, site-packages) of a fresh environment in ``base`` with
+    the package installed from a copy of the checkout (``how``: extra pip arguments
+    before the source, e.g. ``-e``)."""
     source, venv = base / "source", base / "venv"
     _copy_checkout(source)
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
@@ -86,6 +86,7 @@ def installed(tmp_path_factory):
             "install",
             "--no-index",
             "--no-build-isolation",
+            *how,
             str(source),
         ],
         cwd=base,
@@ -96,6 +97,39 @@ def installed(tmp_path_factory):
     )
     assert pip.returncode == 0, pip.stdout[-3000:] + pip.stderr[-3000:]
     return venv / "bin", pip.stdout, site
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    return _install(tmp_path_factory.mktemp("install"))
+
+
+def test_an_editable_install_runs_from_its_source(tmp_path):
+    bin_dir, _, _ = _install(tmp_path, "-e")
+    found = subprocess.run(
+        [
+            str(bin_dir / "python"),
+            "-c",
+            "import os, sattn_dash, sattn_dash.ui.pages as p; from sattn_dash.tabular import"
+            " load_sample; print(sattn_dash.__file__, all(os.path.isfile(x[0]) for x in"
+            " p.ALL), len(load_sample('penguins')))",
+        ],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert Path(found[0]).is_relative_to(tmp_path / "source")  # the source, not a copy
+    assert found[1:] == ["True", "344"]
+    usage = subprocess.run(
+        [str(bin_dir / "sattn-dash"), "--help"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert usage.returncode == 0 and usage.stdout.startswith("usage: sattn-dash")
 
 
 def test_pip_installs_the_package_with_every_pinned_requirement_satisfied(installed):
