@@ -76,6 +76,14 @@ class SessionRegistry:
         """Sessions queued, running or stopping, oldest first."""
         return [s for s in self.sessions() if not s.status().done]
 
+    def would_wait(self) -> bool:
+        """Whether a session submitted now would queue: every slot is taken or others
+        wait already, by anyone (without saying whose, for a per-user view)."""
+        with self._lock:
+            everyone = list(self._sessions.values())
+        busy = [s for s in everyone if not s.status().done]
+        return len(busy) >= self.max_concurrent
+
     def queue_position(self, run_id: str) -> int | None:
         """How many queued sessions, anyone's, are ahead of ``run_id`` (None if it is not
         queued or not this user's)."""

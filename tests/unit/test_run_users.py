@@ -78,6 +78,7 @@ def test_the_queue_shows_and_stops_only_a_users_own_sessions(trained):
     assert alice.queue_position(runs["bob"]) is None
     assert bob.get(runs["bob"]).run_id == runs["bob"]
     assert {s.run_id for s in queue.sessions()} == set(runs.values())
+    assert not alice.would_wait()  # everything finished: a new run starts at once
     # The views share one queue: the same sessions and the same training slots.
     assert alice.max_concurrent == queue.max_concurrent
     assert alice.store.workspace == queue.store.workspace and alice.store.user == ALICE
@@ -94,3 +95,21 @@ def test_a_user_renames_and_deletes_their_own_run(trained, tmp_path):
     bob.delete(runs["bob"])
     assert bob.list() == []
     assert len(RunStore(copy).list()) == 2
+
+
+def test_a_user_learns_a_new_run_would_wait_without_seeing_whose(trained, training_table_module):
+    _, queue, _ = trained
+    alice, bob = queue.for_user(ALICE), queue.for_user(BOB)
+    df = training_table_module
+    schema = infer_schema(df, targets=["label"])
+    long = TrainingConfig(epochs=500, batch_size=8, seed=0, early_stopping=False)
+    run_id = bob.submit(df, schema, "ensemble", long, title="bob's long one")
+    try:
+        assert alice.would_wait() and bob.would_wait()
+        assert alice.active() == [] and [s.run_id for s in bob.active()] == [run_id]
+        assert alice.stop(run_id) is False  # not hers to stop
+    finally:
+        assert bob.stop(run_id)
+        bob.get(run_id).wait(300)
+    assert bob.status(run_id).state == "stopped"
+    assert not alice.would_wait()
