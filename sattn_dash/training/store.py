@@ -102,6 +102,18 @@ class RunWriter:
         self._history.append(row)
         write_text(self.directory / "history.csv", pd.DataFrame(self._history).to_csv(index=False))
 
+    def restore(self, history: list[dict[str, Any]], snapshots: list[str]) -> None:
+        """Start from the epochs a resumed run already has; the files are made to match
+        (an epoch written after the checkpoint is dropped: it will be trained again)."""
+        self._history, self._snapshots = list(history), list(snapshots)
+        frame = pd.DataFrame(self._history)
+        write_text(self.directory / "history.csv", frame.to_csv(index=False) if history else "")
+        write_text(self.directory / "snapshots.jsonl", "".join(f"{s}\n" for s in snapshots))
+
+    def progress(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """The history rows and snapshot lines written so far (what a checkpoint keeps)."""
+        return list(self._history), list(self._snapshots)
+
     def snapshot(self, record: dict[str, Any]) -> None:
         self._snapshots.append(dumps(record, indent=None))
         write_text(self.directory / "snapshots.jsonl", "\n".join(self._snapshots) + "\n")
