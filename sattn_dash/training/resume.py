@@ -18,6 +18,7 @@ imports no TensorFlow, so a page can decide to show its Resume button cheaply.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,8 +68,7 @@ def resume_session(
     """A ``TrainingSession`` that carries on ``run_id`` (start it with ``.start()`` or
     ``.run()``); ``data_path`` points at the data file when it moved, ``device``
     replaces the run's device. Raises ``RunError`` / ``DataError`` saying why not."""
-    import dataclasses
-
+    from sattn_dash.training.devices import select_device
     from sattn_dash.training.session import TrainingSession
 
     store = store or RunStore()
@@ -83,6 +83,7 @@ def resume_session(
         prepared = run.prepared
         notes = [*_skipped_note(checkpoint), *check_data(run_id, checkpoint, prepared, data_path)]
         config = run.config if device is None else dataclasses.replace(run.config, device=device)
+        select_device(config.device)  # a missing GPU is refused here, the run left as it was
         session = TrainingSession(
             None,
             run.schema,

@@ -143,12 +143,12 @@ class TrainingSession:
         self._before: dict[str, Any] = {}  # what earlier processes of a resumed run did
         if resume is not None:
             self.run_id = resume.run_id
-            owner.claim(self.run_id)
             self._writer = self.store.writer(self.run_id)
             self._status = SessionStatus(
                 self.run_id, "queued", "waiting", epochs=self.config.epochs
             )
             self._restore_progress(resume.checkpoint)
+            owner.claim(self.run_id)
             return
 
         preset = spec if isinstance(spec, str) else getattr(spec, "preset", None)

@@ -5,7 +5,8 @@ Files of a run (all written atomically, see ``atomic``):
 ``spec.json``, ``schema.json``, ``config.json``, ``history.csv`` (one row per epoch,
 rewritten each epoch), ``snapshots.jsonl`` (one record per epoch), ``metrics.json``
 (test split), ``predictions.csv`` (test split), ``model.keras``, ``prepared/`` (the
-fitted preprocessing) and ``card.json`` (seed, data hash, versions, device, timings).
+fitted preprocessing), ``card.json`` (seed, data hash, versions, device, timings) and,
+while the run trains, ``checkpoints/`` (see ``checkpoint``; removed when it ends).
 
 Nothing here imports TensorFlow: listing runs stays fast. A run id is the only thing
 that becomes a path, and only after it matches ``RUN_ID_PATTERN``; titles are text.

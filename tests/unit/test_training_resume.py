@@ -7,10 +7,10 @@ import pytest
 
 from sattn_dash.errors import RunError
 from sattn_dash.tabular import infer_schema
-from sattn_dash.training import RunStore, TrainingConfig, TrainingSession, owner
-from sattn_dash.training.callbacks import SessionCallback
+from sattn_dash.training import RunStore, TrainingConfig, TrainingSession
 from sattn_dash.training.checkpoint import CHECKPOINTS, latest_checkpoint
 from sattn_dash.training.resume import resume_session, why_not_resumable
+from tests.interrupt import interrupted_run
 
 # dropout_ladder has dropout (seed states) and early stopping restores best weights.
 CONFIG = TrainingConfig(epochs=6, batch_size=32, seed=3, patience=2)
@@ -28,23 +28,7 @@ def table(training_table):
 
 
 def _killed(store, table, monkeypatch, epoch, batch):
-    """A run whose process 'dies' at ``batch`` of ``epoch``: the exception ends fit as a
-    kill would (no final status), then the process's claim on the run is dropped."""
-    original = SessionCallback.on_train_batch_begin
-
-    def dying(callback, b, logs=None):
-        if callback.epoch == epoch and b == batch:
-            raise KeyboardInterrupt
-        original(callback, b, logs)
-
-    monkeypatch.setattr(SessionCallback, "on_train_batch_begin", dying)
-    session = TrainingSession(*table, PRESET, CONFIG, store)
-    with pytest.raises(KeyboardInterrupt):
-        session.run()
-    owner.release(session.run_id)
-    monkeypatch.setattr(SessionCallback, "on_train_batch_begin", original)
-    assert store.info(session.run_id).status == "interrupted"
-    return session.run_id
+    return interrupted_run(store, *table, PRESET, CONFIG, monkeypatch, epoch=epoch, batch=batch)
 
 
 def _weights(run):
