@@ -20,9 +20,7 @@ def test_resume_an_interrupted_run_from_the_train_page(app, workspace, monkeypat
     df = make_training_table(200)
     schema = infer_schema(df, targets=["label"])
     store = RunStore(workspace)
-    run_id = interrupted_run(
-        store, df, schema, "ensemble", CONFIG, monkeypatch, epoch=3, batch=1
-    )
+    run_id = interrupted_run(store, df, schema, "ensemble", CONFIG, monkeypatch, epoch=3, batch=1)
     no_checkpoint = interrupted_run(
         store, df, schema, "ensemble", CONFIG, monkeypatch, epoch=1, batch=1
     )
