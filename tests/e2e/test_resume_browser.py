@@ -28,7 +28,7 @@ pytestmark = pytest.mark.e2e
 EPOCHS = 12
 
 
-def _wait_for_checkpoint(workspace, run_id, timeout=180):
+def _wait_for_checkpoint(workspace, run_id, timeout=400):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if list((workspace / "runs" / run_id).glob("checkpoints/epoch-*")):
@@ -48,7 +48,7 @@ def test_resume_after_the_server_was_killed(browser, tmp_path, artifacts, churn_
         upload(page, churn_csv)
         pick_targets(page, "y")
         sidebar_to(page, "Train")
-        set_number(page, "Batch size", 8)
+        set_number(page, "Batch size", 32)
         page.get_by_test_id("stCheckbox").filter(has_text="Early stopping").click()
         start_training(page, epochs=EPOCHS)
         run_id = re.search(r"run=([\w-]+)", page.url).group(1)
