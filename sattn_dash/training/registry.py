@@ -58,6 +58,21 @@ class SessionRegistry:
         self._start_waiting()
         return session.run_id
 
+    def resume(self, run_id: str, **options: Any) -> str:
+        """Queue an interrupted run to carry on from its checkpoint (``options`` as
+        ``training.resume.resume_session``); raises ``RunError`` saying why it cannot."""
+        from sattn_dash.training.resume import resume_session
+
+        with self._lock:
+            current = self._sessions.get(run_id)
+            if current is not None and not current.done:
+                return run_id  # a second click, or another tab: already resuming
+            session = resume_session(run_id, self.store, on_done=self._session_done, **options)
+            self._sessions.pop(run_id, None)
+            self._sessions[run_id] = session
+        self._start_waiting()
+        return run_id
+
     def get(self, run_id: str) -> TrainingSession | None:
         with self._lock:
             session = self._sessions.get(run_id)

@@ -5,7 +5,8 @@ Files of a run (all written atomically, see ``atomic``):
 ``spec.json``, ``schema.json``, ``config.json``, ``history.csv`` (one row per epoch,
 rewritten each epoch), ``snapshots.jsonl`` (one record per epoch), ``metrics.json``
 (test split), ``predictions.csv`` (test split), ``model.keras``, ``prepared/`` (the
-fitted preprocessing) and ``card.json`` (seed, data hash, versions, device, timings).
+fitted preprocessing), ``card.json`` (seed, data hash, versions, device, timings) and,
+while the run trains, ``checkpoints/`` (see ``checkpoint``; removed when it ends).
 
 Nothing here imports TensorFlow: listing runs stays fast. A run id is the only thing
 that becomes a path, and only after it matches ``RUN_ID_PATTERN``; titles are text.
@@ -101,6 +102,18 @@ class RunWriter:
         """Add one epoch to ``history.csv`` (the whole small file is replaced)."""
         self._history.append(row)
         write_text(self.directory / "history.csv", pd.DataFrame(self._history).to_csv(index=False))
+
+    def restore(self, history: list[dict[str, Any]], snapshots: list[str]) -> None:
+        """Start from the epochs a resumed run already has; the files are made to match
+        (an epoch written after the checkpoint is dropped: it will be trained again)."""
+        self._history, self._snapshots = list(history), list(snapshots)
+        frame = pd.DataFrame(self._history)
+        write_text(self.directory / "history.csv", frame.to_csv(index=False) if history else "")
+        write_text(self.directory / "snapshots.jsonl", "".join(f"{s}\n" for s in snapshots))
+
+    def progress(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """The history rows and snapshot lines written so far (what a checkpoint keeps)."""
+        return list(self._history), list(self._snapshots)
 
     def snapshot(self, record: dict[str, Any]) -> None:
         self._snapshots.append(dumps(record, indent=None))

@@ -12,7 +12,7 @@ import streamlit as st
 from sattn_dash.errors import RunError
 from sattn_dash.training.run import Run
 from sattn_dash.training.store import ACTIVE_STATES
-from sattn_dash.ui import compare_view, pages, runs_table, sessions, state, tidy
+from sattn_dash.ui import compare_view, pages, resume_view, runs_table, sessions, state, tidy
 from sattn_dash.ui.components import empty_state, table, user_error
 
 STATUS_ICON = {
@@ -137,6 +137,8 @@ def render_detail(run: Run) -> None:
         st.caption(" · ".join(facts))
         if run.error:
             user_error(run.error)
+        if run.status == "interrupted":
+            resume_view.render(run.run_id, run.epochs_run, run.config.epochs, "runs")
         metrics = tidy.metrics_long(run.metrics)
         if not metrics.empty:
             table(metrics, f"metrics_{run.run_id}", caption="Metrics on the held-out test rows.")

@@ -80,6 +80,8 @@ PRESET_PICKER = Key("arch.preset_picker", "spec_editor", doc="preset radio widge
 CURRENT_RUN = Key("train.run", "train_panel", doc="run id this tab follows (also ?run=)")
 TRAIN_ERROR = Key("train.error", "train_panel", doc="message of the last refused start")
 TRAIN_WIDGET = Key("train.form", "train_panel", doc="prefix of training-setting widgets")
+RESUME_ERROR = Key("train.resume_error", "resume_view", doc="(run id, why Resume was refused)")
+RESUME_WIDGET = Key("train.resume", "resume_view", doc="prefix of the Resume buttons")
 
 # Analysis pages (owner: sattn_dash.ui.run_picker, importance_view, attention_view)
 RUN_PICKER = Key("analysis.run_picker", "run_picker", doc="selectbox of finished runs")
