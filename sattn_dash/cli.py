@@ -1,8 +1,9 @@
 """``sattn-dash`` (or ``python -m sattn_dash``): the training engine without the browser,
 and ``sattn-dash app`` to serve the dashboard.
 
-Subcommands: ``app``, ``train``, ``runs``, ``show``, ``delete``, ``baselines``, ``search``,
-``search-worker``. Each is one entry in ``COMMANDS`` (its help, its arguments and its handler); a new subcommand is one
+Subcommands: ``app``, ``train``, ``resume``, ``runs``, ``show``, ``delete``, ``baselines``,
+``search``, ``search-worker``. Each is one
+entry in ``COMMANDS`` (its help, its arguments and its handler); a new subcommand is one
 more entry.
 
 Exit status: 0 success, 2 a user error (one line on stderr, no traceback), 1 an internal
@@ -131,7 +132,13 @@ def _train(args: argparse.Namespace) -> Result:
         prepared=prepared,
         title=args.title,
         source=_source_name(args),
+        data_path=str(Path(args.data).resolve()) if args.data else None,
     )
+    return _trained(store, session)
+
+
+def _trained(store: Any, session: Any) -> Result:
+    """Follow a session to its end; the run's summary and the exit status."""
     interrupted = _follow(session.start())
     status = session.status()
     data = _run_summary(store, session.run_id)
@@ -256,6 +263,30 @@ class ProgressBar:
         self.draw(status)
         self.stream.write("\n")
         self.stream.flush()
+
+
+# --- resume ------------------------------------------------------------------------------
+def _resume_arguments(p: argparse.ArgumentParser) -> None:
+    _run_id_argument(p)
+    p.add_argument("--data", metavar="FILE", help="the run's data file, if it moved")
+    p.add_argument("--device", metavar="auto|cpu|gpu", help="train on another device")
+
+
+def _resume(args: argparse.Namespace) -> Result:
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    from sattn_dash.training import RunStore
+    from sattn_dash.training.resume import resume_session
+
+    store = RunStore(args.workspace)
+    data = str(Path(args.data).resolve()) if args.data else None
+    session = resume_session(args.run_id, store, data_path=data, device=args.device)
+    for note in session.resumed_from.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(
+        f"resuming run {args.run_id} after epoch {session.resumed_from.checkpoint.epoch}",
+        file=sys.stderr,
+    )
+    return _trained(store, session)
 
 
 # --- runs, show, delete ----------------------------------------------------------------
@@ -414,6 +445,9 @@ COMMANDS: dict[str, Command] = {
         passes_options=True,
     ),
     "train": Command("train a model and store the run", _train_arguments, _train),
+    "resume": Command(
+        "carry on an interrupted run from its last checkpoint", _resume_arguments, _resume
+    ),
     "runs": Command("list the stored runs", lambda p: None, _runs),
     "show": Command("show one run, with its analysis", _show_arguments, _show),
     "delete": Command("delete one run", _run_id_argument, _delete),

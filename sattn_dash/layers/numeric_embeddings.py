@@ -95,13 +95,20 @@ class _Bins:
             self.lower[feature, 0] = -np.inf
             self.upper[feature, count - 1] = np.inf
 
-    def encode(self, x):
-        """(batch, n_features) -> (batch, n_features, max_bins), in the dtype of ``x``."""
+    def encode(self, x, dtype):
+        """(batch, n_features) -> (batch, n_features, max_bins) in ``dtype``, computed
+        in the dtype of ``x``. The unclipped first and last bins of a value far outside
+        the training range can exceed float16: they saturate at its largest finite
+        value instead of becoming inf."""
         left, width, lower, upper = (
             ops.convert_to_tensor(a, x.dtype)
             for a in (self.left, self.width, self.lower, self.upper)
         )
-        return ops.minimum(ops.maximum((x[..., None] - left) / width, lower), upper)
+        encoded = ops.minimum(ops.maximum((x[..., None] - left) / width, lower), upper)
+        if dtype == "float16":
+            limit = float(np.finfo("float16").max)
+            encoded = ops.clip(encoded, -limit, limit)
+        return ops.cast(encoded, dtype)
 
 
 def _checked_edges(index, edges):
@@ -146,28 +153,18 @@ class _NumericEmbedding(keras.layers.Layer):
         batch, features = self._check_input_shape(input_shape)
         return (batch, features, self.output_width)
 
-    def _encode(self, inputs):
-        """The piecewise-linear encoding in the compute dtype. The unclipped first and
-        last bins of a value far outside the training range can exceed float16; they
-        saturate at its largest finite value instead of becoming inf."""
-        encoded = self.bins.encode(inputs)
-        if self.compute_dtype == "float16":
-            limit = float(np.finfo("float16").max)
-            encoded = ops.clip(encoded, -limit, limit)
-        return ops.cast(encoded, self.compute_dtype)
-
-    def _add_feature_dense(self, name, per_feature, fan_in, units):
+    def _add_feature_dense(self, per_feature, fan_in, units):
         """Kernel ``(n_features, fan_in, units)`` (or ``(fan_in, units)`` shared) and bias,
         both uniform in +-1/sqrt(fan_in), as rtdl initialises its linear maps."""
         limit = 1.0 / math.sqrt(fan_in)
         leading = (self.n_features,) if per_feature else ()
         kernel = self.add_weight(
-            name=f"{name}kernel",
+            name="kernel",
             shape=(*leading, fan_in, units),
             initializer=keras.initializers.RandomUniform(-limit, limit),
         )
         bias = self.add_weight(
-            name=f"{name}bias",
+            name="bias",
             shape=(*leading, units),
             initializer=keras.initializers.RandomUniform(-limit, limit),
         )
@@ -212,7 +209,7 @@ class PiecewiseLinearEncoding(_NumericEmbedding):
         self._check_input_shape(input_shape)
 
     def call(self, inputs):
-        return self._encode(inputs)
+        return self.bins.encode(inputs, self.compute_dtype)
 
     def get_config(self):
         config = super().get_config()
@@ -248,11 +245,11 @@ class PiecewiseLinearEmbedding(_NumericEmbedding):
     def build(self, input_shape):
         self._check_input_shape(input_shape)
         self.kernel, self.bias = self._add_feature_dense(
-            "", per_feature=True, fan_in=self.bins.max_bins, units=self.units
+            per_feature=True, fan_in=self.bins.max_bins, units=self.units
         )
 
     def call(self, inputs):
-        encoded = self._encode(inputs)
+        encoded = self.bins.encode(inputs, self.compute_dtype)
         return self.activation(_feature_dense(encoded, self.kernel, self.bias))
 
     def get_config(self):
@@ -326,7 +323,7 @@ class PeriodicEmbedding(_NumericEmbedding):
             autocast=False,
         )
         self.kernel, self.bias = self._add_feature_dense(
-            "", per_feature=not self.lite, fan_in=2 * self.n_frequencies, units=self.units
+            per_feature=not self.lite, fan_in=2 * self.n_frequencies, units=self.units
         )
 
     def call(self, inputs):

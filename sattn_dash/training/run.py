@@ -37,6 +37,7 @@ class RunInfo:
     epochs_run: int
     duration_s: float | None
     error: str | None
+    user: str | None = None  # who started it, when sign-in is on (training.users)
 
 
 class Run:

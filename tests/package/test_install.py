@@ -57,10 +57,10 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """(bin folder, pip's output) of a fresh environment with the package installed."""
-    base = tmp_path_factory.mktemp("install")
+def _install(base: Path, *how: str) -> tuple[Path, str, Path]:
+    """(bin folder, pip's output, site-packages) of a fresh environment in ``base`` with
+    the package installed from a copy of the checkout (``how``: extra pip arguments
+    before the source, e.g. ``-e``)."""
     source, venv = base / "source", base / "venv"
     _copy_checkout(source)
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
@@ -86,6 +86,7 @@ def installed(tmp_path_factory):
             "install",
             "--no-index",
             "--no-build-isolation",
+            *how,
             str(source),
         ],
         cwd=base,
@@ -96,6 +97,41 @@ def installed(tmp_path_factory):
     )
     assert pip.returncode == 0, pip.stdout[-3000:] + pip.stderr[-3000:]
     return venv / "bin", pip.stdout, site
+
+
+def _run(command: list, cwd: Path) -> subprocess.CompletedProcess:
+    """An installed command, in ``cwd``, with no PYTHONPATH leading back to the checkout."""
+    return subprocess.run(
+        [str(c) for c in command],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    return _install(tmp_path_factory.mktemp("install"))
+
+
+def test_an_editable_install_runs_from_its_source(tmp_path):
+    bin_dir, _, _ = _install(tmp_path, "-e")
+    found = _run(
+        [
+            bin_dir / "python",
+            "-c",
+            "import os, sattn_dash, sattn_dash.ui.pages as p; from sattn_dash.tabular import"
+            " load_sample; print(sattn_dash.__file__, all(os.path.isfile(x[0]) for x in"
+            " p.ALL), len(load_sample('penguins')))",
+        ],
+        tmp_path,
+    ).stdout.split()
+    assert Path(found[0]).is_relative_to(tmp_path / "source")  # the source, not a copy
+    assert found[1:] == ["True", "344"]
+    usage = _run([bin_dir / "sattn-dash", "--help"], tmp_path)
+    assert usage.returncode == 0 and usage.stdout.startswith("usage: sattn-dash")
 
 
 def test_pip_installs_the_package_with_every_pinned_requirement_satisfied(installed):
@@ -126,22 +162,13 @@ def test_pip_installs_the_package_with_every_pinned_requirement_satisfied(instal
 
 def test_installed_command_trains_on_a_bundled_sample_from_any_folder(installed, tmp_path):
     bin_dir, _, site = installed
-    where = subprocess.run(
-        [str(bin_dir / "python"), "-c", "import sattn_dash; print(sattn_dash.__file__)"],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        check=True,
+    where = _run(
+        [bin_dir / "python", "-c", "import sattn_dash; print(sattn_dash.__file__)"], tmp_path
     ).stdout.strip()
     assert Path(where).is_relative_to(site), where
-    done = subprocess.run(
-        [str(bin_dir / "sattn-dash"), "train", "--sample", "penguins", "--epochs", "1", "--json"],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
+    done = _run(
+        [bin_dir / "sattn-dash", "train", "--sample", "penguins", "--epochs", "1", "--json"],
+        tmp_path,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
@@ -149,14 +176,7 @@ def test_installed_command_trains_on_a_bundled_sample_from_any_folder(installed,
     assert result["tasks"] == {"species": "multiclass"}
     assert 0.0 <= result["metrics"]["species"]["accuracy"] <= 1.0
     assert (tmp_path / "workspace" / "runs" / result["run_id"] / "model.keras").is_file()
-    listed = subprocess.run(
-        [str(bin_dir / "sattn-dash"), "runs", "--json"],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    listed = _run([bin_dir / "sattn-dash", "runs", "--json"], tmp_path)
     assert [r["run_id"] for r in json.loads(listed.stdout)["runs"]] == [result["run_id"]]
 
 
