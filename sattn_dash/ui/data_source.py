@@ -20,7 +20,7 @@ from sattn_dash.tabular import (
 from sattn_dash.ui import state
 from sattn_dash.ui.components import user_error
 
-FILE_TYPES = ["csv", "tsv", "txt", "parquet", "xlsx", "json", "jsonl"]
+FILE_TYPES = ["csv", "tsv", "txt", "parquet", "xlsx", "json", "jsonl", "gz", "bz2", "xz", "zst"]
 
 
 def upload_limit_bytes() -> int:
@@ -80,7 +80,7 @@ def render() -> None:
     with left:
         st.subheader("Upload a table")
         st.file_uploader(
-            "CSV, TSV, Parquet, Excel or JSON",
+            "CSV, TSV, Parquet, Excel or JSON (CSV may be .gz, .bz2, .xz or .zst)",
             type=FILE_TYPES,
             key=state.UPLOADER.name,
             on_change=_read_upload,

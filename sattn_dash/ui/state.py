@@ -65,6 +65,7 @@ TASK_PICKER = Key("data.task", "schema_editor", doc="prefix of one task selectbo
 GROUP_NAME = Key("data.group_name", "schema_editor", doc="text_input for a new group")
 GROUP_COLUMNS = Key("data.group_columns", "schema_editor", doc="multiselect for a new group")
 PROFILE_COLUMN = Key("data.profile_column", "data_profile", doc="column shown as distribution")
+PREVIEW_PAGE = Key("data.preview_page", "data_profile", doc="page of columns in the preview")
 
 # Prepared data (owner: sattn_dash.ui.prepared)
 PREPARED = Key("data.prepared", "prepared", doc="(fingerprint, PreparedData) cache")
