@@ -58,9 +58,15 @@ class Command:
     handler: Callable[[argparse.Namespace], Result]
 
 
+DATA_HELP = (
+    "a CSV, TSV, Excel, Parquet or JSON file (CSV also .gz/.bz2/.xz/.zst), or a folder or "
+    "glob of Parquet/CSV files read as one table (quote the glob)"
+)
+
+
 # --- train -------------------------------------------------------------------------------
 def _train_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, metavar="FILE", help="CSV, TSV, Excel or Parquet")
+    p.add_argument("--data", required=True, metavar="PATH", help=DATA_HELP)
     p.add_argument(
         "--target", required=True, action="append", metavar="COL", help="repeat for several"
     )
@@ -138,12 +144,11 @@ def _prepare(args: argparse.Namespace, config: Any) -> tuple[Any, Any, Any]:
 
 def _read_with_targets(args: argparse.Namespace) -> tuple[Any, Any]:
     """The table of ``--data`` and its schema for ``--target``, checked with clear errors."""
-    from sattn_dash.tabular import infer_schema, read_table
+    from sattn_dash.tabular import infer_schema
+    from sattn_dash.tabular.paths import read_path
 
     path = Path(args.data)
-    if not path.is_file():
-        raise DataError(f"No data file {args.data}; check the path given to --data.")
-    df = read_table(path, name=path.name)
+    df = read_path(args.data, None, guarded=False)
     missing = [t for t in args.target if t not in df.columns]
     if missing:
         columns = ", ".join(map(str, list(df.columns)[:20]))
@@ -273,7 +278,7 @@ def _format_analysis(
 
 # --- baselines ---------------------------------------------------------------------------
 def _baselines_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, metavar="FILE", help="CSV, TSV, Excel or Parquet")
+    p.add_argument("--data", required=True, metavar="PATH", help=DATA_HELP)
     p.add_argument(
         "--target", required=True, action="append", metavar="COL", help="repeat for several"
     )

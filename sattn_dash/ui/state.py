@@ -55,6 +55,7 @@ UPLOAD_ERROR = Key("data.upload_error", "data_source", doc="message of the last 
 UPLOADER = Key("data.uploader", "data_source", doc="file_uploader widget")
 SHEET = Key("data.sheet", "data_source", doc="Excel sheet selectbox widget")
 SAMPLE_PICKER = Key("data.sample_picker", "data_source", doc="sample selectbox widget")
+PATH_INPUT = Key("data.path", "data_source", doc="text_input of a server path to read")
 
 # Schema (owner: sattn_dash.ui.schema_editor)
 SCHEMA = Key("data.schema", "schema_editor", doc="the Schema the user has confirmed")

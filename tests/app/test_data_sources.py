@@ -48,3 +48,38 @@ def test_ten_thousand_columns_load_with_a_paged_preview(app):
     no_exception(at)
     assert any("columns 10,001 to 10,001 of 10,001" in c for c in texts(at.caption))
     print(f"10,000 columns: upload + Data page {seconds:.1f} s, a rerun {rerun:.1f} s")
+
+
+def test_the_server_path_box_is_off_without_a_data_root(app, monkeypatch):
+    monkeypatch.delenv("SATTN_DASH_DATA_ROOT", raising=False)
+    at = open_page(app, pages.DATA)
+    no_exception(at)
+    assert any("Off on this server" in c and "SATTN_DASH_DATA_ROOT" in c for c in texts(at.caption))
+    assert not [t for t in at.text_input if t.label == "Path inside the data folder"]
+
+
+def test_a_folder_below_the_data_root_is_read_and_a_path_outside_is_refused(
+    app, monkeypatch, tmp_path
+):
+    root = tmp_path / "data"
+    (root / "parts").mkdir(parents=True)
+    for i in range(3):
+        x = np.arange(i * 20, (i + 1) * 20) / 60
+        pd.DataFrame({"x": x, "y": np.where(x > 0.5, "a", "b")}).to_parquet(
+            root / "parts" / f"{i}.parquet"
+        )
+    (tmp_path / "secret.csv").write_text("x,y\n1,2\n")
+    monkeypatch.setenv("SATTN_DASH_DATA_ROOT", str(root))
+    at = open_page(app, pages.DATA)
+    at.text_input(key="data.path").set_value("../secret.csv")
+    by_label(at.button, "Read").click().run()
+    no_exception(at)
+    assert any("outside the data folder" in e for e in texts(at.error))
+    assert at.session_state.get("data.table") is None
+
+    at.text_input(key="data.path").set_value("parts")
+    by_label(at.button, "Read").click().run()
+    no_exception(at)
+    assert not at.error, texts(at.error)
+    assert at.session_state["data.table"].shape == (60, 2)
+    assert any("Read 3 files as one table" in c for c in texts(at.caption))
