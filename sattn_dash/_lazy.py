@@ -18,8 +18,13 @@ def lazy_exports(package: str, exports: dict[str, str]) -> tuple[Callable[[str],
     def __getattr__(name: str) -> Any:
         if name not in exports:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"{package}.{exports[name]}"), name)
-        setattr(importlib.import_module(package), name, value)
-        return value
+        module = importlib.import_module(f"{package}.{exports[name]}")
+        parent = importlib.import_module(package)
+        # Every export of that module at once: importing `tabular.prepare` sets the
+        # package's `prepare` to the module, which must not hide the function `prepare`.
+        for other, source in exports.items():
+            if source == exports[name]:
+                setattr(parent, other, getattr(module, other))
+        return getattr(module, name)
 
     return __getattr__, sorted(exports)
