@@ -18,13 +18,14 @@ def lazy_exports(package: str, exports: dict[str, str]) -> tuple[Callable[[str],
     def __getattr__(name: str) -> Any:
         if name not in exports:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        module = importlib.import_module(f"{package}.{exports[name]}")
+        submodule = exports[name]
+        module = importlib.import_module(f"{package}.{submodule}")
         parent = importlib.import_module(package)
-        # Every export of that module at once: importing `tabular.prepare` sets the
-        # package's `prepare` to the module, which must not hide the function `prepare`.
-        for other, source in exports.items():
-            if source == exports[name]:
-                setattr(parent, other, getattr(module, other))
-        return getattr(module, name)
+        setattr(parent, name, getattr(module, name))
+        if exports.get(submodule) == submodule:
+            # Importing ``tabular.prepare`` made the package attribute ``prepare`` that
+            # module; the export of that name (the function) must win.
+            setattr(parent, submodule, getattr(module, submodule))
+        return getattr(parent, name)
 
     return __getattr__, sorted(exports)
