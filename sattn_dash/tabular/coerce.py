@@ -143,8 +143,16 @@ def sort_labels(labels) -> list:
 
 
 def numeric_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """`as_numeric` on every column (a step of the fitted numeric pipeline)."""
-    return frame.apply(as_numeric)
+    """`as_numeric` on every column (a step of the fitted numeric pipeline); columns that
+    are numbers already go through NumPy as one block, which keeps a table of 10,000
+    columns as quick as one of ten."""
+    numbers = frame.select_dtypes(include=["number", "bool"]).columns
+    if len(numbers) < frame.shape[1]:
+        return frame.apply(as_numeric)
+    values = frame.to_numpy(dtype="float64", na_value=np.nan, copy=True)
+    with np.errstate(invalid="ignore"):
+        values[np.abs(values) > FLOAT32_MAX] = np.nan  # inf included, as in as_numeric
+    return pd.DataFrame(values, index=frame.index, columns=frame.columns)
 
 
 def text_frame(frame: pd.DataFrame) -> pd.DataFrame:

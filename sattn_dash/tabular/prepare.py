@@ -33,7 +33,7 @@ def prepare(
     `TargetInfo.classes`, regression float32 in the target's units.
     """
     _check_request(df, schema, test_size, val_size)
-    codes = {t.name: _encode_target(df[t.name], t) for t in schema.targets}
+    codes = {t.name: encode_target(df[t.name], t) for t in schema.targets}
     usable = np.logical_and.reduce([~np.isnan(c.astype("float64")) for c in codes.values()])
     notes = []
     n_dropped = int((~usable).sum())
@@ -123,8 +123,9 @@ def _check_request(df, schema: Schema, test_size, val_size) -> None:
         )
 
 
-def _encode_target(values: pd.Series, target: TargetInfo) -> np.ndarray:
-    """Float codes with NaN where the row has no usable target value."""
+def encode_target(values: pd.Series, target: TargetInfo) -> np.ndarray:
+    """Float codes with NaN where the row has no usable target value (also used on each
+    record batch of a streamed table)."""
     if target.task == "regression":
         return as_numeric(values).to_numpy(dtype="float64")
     labels = class_labels(values)

@@ -14,6 +14,7 @@ import json
 import re
 import warnings
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -33,16 +34,18 @@ from sattn_dash.tabular.sniff import (
 from sattn_dash.tabular.source import Source, megabytes, open_source
 
 READ_INFO_KEY = "sattn_dash.read_info"
+SAMPLE_LINES = 5
+MAX_SAMPLE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class ReadLimits:
     """How big a table `read_table` accepts. The defaults suit a laptop: a 200 MB file
-    with up to 2 million rows and 2,000 columns reads in seconds and fits in memory."""
+    with up to 2 million rows or 20,000 columns reads in seconds and fits in memory."""
 
     max_bytes: int = 200 * 1000 * 1000
     max_rows: int = 2_000_000
-    max_columns: int = 2_000
+    max_columns: int = 20_000
     max_unpacked_bytes: int = 1000 * 1000 * 1000  # xlsx and Parquet once decompressed
 
     def describe(self) -> str:
@@ -94,10 +97,14 @@ def read_table(source, name: str | None = None, *, sheet=None, limits: ReadLimit
     sheet by default). Raises `DataError` for anything that cannot be read as a table.
     """
     limits = limits or ReadLimits()
-    src = open_source(source, name, limits.max_bytes)
-    head = src.head(SAMPLE_BYTES)
-    fmt, note = detect_format(src.name, head)
+    src = open_source(source, name, limits.max_bytes, limits.max_unpacked_bytes)
+    head = _sample(src)
+    fmt, note = detect_format(src.inner_name, head)
     notes = [note] if note else []
+    if src.compression:
+        notes.append(f"Unpacked from {src.compression}.")
+        if fmt in ("parquet", "xlsx"):  # their readers need to seek: unpack in memory
+            src = Source(src.name, src.size, data=src.read_bytes())
     reader = {
         "csv": _read_delimited,
         "parquet": _read_parquet,
@@ -111,6 +118,17 @@ def read_table(source, name: str | None = None, *, sheet=None, limits: ReadLimit
     return df
 
 
+def _sample(src: Source) -> bytes:
+    """The first bytes to detect the format from: at least a few whole lines, so a header
+    of 10,000 columns (far more than one sample) is still seen whole."""
+    size = SAMPLE_BYTES
+    head = src.head(size)
+    while head.count(b"\n") < SAMPLE_LINES and len(head) == size and size < MAX_SAMPLE_BYTES:
+        size *= 4
+        head = src.head(size)
+    return head
+
+
 def read_info(df: pd.DataFrame) -> ReadInfo | None:
     """What `read_table` decided when it read `df` (None for frames it did not read)."""
     return df.attrs.get(READ_INFO_KEY)
@@ -119,7 +137,7 @@ def read_info(df: pd.DataFrame) -> ReadInfo | None:
 def list_sheets(source, name: str | None = None) -> list[str]:
     """The sheet names of an Excel workbook, in workbook order ([] for other formats)."""
     src = open_source(source, name, ReadLimits().max_bytes)
-    if detect_format(src.name, src.head(SAMPLE_BYTES))[0] != "xlsx":
+    if src.compression or detect_format(src.name, src.head(SAMPLE_BYTES))[0] != "xlsx":
         return []
     with _excel_file(src, ReadLimits()) as book:
         return [str(s) for s in book.sheet_names]
@@ -129,9 +147,10 @@ def list_sheets(source, name: str | None = None) -> list[str]:
 
 
 def _read_delimited(src: Source, head: bytes, limits: ReadLimits, sheet, notes: list[str]):
-    dialect = sniff_dialect(head, complete=src.size <= len(head))
+    dialect = sniff_dialect(head, complete=len(src.head(len(head) + 1)) <= len(head))
     _check_columns(dialect.n_columns, limits)
-    duplicated = sorted({h.strip() for h in dialect.header if dialect.header.count(h) > 1})
+    counts = Counter(dialect.header)
+    duplicated = sorted({h.strip() for h, n in counts.items() if n > 1})
     if duplicated:
         notes.append(
             f"Column names used more than once ({', '.join(duplicated)}) got a numbered "

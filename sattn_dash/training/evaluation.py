@@ -128,6 +128,21 @@ def evaluate_outputs(
     return result
 
 
+def evaluate_batches(model: Any, batches, tasks: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Metrics per target over `(X, {target: y})` batches (a split too large to hold as
+    one array): outputs and true values are gathered, the features never are."""
+    outputs: dict[str, list] = {t: [] for t in tasks}
+    truth: dict[str, list] = {t: [] for t in tasks}
+    for X, y in batches:
+        for target, out in predict_outputs(model, X, list(tasks), once=True).items():
+            outputs[target].append(out)
+            truth[target].append(y[target])
+    if not any(truth.values()) or not truth[next(iter(tasks))]:
+        return {t: {"n": 0} for t in tasks}
+    joined = {t: np.concatenate(v) for t, v in outputs.items()}
+    return evaluate_outputs(joined, {t: np.concatenate(v) for t, v in truth.items()}, tasks)
+
+
 def evaluate(model: Any, prepared: Any, split: str = "test") -> dict[str, dict[str, Any]]:
     """Metrics per target on one split of prepared data (``test`` by default)."""
     X, y = prepared.split(split)

@@ -11,6 +11,8 @@ from sattn_dash.ui import profile, state
 from sattn_dash.ui.components import chart, table
 
 PREVIEW_ROWS = 500
+PREVIEW_COLUMNS = 50  # a wide table's preview shows one page of columns at a time
+MISSING_BARS = 40  # the missing-values chart shows the most-missing columns
 NUMERIC_ROLES = (Role.numeric,)
 
 
@@ -25,26 +27,59 @@ def render_summary(df: pd.DataFrame, name: str) -> None:
 
 
 def render_preview(df: pd.DataFrame) -> None:
-    shown = df.head(PREVIEW_ROWS).copy()
+    columns = profile.column_page(df.columns, _preview_page(df.shape[1]), PREVIEW_COLUMNS)
+    shown = df.iloc[:PREVIEW_ROWS][columns].copy()
     shown.attrs = {}  # read_table's notes are shown above; Arrow cannot carry them
+    which = f" and columns {_page_label(df.columns, columns)}" if len(columns) < df.shape[1] else ""
     table(
         shown,
         "table_preview",
-        caption=f"The first {len(shown):,} of {len(df):,} rows.",
+        caption=f"The first {len(shown):,} of {len(df):,} rows{which}.",
         height=300,
     )
 
 
+def _preview_page(n_columns: int) -> int:
+    """The page of columns the user picked (a picker only appears for wide tables)."""
+    n_pages = -(-n_columns // PREVIEW_COLUMNS)
+    if n_pages <= 1:
+        return 0
+    return (
+        st.number_input(
+            f"Columns, page of {PREVIEW_COLUMNS} (1 to {n_pages:,})",
+            min_value=1,
+            max_value=n_pages,
+            value=1,
+            key=f"{state.PREVIEW_PAGE.name}.{state.TABLE_VERSION.get()}",  # page 1 per new table
+        )
+        - 1
+    )
+
+
+def _page_label(all_columns, columns) -> str:
+    first = all_columns.get_loc(columns[0]) + 1
+    return f"{first:,} to {first + len(columns) - 1:,} of {len(all_columns):,}"
+
+
 def render_missing(df: pd.DataFrame) -> None:
     missing = profile.missing_table(df)
-    if int(missing["missing"].sum()) == 0:
+    with_missing = missing[missing["missing"] > 0]
+    if with_missing.empty:
         st.success("No missing values in any column.", icon=":material/check_circle:")
         return
+    shown = with_missing.head(MISSING_BARS)
+    more = len(with_missing) - len(shown)
     chart(
-        data_charts.missing_values(missing),
+        data_charts.missing_values(shown),
         missing,
         "missing_values",
-        caption="Missing cells are filled in by the preprocessing (median or most frequent).",
+        caption=(
+            f"The {len(shown)} most-missing of {len(with_missing):,} columns with gaps; the "
+            "CSV lists every column. "
+            if more
+            else ""
+        )
+        + "Missing cells are filled in by the preprocessing (median or most frequent).",
     )
 
 

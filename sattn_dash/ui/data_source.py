@@ -1,4 +1,5 @@
-"""Where the table comes from: an upload or a bundled sample.
+"""Where the table comes from: an upload, a bundled sample, or a path on the server
+(only below the data root whoever runs the server chose).
 
 Owns the data keys in ``state``. A bad file leaves the previous table (if any) in place
 and the reason on screen, so the session stays usable.
@@ -20,7 +21,7 @@ from sattn_dash.tabular import (
 from sattn_dash.ui import state
 from sattn_dash.ui.components import user_error
 
-FILE_TYPES = ["csv", "tsv", "txt", "parquet", "xlsx", "json", "jsonl"]
+FILE_TYPES = ["csv", "tsv", "txt", "parquet", "xlsx", "json", "jsonl", "gz", "bz2", "xz", "zst"]
 
 
 def upload_limit_bytes() -> int:
@@ -74,6 +75,44 @@ def _read_upload(sheet: str | None = None) -> None:
     use_table(df, shown, schema)
 
 
+def _read_server_path() -> None:
+    """Read the path typed in the server-path box (only below the data root)."""
+    from sattn_dash.tabular.paths import data_root, read_path
+
+    text = st.session_state.get(state.PATH_INPUT.name) or ""
+    try:
+        df = read_path(text, data_root())
+        schema = infer_schema(df)
+    except UserError as error:
+        state.UPLOAD_ERROR.set(f"{text.strip() or 'Server path'}: {error}")
+        return
+    use_table(df, text.strip(), schema)
+
+
+def _render_server_path() -> None:
+    from sattn_dash.tabular.paths import DATA_ROOT_ENV, data_root
+
+    root = data_root()
+    typed = bool(st.session_state.get(state.PATH_INPUT.name))
+    with st.expander("…or read a file, folder or glob on the server", expanded=typed):
+        if root is None:
+            st.caption(
+                "Off on this server: reading server paths needs a data folder chosen by "
+                f"whoever runs it (`{DATA_ROOT_ENV}=/path/to/data streamlit run app.py`), "
+                "so that a public app cannot be made to read other files."
+            )
+            return
+        st.text_input(
+            "Path inside the data folder",
+            key=state.PATH_INPUT.name,
+            placeholder="sales/2024/ or sales/*.parquet or train.csv.gz",
+            help="A Parquet or CSV file (also .gz, .bz2, .xz, .zst), a folder of them, or a "
+            "glob (** for subfolders). Several files are read as one table.",
+        )
+        st.caption(f"Data folder: `{root}`. Only files below it can be read.")
+        st.button("Read", on_click=_read_server_path, icon=":material/folder_open:")
+
+
 def _read_sheet() -> None:
     _read_upload(sheet=st.session_state.get(state.SHEET.name))
 
@@ -88,7 +127,7 @@ def render() -> None:
     with left:
         st.subheader("Upload a table")
         st.file_uploader(
-            "CSV, TSV, Parquet, Excel or JSON",
+            "CSV, TSV, Parquet, Excel or JSON (CSV may be .gz, .bz2, .xz or .zst)",
             type=FILE_TYPES,
             key=state.UPLOADER.name,
             on_change=_read_upload,
@@ -116,6 +155,7 @@ def render() -> None:
         picked = st.session_state.get(state.SAMPLE_PICKER.name) or names[0]
         st.caption(SAMPLES[picked].description)
         st.button("Load sample", on_click=_load_picked_sample, icon=":material/dataset:")
+    _render_server_path()
     if state.UPLOAD_ERROR.get():
         user_error(state.UPLOAD_ERROR.get())
         if state.TABLE.get() is not None:

@@ -13,6 +13,12 @@ import pandas as pd
 MAX_CATEGORIES = 20
 
 
+def column_page(columns, page: int, size: int) -> list:
+    """The columns on page `page` (0-based) of `size` columns each, clipped to the end."""
+    start = min(max(page, 0) * size, max(len(columns) - 1, 0) // size * size)
+    return list(columns[start : start + size])
+
+
 def missing_table(df: pd.DataFrame) -> pd.DataFrame:
     """One row per column: missing count and share of rows, most missing first."""
     n = max(len(df), 1)

@@ -55,6 +55,7 @@ UPLOAD_ERROR = Key("data.upload_error", "data_source", doc="message of the last 
 UPLOADER = Key("data.uploader", "data_source", doc="file_uploader widget")
 SHEET = Key("data.sheet", "data_source", doc="Excel sheet selectbox widget")
 SAMPLE_PICKER = Key("data.sample_picker", "data_source", doc="sample selectbox widget")
+PATH_INPUT = Key("data.path", "data_source", doc="text_input of a server path to read")
 
 # Schema (owner: sattn_dash.ui.schema_editor)
 SCHEMA = Key("data.schema", "schema_editor", doc="the Schema the user has confirmed")
@@ -65,6 +66,7 @@ TASK_PICKER = Key("data.task", "schema_editor", doc="prefix of one task selectbo
 GROUP_NAME = Key("data.group_name", "schema_editor", doc="text_input for a new group")
 GROUP_COLUMNS = Key("data.group_columns", "schema_editor", doc="multiselect for a new group")
 PROFILE_COLUMN = Key("data.profile_column", "data_profile", doc="column shown as distribution")
+PREVIEW_PAGE = Key("data.preview_page", "data_profile", doc="page of columns in the preview")
 
 # Prepared data (owner: sattn_dash.ui.prepared)
 PREPARED = Key("data.prepared", "prepared", doc="(fingerprint, PreparedData) cache")

@@ -7,14 +7,18 @@ were made with
 
     .venv/bin/python -m tests.malformed.make_corpus
 
-The 5,000-column file is written at test time (it is 40 KB of header and no use in git).
+Wide files (5,000 to 25,000 columns) are written at test time: megabytes of header,
+no use in git.
 """
 
 from __future__ import annotations
 
+import bz2
 import codecs
+import gzip
 import io
 import json
+import lzma
 import pickle
 import sys
 import zipfile
@@ -153,6 +157,29 @@ def has_value(column, value):
     return check
 
 
+def because(column, words):
+    def check(df, schema):
+        assert words in schema.column(column).reason, schema.column(column)
+
+    return check
+
+
+def unpacked(kind):
+    def check(df, schema):
+        from sattn_dash.tabular import read_info
+
+        assert f"Unpacked from {kind}." in read_info(df).notes
+        assert list(df.columns) == ["x", "colour", "target"] and len(df) == 40
+
+    return check
+
+
+def zstd(data: bytes) -> bytes:
+    import zstandard
+
+    return zstandard.ZstdCompressor().compress(data)
+
+
 def flagged(column, flag):
     def check(df, schema):
         assert flag in schema.column(column).flags, schema.column(column)
@@ -229,10 +256,23 @@ CASES: tuple[Case, ...] = (
     Case("model.pkl", lambda: pickle.dumps({"x": [1, 2]}), "read", says=("pickle",)),
     Case("pickle_named.csv", lambda: pickle.dumps([1, 2, 3], protocol=4), "read", says=("pickle",)),
     Case(
-        "compressed.csv.gz",
-        lambda: __import__("gzip").compress(csv_of(CLEAN)()),
+        "truncated.csv.gz",
+        lambda: gzip.compress(csv_of(table(2000))())[:-40],
         "read",
-        says=("gzip",),
+        says=("gzip", "damaged", "uncompressed"),
+    ),
+    Case(
+        "double_compressed.csv.gz.gz",
+        lambda: gzip.compress(gzip.compress(csv_of(CLEAN)())),
+        "read",
+        says=("gzip", "unzip"),
+    ),
+    Case(
+        "bomb.csv.gz",
+        lambda: gzip.compress(b"x,target\n" + b"1,yes\n2,no\n" * 400_000),
+        "read",
+        says=("unpacks to more than", "max_unpacked_bytes"),
+        limits={"max_unpacked_bytes": 1_000_000},
     ),
     Case(
         "page.html",
@@ -299,6 +339,52 @@ CASES: tuple[Case, ...] = (
         says=("no column",),
     ),
     # --- awkward but readable: must load and prepare
+    Case("compressed.csv.gz", lambda: gzip.compress(csv_of(CLEAN)()), check=unpacked("gzip")),
+    Case("compressed.csv.bz2", lambda: bz2.compress(csv_of(CLEAN)()), check=unpacked("bzip2")),
+    Case(
+        "compressed.tsv.xz", lambda: lzma.compress(csv_of(CLEAN, sep="\t")()), check=unpacked("xz")
+    ),
+    Case("compressed.csv.zst", lambda: zstd(csv_of(CLEAN)()), check=unpacked("zstd")),
+    Case("compressed_no_suffix.gz", lambda: gzip.compress(csv_of(CLEAN)()), check=unpacked("gzip")),
+    Case(
+        "compressed.parquet.gz", lambda: gzip.compress(parquet_of(CLEAN)()), check=unpacked("gzip")
+    ),
+    Case(
+        "rownames.csv",
+        csv_of(
+            CLEAN.rename_axis("rownames").reset_index().assign(rownames=lambda d: d.rownames + 1)
+        ),
+        check=all_checks(roles(rownames="identifier"), because("rownames", "1 to 40")),
+    ),
+    Case(
+        "r_unnamed_index.csv",
+        lambda: CLEAN.set_axis(range(1, 41)).to_csv().encode(),  # R's write.csv: a "" column
+        check=all_checks(
+            roles(**{"Unnamed: 0": "identifier"}), because("Unnamed: 0", "row number")
+        ),
+    ),
+    Case(
+        "gapped_row_numbers.csv",
+        csv_of(CLEAN.assign(n=np.arange(40) * 3 + 7)[["n", "x", "colour", "target"]]),
+        check=all_checks(roles(n="identifier"), because("n", "increasing order")),
+    ),
+    Case(
+        "shuffled_ids.csv",
+        csv_of(CLEAN.assign(PassengerId=np.random.default_rng(1).permutation(40) * 11 + 500)),
+        check=all_checks(
+            roles(PassengerId="identifier"), because("PassengerId", "named like an ID")
+        ),
+    ),
+    Case(
+        "unique_amounts.csv",
+        csv_of(CLEAN.assign(amount=np.random.default_rng(2).permutation(40) * 37 + 1000)),
+        check=all_checks(roles(amount="numeric"), flagged("amount", "maybe_identifier")),
+    ),
+    Case(
+        "uuids.csv",
+        csv_of(CLEAN.assign(ref=[str(__import__("uuid").UUID(int=i * 7919)) for i in range(40)])),
+        check=all_checks(roles(ref="identifier"), because("ref", "different value in every row")),
+    ),
     Case(
         "single_row_no_target.csv",
         text("x,colour,target\n1,red,yes\n"),
@@ -525,15 +611,14 @@ def write_corpus(folder: Path = FILES) -> list[Path]:
     return paths
 
 
-def write_wide(folder: Path, columns: int = 5000, rows: int = 3) -> Path:
-    """A CSV with `columns` columns (the last is the target), written at test time."""
-    header = ",".join([f"c{i}" for i in range(columns - 1)] + ["target"])
-    lines = [
-        ",".join(str((r * 7 + i * 3) % 10) for i in range(columns - 1)) + f",{r % 2}"
-        for r in range(rows)
-    ]
+def write_wide(folder: Path, columns: int = 5000, rows: int = 3, prefix: str = "c") -> Path:
+    """A CSV with `columns` columns of seeded noise (the last is the target), written at
+    test time."""
+    values = np.random.default_rng(columns).normal(size=(rows, columns - 1)).round(3)
+    df = pd.DataFrame(values, columns=[f"{prefix}{i}" for i in range(columns - 1)])
+    df["target"] = np.arange(rows) % 2
     path = folder / f"wide_{columns}.csv"
-    path.write_text("\n".join([header, *lines]) + "\n")
+    df.to_csv(path, index=False)
     return path
 
 

@@ -147,7 +147,7 @@ def test_train_with_a_spec_file_and_a_combiner(capsys, tmp_path, training_csv):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["train", "--data", "{missing}", "--target", "label"], "No data file"),
+        (["train", "--data", "{missing}", "--target", "label"], "no file or folder"),
         (["train", "--data", "{csv}", "--target", "nope"], "No column 'nope'"),
         (["train", "--data", "{csv}", "--target", "label", "--preset", "nope"], "No preset named"),
         (["train", "--data", "{csv}", "--target", "label", "--spec", "{missing}"], "No spec file"),

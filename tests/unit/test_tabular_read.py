@@ -197,7 +197,7 @@ def test_limits_are_checked_with_clear_messages(tmp_path):
         read_table(path, limits=ReadLimits(max_bytes=10))
     with pytest.raises(DataError, match="larger than"):
         read_table(io.BytesIO(path.read_bytes()), limits=ReadLimits(max_bytes=10))
-    assert ReadLimits() == ReadLimits(200_000_000, 2_000_000, 2_000, 1_000_000_000)
+    assert ReadLimits() == ReadLimits(200_000_000, 2_000_000, 20_000, 1_000_000_000)
 
 
 def test_missing_paths_and_folders(tmp_path):

@@ -50,7 +50,7 @@ def df() -> pd.DataFrame:
 def test_roles_and_reasons_in_plain_words(df):
     schema = infer_schema(df)
     expect = {
-        "id": (Role.identifier, "like an ID"),
+        "id": (Role.identifier, "0 to 199, one per row, like a row number"),
         "customer_code": (Role.identifier, "different value in every row"),
         "age": (Role.numeric, "numbers"),
         "income": (Role.numeric, "numbers"),
