@@ -13,13 +13,16 @@ from __future__ import annotations
 import keras
 
 from sattn_dash.layers import SparseAttentionWeighting, SparseDenseMultiHeadAttention
+from sattn_dash.modeling.explain import COMBINER
 from sattn_dash.modeling.keras_layers import (
     BranchRouter,
+    CategoricalEncoding,
     ColumnSelect,
     FeatureTokenizer,
     TargetRescale,
     TokenPool,
 )
+from sattn_dash.modeling.losses import SparseCrossentropy
 from sattn_dash.modeling.spec import BlockSpec, BranchSpec, ModelSpec, head_name
 
 OPTIMIZER_CLASSES = {
@@ -40,7 +43,7 @@ def build_model(spec: ModelSpec, prepared, compile: bool = True) -> keras.Model:
     spec.validate(prepared)
     features = keras.Input(shape=(len(prepared.feature_names),), name="features")
     branches = [_branch(branch, features, prepared) for branch in spec.branches]
-    combined = _combine(spec, features, branches)
+    combined = _combine(spec, features, branches, prepared)
     outputs = {head_name(h.target): _head(h, combined, prepared) for h in spec.heads}
     model = keras.Model(features, outputs, name=_model_name(spec.name))
     if compile:
@@ -65,15 +68,47 @@ def _branch(branch: BranchSpec, features, prepared):
         for j, name in enumerate(names)
         if name in prepared.categorical_features
     }
-    for i, block in enumerate(branch.blocks):
-        # Only the first block sees raw columns, so only it can embed categorical codes.
-        x = _block(
-            block, x, f"{prefix}_{i}", names if i == 0 else None, categorical if i == 0 else {}
+    first, *rest = branch.blocks
+    # Only the first block sees raw columns; integer codes never reach it as numbers.
+    if first.kind == "feature_attention":
+        x = _feature_attention(first, x, f"{prefix}_0", names, categorical)
+    else:
+        encoded = _encode_categorical(
+            x, names, categorical, prefix, branch.categorical, branch.embedding_dim
         )
+        x = _block(first, encoded, f"{prefix}_0")
+    for i, block in enumerate(rest, start=1):
+        x = _block(block, x, f"{prefix}_{i}")
     return keras.layers.Identity(name=f"{prefix}_output")(x)
 
 
-def _block(block: BlockSpec, x, name: str, feature_names, categorical):
+def _encode_categorical(x, names, categorical, prefix, mode="embedding", width=None):
+    """``x`` with each integer-coded categorical column replaced by its embedding (or
+    one-hot, per ``mode``): numeric columns first, then the encoded ones. Layers are
+    named ``<prefix>_codes``, ``_categorical``, ``_numeric`` and ``_encoded``."""
+    if not categorical:
+        return x
+    codes = sorted(categorical)
+    numeric = [j for j in range(len(names)) if j not in categorical]
+    code_columns = ColumnSelect(
+        codes, feature_names=[names[j] for j in codes], name=f"{prefix}_codes"
+    )(x)
+    encoded = CategoricalEncoding(
+        [categorical[j] for j in codes],
+        mode=mode,
+        widths=None if width is None else [width] * len(codes),
+        feature_names=[names[j] for j in codes],
+        name=f"{prefix}_categorical",
+    )(code_columns)
+    if not numeric:
+        return encoded
+    numbers = ColumnSelect(
+        numeric, feature_names=[names[j] for j in numeric], name=f"{prefix}_numeric"
+    )(x)
+    return keras.layers.Concatenate(name=f"{prefix}_encoded")([numbers, encoded])
+
+
+def _block(block: BlockSpec, x, name: str):
     layers = keras.layers
     if block.kind == "dense":
         return layers.Dense(block.units, activation=block.activation, name=f"{name}_dense")(x)
@@ -85,7 +120,7 @@ def _block(block: BlockSpec, x, name: str, feature_names, categorical):
         return layers.LayerNormalization(name=f"{name}_layernorm")(x)
     if block.kind == "residual":
         return _residual(block, x, name)
-    return _feature_attention(block, x, name, feature_names, categorical)
+    return _feature_attention(block, x, name, None, {})
 
 
 def _residual(block: BlockSpec, x, name: str):
@@ -134,7 +169,7 @@ def _feature_attention(block: BlockSpec, x, name: str, feature_names, categorica
     return TokenPool(block.pooling, name=f"{name}_pool")(tokens)
 
 
-def _combine(spec: ModelSpec, features, branches):
+def _combine(spec: ModelSpec, features, branches, prepared):
     c = spec.combiner
     widths = [int(b.shape[-1]) for b in branches]
     common = c.project_to or max(widths)
@@ -165,7 +200,15 @@ def _combine(spec: ModelSpec, features, branches):
             load_balance_weight=c.load_balance_weight,
             name="combiner",
         )
-        combined, _, _ = router([features, *branches], return_routing=True)
+        # The routing query reads the input features, with categorical codes embedded.
+        names = prepared.feature_names
+        categorical = {
+            j: prepared.categorical_features[n]
+            for j, n in enumerate(names)
+            if n in prepared.categorical_features
+        }
+        query = _encode_categorical(features, names, categorical, f"{COMBINER}_query")
+        combined, _, _ = router([query, *branches], return_routing=True)
         return combined
     # mean: project to a common width first when the branches differ.
     if c.project_to or len(set(widths)) > 1:
@@ -203,20 +246,30 @@ def losses_and_metrics(spec: ModelSpec, prepared):
 
     A regression loss is the MSE in the target's units; its weight is divided by the
     target's variance so every target counts on the same (standardised) scale.
+    Classification losses use the spec's ``label_smoothing``.
     """
     losses, weights, metrics = {}, {}, {}
+    smoothing = float(spec.label_smoothing)
     for head in spec.heads:
         name = head_name(head.target)
         task = prepared.tasks[head.target]
         weights[name] = float(head.loss_weight)
         if task == "binary":
-            losses[name] = "binary_crossentropy"
+            losses[name] = (
+                keras.losses.BinaryCrossentropy(label_smoothing=smoothing)
+                if smoothing
+                else "binary_crossentropy"
+            )
             metrics[name] = [
                 keras.metrics.BinaryAccuracy(name="accuracy"),
                 keras.metrics.AUC(name="auc"),
             ]
         elif task == "multiclass":
-            losses[name] = "sparse_categorical_crossentropy"
+            losses[name] = (
+                SparseCrossentropy(label_smoothing=smoothing)
+                if smoothing
+                else "sparse_categorical_crossentropy"
+            )
             metrics[name] = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
         else:
             losses[name] = "mse"
@@ -228,18 +281,39 @@ def losses_and_metrics(spec: ModelSpec, prepared):
     return losses, weights, metrics
 
 
-def make_optimizer(name: str, learning_rate: float):
-    return OPTIMIZER_CLASSES[name](learning_rate=learning_rate)
+def learning_rate_schedule(spec: ModelSpec, total_steps: int | None):
+    """The spec's learning rate as Keras takes it: a number, or a warm-up + cosine
+    schedule over ``total_steps`` (constant when the step count is unknown)."""
+    if spec.schedule != "cosine" or not total_steps:
+        return spec.learning_rate
+    warmup = int(round(spec.warmup_fraction * total_steps))
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if warmup else spec.learning_rate,
+        decay_steps=max(1, total_steps - warmup),
+        warmup_target=spec.learning_rate if warmup else None,
+        warmup_steps=warmup,
+    )
 
 
-def compile_model(model: keras.Model, spec: ModelSpec, prepared, **options) -> keras.Model:
-    """Compile with the spec's optimizer, the heads' losses, weights and metrics.
+def make_optimizer(spec: ModelSpec, total_steps: int | None = None):
+    """The spec's optimizer, learning-rate schedule and weight decay."""
+    options = {"learning_rate": learning_rate_schedule(spec, total_steps)}
+    if spec.weight_decay is not None:
+        options["weight_decay"] = float(spec.weight_decay)
+    return OPTIMIZER_CLASSES[spec.optimizer](**options)
 
-    ``options`` go to ``model.compile`` (e.g. ``run_eagerly=True``, ``jit_compile``).
+
+def compile_model(
+    model: keras.Model, spec: ModelSpec, prepared, *, total_steps: int | None = None, **options
+) -> keras.Model:
+    """Compile with the spec's training recipe, the heads' losses, weights and metrics.
+
+    ``total_steps`` (epochs x batches per epoch) lets a cosine schedule span the whole
+    budget; ``options`` go to ``model.compile`` (e.g. ``run_eagerly=True``).
     """
     losses, weights, metrics = losses_and_metrics(spec, prepared)
     model.compile(
-        optimizer=make_optimizer(spec.optimizer, spec.learning_rate),
+        optimizer=make_optimizer(spec, total_steps),
         loss=losses,
         loss_weights=weights,
         metrics=metrics,

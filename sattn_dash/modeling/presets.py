@@ -249,6 +249,11 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+# The preset used when the user picks none (the CLI without --preset, the Architecture
+# page before a choice): one choice for every table.
+DEFAULT_PRESET = "three_branch"
+
+
 def preset_spec(name: str, prepared) -> ModelSpec:
     """The spec of preset ``name`` fitted to ``prepared`` (its width and targets)."""
     if name not in PRESETS:

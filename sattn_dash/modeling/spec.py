@@ -35,6 +35,9 @@ ACTIVATIONS = (
 )
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "nadam")
 POOLINGS = ("cls", "mean")
+SCHEDULES = ("constant", "cosine")
+# How a branch reads integer-coded categorical columns: never as a number.
+CATEGORICAL_ENCODINGS = ("embedding", "one_hot")
 
 # Which optional fields each block kind reads, with the default filled in when left out.
 BLOCK_FIELDS: dict[str, dict[str, Any]] = {
@@ -184,11 +187,18 @@ class BranchSpec:
     """A named sub-network: which features it reads and its stack of blocks.
 
     ``inputs`` is ``"all"`` or source column names and/or column group names.
+    ``categorical`` says how the integer-coded (many-level) categorical columns it reads
+    are encoded before its first block: ``embedding`` (a learned vector per level,
+    ``embedding_dim`` wide; None = ``1.6 * levels^0.56`` capped at 16) or ``one_hot``.
+    Code 0 is the reserved level for unseen and missing values. A ``feature_attention``
+    first block embeds them in its own tokens instead.
     """
 
     name: str
     inputs: str | tuple[str, ...] = "all"
     blocks: tuple[BlockSpec, ...] = ()
+    categorical: str = "embedding"
+    embedding_dim: int | None = None
 
     def validate(self, path: str) -> None:
         if not isinstance(self.name, str) or not BRANCH_NAME.match(self.name):
@@ -209,6 +219,16 @@ class BranchSpec:
                     )
         if not isinstance(self.blocks, tuple) or not self.blocks:
             raise SpecError(f"{path}.blocks: a branch needs at least one block; add a dense block.")
+        _one_of(
+            f"{path}.categorical", self.categorical, CATEGORICAL_ENCODINGS, "categorical encoding"
+        )
+        if self.embedding_dim is not None:
+            _positive_int(f"{path}.embedding_dim", self.embedding_dim)
+            if self.categorical != "embedding":
+                raise SpecError(
+                    f"{path}.embedding_dim: only an 'embedding' encoding has a width; "
+                    "remove embedding_dim or set categorical to 'embedding'."
+                )
         for i, block in enumerate(self.blocks):
             if not isinstance(block, BlockSpec):
                 raise SpecError(f"{path}.blocks[{i}]: expected a block, got {block!r}.")
@@ -223,6 +243,8 @@ class BranchSpec:
             "name": self.name,
             "inputs": self.inputs if self.inputs == "all" else list(self.inputs),
             "blocks": [b.to_dict() for b in self.blocks],
+            "categorical": self.categorical,
+            "embedding_dim": self.embedding_dim,
         }
 
     @classmethod
@@ -340,7 +362,16 @@ class HeadSpec:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A whole model: branches, the combiner that weighs them, one head per target."""
+    """A whole model: branches, the combiner that weighs them, one head per target,
+    and how it learns.
+
+    The training recipe: ``optimizer`` at ``learning_rate`` with decoupled
+    ``weight_decay`` (None: the optimizer's Keras default, 0.004 for AdamW, none for
+    the others); ``schedule`` ``constant`` or ``cosine`` (linear warm-up over the first
+    ``warmup_fraction`` of all steps, then cosine decay to 0 over the epoch budget);
+    ``label_smoothing`` for classification losses (0 = plain cross-entropy). The
+    defaults are what a spec written before these fields trained with.
+    """
 
     name: str
     branches: tuple[BranchSpec, ...]
@@ -349,6 +380,10 @@ class ModelSpec:
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     preset: str | None = None
+    weight_decay: float | None = None
+    schedule: str = "constant"
+    warmup_fraction: float = 0.0
+    label_smoothing: float = 0.0
 
     def validate(self, data=None) -> ModelSpec:
         """Check the spec, and against ``data`` (a PreparedData or a Schema) when given.
@@ -395,6 +430,11 @@ class ModelSpec:
             )
         _one_of("optimizer", self.optimizer, OPTIMIZERS, "optimizer")
         _number("learning_rate", self.learning_rate, low=0.0, low_open=True)
+        if self.weight_decay is not None:
+            _number("weight_decay", self.weight_decay, low=0.0, low_open=False)
+        _one_of("schedule", self.schedule, SCHEDULES, "learning-rate schedule")
+        _number("warmup_fraction", self.warmup_fraction, low=0.0, low_open=False, high=1.0)
+        _number("label_smoothing", self.label_smoothing, low=0.0, low_open=False, high=0.5)
         if self.preset is not None and not isinstance(self.preset, str):
             raise SpecError(f"preset: expected a preset name or null, got {self.preset!r}.")
         if data is not None:
@@ -421,6 +461,10 @@ class ModelSpec:
             "heads": [h.to_dict() for h in self.heads],
             "optimizer": self.optimizer,
             "learning_rate": self.learning_rate,
+            "weight_decay": self.weight_decay,
+            "schedule": self.schedule,
+            "warmup_fraction": self.warmup_fraction,
+            "label_smoothing": self.label_smoothing,
         }
 
     def to_json(self, indent: int | None = 2) -> str:

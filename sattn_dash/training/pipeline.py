@@ -11,6 +11,7 @@ nothing a session does depends on global random state.
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -66,26 +67,54 @@ def training_dataset(X: np.ndarray, y: dict[str, np.ndarray], batch_size: int, s
     )
 
 
+# The Keras metric early stopping watches for a single target under monitor="auto".
+MONITORED_METRIC = {
+    "binary": ("auc", "max"),
+    "multiclass": ("accuracy", "max"),
+    "regression": ("rmse", "min"),
+}
+
+
+def early_stopping_monitor(config: Any, prepared: Any, model: Any) -> tuple[str, str]:
+    """``(Keras log name, "min" | "max")`` early stopping watches for ``config``: the
+    validation metric of the single target under ``monitor="auto"``, else the loss.
+    Keras prefixes metric names with the output's name only when there are several."""
+    from sattn_dash.modeling import head_name
+
+    if config.monitor == "auto" and len(prepared.tasks) == 1:
+        ((target, task),) = prepared.tasks.items()
+        metric, mode = MONITORED_METRIC[task]
+        prefix = f"{head_name(target)}_" if len(model.outputs) > 1 else ""
+        return f"val_{prefix}{metric}", mode
+    return "val_loss", "min"
+
+
 def prepare_fit(
     spec: Any, prepared: Any, config: Any, strategy: Any = None
 ) -> tuple[Any, Any, dict]:
-    """The seeded model, its batches and the keyword arguments of ``model.fit`` for
-    ``config`` (early stopping on the validation split included): what a training
-    session and a retrained baseline share, so both train the same way."""
+    """The seeded, compiled model, its batches and the keyword arguments of
+    ``model.fit`` for ``config`` (early stopping on the validation split, restoring the
+    best epoch): what a training session and a retrained baseline share, so both train
+    the same way."""
     import keras
 
     from sattn_dash.modeling import build_model, head_name
+    from sattn_dash.modeling.build import compile_model
 
     X_train, y_train = prepared.split("train")
     X_val, y_val = prepared.split("val")
     heads = {t: head_name(t) for t in prepared.tasks}
+    batch_size = config.batch_size_for(len(X_train))
+    total_steps = config.epochs * math.ceil(len(X_train) / batch_size)
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with seeded(config.seed), scope:
-        model = build_model(spec, prepared)
+        model = compile_model(
+            build_model(spec, prepared, compile=False), spec, prepared, total_steps=total_steps
+        )
         dataset = training_dataset(
             np.asarray(X_train, dtype=np.float32),
             {heads[t]: v for t, v in y_train.items()},
-            config.batch_size,
+            batch_size,
             config.seed,
         )
     callbacks: list[Any] = []
@@ -93,9 +122,13 @@ def prepare_fit(
     if len(X_val):
         validation = (np.asarray(X_val, dtype=np.float32), {heads[t]: v for t, v in y_val.items()})
         if config.early_stopping:
+            monitor, mode = early_stopping_monitor(config, prepared, model)
             callbacks.append(
                 keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=config.patience, restore_best_weights=True
+                    monitor=monitor,
+                    mode=mode,
+                    patience=config.patience,
+                    restore_best_weights=True,
                 )
             )
     fit_kwargs = {

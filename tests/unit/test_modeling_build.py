@@ -21,7 +21,7 @@ from sattn_dash.modeling import (
     preset_spec,
 )
 from sattn_dash.modeling.build import compile_model, losses_and_metrics
-from sattn_dash.modeling.keras_layers import FeatureTokenizer
+from sattn_dash.modeling.keras_layers import FeatureTokenizer, embedding_width
 
 CASES = ["binary", "multiclass", "regression", "two_targets"]
 
@@ -125,7 +125,9 @@ def test_regression_loss_is_weighed_on_the_standardised_scale(modeling_data):
 
 def test_residual_block_projects_only_when_widths_differ(modeling_data):
     prepared = modeling_data["binary"]
-    n = len(prepared.feature_names)
+    # The block's input: numeric columns plus each categorical code's embedding.
+    levels = prepared.categorical_features.values()
+    n = len(prepared.feature_names) - len(levels) + sum(embedding_width(n) for n in levels)
     spec = spec_of(
         prepared,
         [
