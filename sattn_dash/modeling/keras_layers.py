@@ -16,7 +16,9 @@ __all__ = [
     "BranchRouter",
     "CategoricalEncoding",
     "ColumnSelect",
+    "EnsembleMember",
     "FeatureTokenizer",
+    "StackMembers",
     "TargetRescale",
     "TokenPool",
     "embedding_width",
@@ -382,3 +384,38 @@ class CategoricalEncoding(keras.layers.Layer):
             "widths": self.widths,
             "feature_names": self.feature_names,
         }
+
+
+@keras.saving.register_keras_serializable(package="sattn_dash")
+class EnsembleMember(keras.layers.Layer):
+    """Member ``index`` of a ``batch_ensemble`` branch: ``(batch, k, d)`` -> ``(batch, d)``.
+
+    ``branch`` names the spec branch it belongs to, so analysis can find the columns a
+    member reads from the model alone.
+    """
+
+    def __init__(self, index, branch=None, **kwargs):
+        super().__init__(**kwargs)
+        self.index = int(index)
+        self.branch = branch
+
+    def call(self, inputs):
+        return inputs[:, self.index]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *input_shape[2:])
+
+    def get_config(self):
+        return {**super().get_config(), "index": self.index, "branch": self.branch}
+
+
+@keras.saving.register_keras_serializable(package="sattn_dash")
+class StackMembers(keras.layers.Layer):
+    """A list of k ``(batch, d)`` member outputs -> ``(batch, k, d)``."""
+
+    def call(self, inputs):
+        return ops.stack(list(inputs), axis=1)
+
+    def compute_output_shape(self, input_shape):
+        first = tuple(input_shape[0])
+        return (first[0], len(input_shape), *first[1:])

@@ -98,12 +98,12 @@ def prepare_fit(
     the same way."""
     import keras
 
-    from sattn_dash.modeling import build_model, head_name
-    from sattn_dash.modeling.build import compile_model
+    from sattn_dash.modeling import build_model
+    from sattn_dash.modeling.build import compile_model, output_targets
 
     X_train, y_train = prepared.split("train")
     X_val, y_val = prepared.split("val")
-    heads = {t: head_name(t) for t in prepared.tasks}
+    outputs = output_targets(spec)  # heads and ensemble members learn the same targets
     batch_size = config.batch_size_for(len(X_train))
     total_steps = config.epochs * math.ceil(len(X_train) / batch_size)
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
@@ -113,14 +113,17 @@ def prepare_fit(
         )
         dataset = training_dataset(
             np.asarray(X_train, dtype=np.float32),
-            {heads[t]: v for t, v in y_train.items()},
+            {name: y_train[t] for name, t in outputs.items()},
             batch_size,
             config.seed,
         )
     callbacks: list[Any] = []
     validation = None
     if len(X_val):
-        validation = (np.asarray(X_val, dtype=np.float32), {heads[t]: v for t, v in y_val.items()})
+        validation = (
+            np.asarray(X_val, dtype=np.float32),
+            {name: y_val[t] for name, t in outputs.items()},
+        )
         if config.early_stopping:
             monitor, mode = early_stopping_monitor(config, prepared, model)
             callbacks.append(

@@ -239,6 +239,24 @@ def render_branch(prepared, index: int, branch: BranchSpec, count: int) -> None:
                 "cls_token": st.column_config.CheckboxColumn("CLS token"),
                 "pooling": st.column_config.SelectboxColumn("Pooling", options=POOLINGS),
                 "hidden_units": st.column_config.NumberColumn("Hidden units", min_value=1, step=1),
+                "bins": st.column_config.NumberColumn(
+                    "Bins", min_value=2, step=1, help="piecewise_linear: quantile bins"
+                ),
+                "frequencies": st.column_config.NumberColumn(
+                    "Frequencies", min_value=1, step=1, help="periodic: sine/cosine pairs"
+                ),
+                "sigma": st.column_config.NumberColumn(
+                    "Sigma", min_value=0.001, step=0.01, help="periodic: initial frequency scale"
+                ),
+                "lite": st.column_config.CheckboxColumn(
+                    "Lite", help="periodic: one Dense shared by every column"
+                ),
+                "members": st.column_config.NumberColumn(
+                    "Members",
+                    min_value=1,
+                    step=1,
+                    help="batch_ensemble: k members, each a module the combiner weighs",
+                ),
             },
         )
 
@@ -281,7 +299,9 @@ def render_branches(prepared, spec: ModelSpec) -> None:
     st.caption(
         "A **branch** is a small network over some of the features. The combiner sees "
         "each branch as a *module* and learns how much to trust it. Edit a block's cells; "
-        "fields a block kind does not use are ignored."
+        "fields a block kind does not use are ignored. `piecewise_linear` and `periodic` "
+        "embed each numeric column and must come first; `batch_ensemble` ends a branch "
+        "with k members that the combiner weighs as modules."
     )
     for index, branch in enumerate(spec.branches):
         render_branch(prepared, index, branch, len(spec.branches))
