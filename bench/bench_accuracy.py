@@ -12,8 +12,9 @@ R^2, in points (x 100); the gap is new default minus gradient boosting. Wall tim
 is model build + training (the sklearn models: their fit).
 
     .venv/bin/python bench/bench_accuracy.py [--max-rows 5000] [--seeds 0 1 2] [--only NAME]
+    .venv/bin/python bench/bench_accuracy.py --table-only   # the table of the last run
 
-Writes the table to stdout and bench/accuracy_results.json.
+Writes the table to stdout and the rows (after each fit) to bench/accuracy_results.json.
 """
 
 from __future__ import annotations
@@ -123,17 +124,19 @@ def baselines(frame, schema, seed):
     return out, seconds
 
 
-def run(names, seeds, max_rows) -> list[dict]:
+def run(names, seeds, max_rows, out: Path) -> list[dict]:
+    """Seed by seed over every table (so a cut-short run still covers every table),
+    writing the rows so far to ``out`` after each one."""
     from sattn_dash.modeling.presets import DEFAULT_PRESET
     from sattn_dash.tabular import infer_schema
     from sattn_dash.training import TrainingConfig
 
     old, new = TrainingConfig.from_dict(OLD_CONFIG), TrainingConfig()
+    tables = {name: load(name, max_rows) for name in names}
     rows = []
-    for name in names:
-        frame, target, task = load(name, max_rows)
-        schema = infer_schema(frame, targets=target)
-        for seed in seeds:
+    for seed in seeds:
+        for name, (frame, target, task) in tables.items():
+            schema = infer_schema(frame, targets=target)
             row = {"table": name, "task": task, "rows": len(frame), "seed": seed}
             scores, row["sklearn_s"] = baselines(frame, schema, seed)
             row.update(scores)
@@ -144,6 +147,7 @@ def run(names, seeds, max_rows) -> list[dict]:
                 )
                 row[label], row[f"{label}_s"], row[f"{label}_epochs"] = value, seconds, epochs
             rows.append(row)
+            out.write_text(json.dumps(rows, indent=1))
             print(json.dumps(row), flush=True)
     return rows
 
@@ -159,7 +163,10 @@ def table(rows: list[dict]) -> str:
     grouped = frame.groupby(["table", "task", "rows"], sort=False)
     means = grouped.mean(numeric_only=True).reset_index()
     stds = grouped.std(numeric_only=True).reset_index()
+    seeds = frame.groupby("table")["seed"].nunique()
     lines = [
+        f"Seeds per table: {seeds.min()}-{seeds.max()}.",
+        "",
         "| table | task | rows | dummy | linear | HGB | old default | new default | "
         "gap to HGB | new - old | fit s: sklearn (3) / old / new | epochs old / new |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -192,9 +199,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--only", nargs="+", choices=list(TABLES), default=list(TABLES))
     parser.add_argument("--out", default=str(Path(__file__).with_name("accuracy_results.json")))
+    parser.add_argument("--table-only", action="store_true", help="print the table of --out")
     args = parser.parse_args()
-    rows = run(args.only, args.seeds, args.max_rows)
-    Path(args.out).write_text(json.dumps(rows, indent=1))
+    if args.table_only:
+        print(table(json.loads(Path(args.out).read_text())))
+        return
+    rows = run(args.only, args.seeds, args.max_rows, Path(args.out))
     print(table(rows))
 
 
