@@ -395,7 +395,7 @@ class TrainingSession:
         return metrics, frame
 
     def _card(self, spec: Any, prepared: Any, plan: Any, model: Any) -> dict[str, Any]:
-        from sattn_dash.modeling import module_probabilities
+        from sattn_dash.analysis.modules import branch_importance
 
         status = self.status()
         return {
@@ -418,7 +418,7 @@ class TrainingSession:
             "epochs_run": status.epochs_run,
             "best_epoch": status.best_epoch,
             "stopped_by_user": self._stopped_early,
-            "module_importance": module_probabilities(model),
+            "module_importance": branch_importance(model, prepared, seed=self.config.seed),
         }
 
     def _end(

@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from sattn_dash.errors import RunError
-from sattn_dash.training import owner
+from sattn_dash.training import owner, users
 from sattn_dash.training.atomic import (
     dumps,
     read_json,
@@ -120,12 +120,21 @@ class RunWriter:
 
 
 class RunStore:
-    """Create, list, load, rename and delete runs in one workspace folder."""
+    """Create, list, load, rename and delete runs in one workspace folder.
 
-    def __init__(self, workspace: str | os.PathLike | None = None):
+    Opened for a ``user`` (sign-in on, see ``training.users``) it records that user on
+    the runs it creates and sees no one else's; opened without, it sees every run.
+    """
+
+    def __init__(self, workspace: str | os.PathLike | None = None, user: str | None = None):
         self.workspace = Path(workspace) if workspace is not None else default_workspace()
         self.root = self.workspace / "runs"
+        self.user = user
         self.skipped: list[SkippedRun] = []
+
+    def for_user(self, user: str | None) -> RunStore:
+        """The same workspace as ``user`` sees it."""
+        return RunStore(self.workspace, user=user)
 
     # --- paths -------------------------------------------------------------------
     def path(self, run_id: str) -> Path:
@@ -139,11 +148,20 @@ class RunStore:
 
     def _existing(self, run_id: str) -> Path:
         directory = self.path(run_id)
-        if not (directory / "run.json").is_file():
+        if not (directory / "run.json").is_file() or not self._visible(directory):
             raise RunError(
                 f"No run {run_id} in {self.root}; list the runs with `python -m sattn_dash runs`."
             )
         return directory
+
+    def _visible(self, directory: Path) -> bool:
+        if self.user is None:
+            return True
+        try:
+            meta = read_json(directory / "run.json")
+        except (OSError, ValueError):
+            return False
+        return isinstance(meta, dict) and users.can_see(meta.get("user"), self.user)
 
     # --- create and write ----------------------------------------------------------
     def create(
@@ -178,6 +196,7 @@ class RunStore:
             "model": model,
             "preset": preset,
             "source": clean_title(source) if source else None,
+            "user": self.user,
         }
         temp = self.root / f".{run_id}.creating"
         temp.mkdir()
@@ -198,7 +217,8 @@ class RunStore:
 
     # --- read ----------------------------------------------------------------------
     def list(self) -> list[RunInfo]:
-        """All readable runs, newest first; unreadable folders go to ``self.skipped``."""
+        """All readable runs this store may see, newest first; unreadable folders go to
+        ``self.skipped`` (other users' readable runs are not listed)."""
         runs, skipped = [], []
         if self.root.is_dir():
             for entry in sorted(self.root.iterdir(), reverse=True):
@@ -208,7 +228,9 @@ class RunStore:
                     skipped.append(SkippedRun(entry.name, "not a run folder"))
                     continue
                 try:
-                    runs.append(self._info(entry))
+                    info = self._info(entry)
+                    if users.can_see(info.user, self.user):
+                        runs.append(info)
                 except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
                     skipped.append(SkippedRun(entry.name, _describe(exc)))
         for item in skipped:
@@ -241,6 +263,7 @@ class RunStore:
             epochs_run=int(status.get("epochs_run") or 0),
             duration_s=status.get("duration_s"),
             error=status.get("error"),
+            user=meta.get("user"),
         )
 
     def load(self, run_id: str) -> Run:

@@ -90,8 +90,15 @@ ROW_WIDGET = Key("attention.rows", "attention_view", doc="prefix of row-picker w
 WHAT_IF_EDITOR = Key("attention.what_if", "attention_view", doc="data_editor of one row")
 
 # Runs page (owner: sattn_dash.ui.runs_view)
-COMPARE = Key("runs.compare", "runs_view", doc="multiselect of runs to compare")
+COMPARE = Key("runs.compare", "compare_view", doc="multiselect of runs to compare")
+COMPARE_EVERY_FIELD = Key(
+    "runs.compare_every_field", "compare_view", doc="show every setting, not only differences"
+)
 RUNS_WIDGET = Key("runs.widget", "runs_view", doc="prefix of rename/delete widgets")
 RUNS_MESSAGE = Key("runs.message", "runs_view", doc="confirmation after rename/delete")
+
+# Sign-in (owner: sattn_dash.ui.auth)
+SIGN_IN = Key("auth.sign_in", "auth", doc="prefix of the sign-in buttons, one per provider")
+SIGN_OUT = Key("auth.sign_out", "auth", doc="the sign-out button")
 
 ALL_KEYS: tuple[Key, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Key))
