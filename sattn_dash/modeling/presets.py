@@ -221,9 +221,8 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "tabm",
             "TabM: piecewise-linear + BatchEnsemble (default)",
-            "The strong default: each numeric column embedded over quantile bins, then 8 "
-            "weight-sharing MLP members (TabM), each a module the combiner weighs, trained "
-            "with AdamW, warm-up + cosine and label smoothing.",
+            "The default: numeric columns embedded over quantile bins, then 8 weight-sharing "
+            "MLP members (TabM), each a module the combiner weighs; AdamW + cosine.",
             tabm,
         ),
         Preset(

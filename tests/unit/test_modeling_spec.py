@@ -193,7 +193,7 @@ def test_not_json_at_all_is_a_spec_error():
         (
             small_spec(combiner=CombinerSpec("sparse_dense", top_k=3)),
             "combiner.top_k",
-            "more than the 2 branch",
+            "more than the 2 modules",
         ),
         (
             small_spec(combiner=CombinerSpec("sparse_dense", load_balance_weight=-0.1)),
