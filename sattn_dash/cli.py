@@ -28,6 +28,11 @@ from typing import Any, TextIO
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before anything imports TensorFlow
 
+from sattn_dash.cli_recipe import (  # noqa: E402
+    add_recipe_arguments,
+    recipe_overrides,
+    training_overrides,
+)
 from sattn_dash.errors import DataError, SpecError, UserError  # noqa: E402
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -106,8 +111,7 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     spec.add_argument("--preset", metavar="NAME", help="a ready-made architecture")
     spec.add_argument("--spec", metavar="FILE", help="a ModelSpec JSON file")
     p.add_argument("--combiner", choices=COMBINERS, help="replace the spec's combiner kind")
-    p.add_argument("--epochs", type=int, default=20, metavar="N")
-    p.add_argument("--batch-size", type=int, default=64, metavar="N")
+    add_recipe_arguments(p)
     p.add_argument("--seed", type=int, default=0, metavar="N")
     p.add_argument("--device", default="auto", metavar="auto|cpu|gpu")
     p.add_argument("--title", help="a title for the run (default: model and targets)")
@@ -119,7 +123,9 @@ def _train(args: argparse.Namespace) -> Result:
     from sattn_dash.training.session import TrainingSession
 
     config = TrainingConfig(
-        epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, device=args.device
+        seed=args.seed,
+        device=args.device,
+        **training_overrides(args),
     )
     spec_source = _spec_source(args)  # checked before the slow part
     _check_table_arguments(args)
@@ -127,7 +133,9 @@ def _train(args: argparse.Namespace) -> Result:
 
     select_device(config.device)
     df, schema, prepared = _prepare(args, config)
-    spec = resolve_spec(spec_source, prepared, combiner=args.combiner)
+    spec = resolve_spec(
+        spec_source, prepared, combiner=args.combiner, recipe=recipe_overrides(args)
+    )
     store = RunStore(args.workspace)
     session = TrainingSession(
         df,
@@ -159,13 +167,14 @@ def _trained(store: Any, session: Any) -> Result:
 def _spec_source(args: argparse.Namespace) -> Any:
     """The preset name or the ``ModelSpec`` read from ``--spec``, checked early."""
     from sattn_dash.modeling import PRESETS, ModelSpec
+    from sattn_dash.modeling.presets import DEFAULT_PRESET
 
     if args.spec:
         path = Path(args.spec)
         if not path.is_file():
             raise SpecError(f"No spec file {args.spec}; check the path given to --spec.")
         return ModelSpec.from_json(path.read_text(encoding="utf-8"))
-    name = args.preset or next(iter(PRESETS))
+    name = args.preset or DEFAULT_PRESET
     if name not in PRESETS:
         raise SpecError(f"No preset named {name!r}; choose one of {', '.join(PRESETS)}.")
     return name
@@ -176,7 +185,12 @@ def _prepare(args: argparse.Namespace, config: Any) -> tuple[Any, Any, Any]:
 
     df, schema = _read_with_targets(args)
     prepared = prepare(
-        df, schema, seed=config.seed, test_size=config.test_size, val_size=config.val_size
+        df,
+        schema,
+        seed=config.seed,
+        test_size=config.test_size,
+        val_size=config.val_size,
+        options=config.prepare_options(),
     )
     return df, schema, prepared
 

@@ -8,6 +8,7 @@ the trained combiner and heads. Nothing is retrained and no weight is written.
 
 from __future__ import annotations
 
+import contextlib
 from functools import cached_property
 
 import keras
@@ -135,14 +136,18 @@ class ModelView:
         }
 
     def branch_columns(self) -> dict[str, list[int]]:
-        """The model input positions each branch reads (its ColumnSelect, or every one)."""
+        """The model input positions each branch (or ensemble member: its branch's
+        columns) reads: its ColumnSelect, or every one."""
         every = list(range(len(self.prepared.feature_names)))
         columns = {}
-        for branch in self.branches:
+        for module in self.branches:
+            branch = module
+            with contextlib.suppress(ValueError):
+                branch = self.model.get_layer(f"branch_{module}_member").branch or module
             try:
-                columns[branch] = list(self.model.get_layer(f"branch_{branch}_select").indices)
+                columns[module] = list(self.model.get_layer(f"branch_{branch}_select").indices)
             except ValueError:
-                columns[branch] = every
+                columns[module] = every
         return columns
 
     def predicted_classes(self, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

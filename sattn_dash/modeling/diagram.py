@@ -28,6 +28,23 @@ def block_label(block: BlockSpec) -> str:
     if block.kind == "residual":
         inner = f"{block.hidden_units}→" * (block.layers - 1) + str(block.units)
         return f"Residual Dense {inner} · {block.activation}\n+ skip (projected if widths differ)"
+    if block.kind == "piecewise_linear":
+        return (
+            f"Piecewise-linear embedding\n{block.bins} quantile bins per numeric column\n"
+            f"→ Dense {block.units} · {block.activation} each"
+        )
+    if block.kind == "periodic":
+        shared = "one shared Dense" if block.lite else "Dense per column"
+        return (
+            f"Periodic embedding (PLR)\n{block.frequencies} frequencies, σ={block.sigma:g}\n"
+            f"→ {shared} {block.units} · {block.activation}"
+        )
+    if block.kind == "batch_ensemble":
+        dropout = f" + dropout {block.rate:g}" if block.rate else ""
+        return (
+            f"BatchEnsemble: {block.members} members\n{block.layers} × Dense {block.units} · "
+            f"{block.activation}{dropout}\nshared weights, rank-one adapters"
+        )
     cls = " + CLS" if block.cls_token else ""
     return (
         f"Feature attention: {block.units}-d token per feature{cls}\n"
@@ -45,7 +62,7 @@ def combiner_label(spec: ModelSpec) -> str:
     if c.kind == "sparse_dense":
         noise = ", noisy gating" if c.noisy_gating else ""
         return (
-            f"Sparse-dense routing\ntop-{c.top_k} of {len(spec.branches)} branches, "
+            f"Sparse-dense routing\ntop-{c.top_k} of {len(spec.module_names)} modules, "
             f"{c.num_heads} heads{noise}\nload balance × {c.load_balance_weight:g}"
         )
     return {"concat": "Concatenate", "mean": "Average"}[c.kind]
@@ -82,7 +99,9 @@ def spec_to_dot(spec: ModelSpec, prepared=None) -> str:
         if prepared is not None:
             inputs += f" ({len(branch.feature_positions(prepared))})"
         lines.append(f"  features -> {nodes[0]} [label={_quote(inputs)}];")
-        lines.append(f"  {nodes[-1]} -> combiner;")
+        members = f"{branch.members} members" if branch.members else None
+        edge = f" [label={_quote(members)}, penwidth=2]" if members else ""
+        lines.append(f"  {nodes[-1]} -> combiner{edge};")
     if spec.combiner.kind == "sparse_dense":
         lines.append('  features -> combiner [label="query", style=dashed];')
     for head in spec.heads:

@@ -12,7 +12,17 @@ from keras import ops
 
 from sattn_dash.layers import SparseDenseMultiHeadAttention
 
-__all__ = ["BranchRouter", "ColumnSelect", "FeatureTokenizer", "TargetRescale", "TokenPool"]
+__all__ = [
+    "BranchRouter",
+    "CategoricalEncoding",
+    "ColumnSelect",
+    "EnsembleMember",
+    "FeatureTokenizer",
+    "StackMembers",
+    "TargetRescale",
+    "TokenPool",
+    "embedding_width",
+]
 
 
 @keras.saving.register_keras_serializable(package="sattn_dash")
@@ -298,3 +308,114 @@ class BranchRouter(keras.layers.Layer):
             "load_balance_weight": self.load_balance_weight,
             "seed": self.seed,
         }
+
+
+def embedding_width(levels: int) -> int:
+    """The default embedding width for a column of ``levels`` codes (0 included):
+    fast.ai's rule ``1.6 * n^0.56``, kept between 2 and 16."""
+    return int(min(16, max(2, round(1.6 * levels**0.56))))
+
+
+@keras.saving.register_keras_serializable(package="sattn_dash")
+class CategoricalEncoding(keras.layers.Layer):
+    """Integer-coded categorical columns -> one learned vector (or one-hot) per column.
+
+    Called on the code columns only (``(batch, n)``); ``levels[j]`` counts column j's
+    codes including the reserved 0 (unknown or missing). Codes are rounded, and any code
+    outside ``0..levels[j]-1`` (a level never seen in training, a NaN) reads as 0, so no
+    code ever reaches a later layer as a magnitude. Output: the columns' vectors
+    concatenated, ``(batch, sum(widths))``; ``mode="one_hot"`` uses width ``levels[j]``.
+    """
+
+    def __init__(self, levels, mode="embedding", widths=None, feature_names=None, **kwargs):
+        super().__init__(**kwargs)
+        if mode not in ("embedding", "one_hot"):
+            raise ValueError(f"mode must be 'embedding' or 'one_hot', got {mode!r}.")
+        self.levels = [int(n) for n in levels]
+        if not self.levels or min(self.levels) < 1:
+            raise ValueError(f"levels must be a non-empty list of counts >= 1, got {levels!r}.")
+        self.mode = mode
+        if widths is None:
+            widths = [embedding_width(n) for n in self.levels]
+        self.widths = [int(w) for w in widths] if mode == "embedding" else list(self.levels)
+        self.feature_names = list(feature_names) if feature_names is not None else None
+        self._offsets = [sum(self.levels[:i]) for i in range(len(self.levels))]
+
+    def build(self, input_shape):
+        if self.mode == "embedding":
+            self.tables = [
+                self.add_weight(
+                    name=f"embedding_{j}",
+                    shape=(n, w),
+                    initializer=keras.initializers.RandomNormal(stddev=1.0 / w**0.5),
+                )
+                for j, (n, w) in enumerate(zip(self.levels, self.widths, strict=True))
+            ]
+
+    def codes(self, inputs):
+        """The reserved-index codes the layer reads, ``(batch, n)`` int32."""
+        x = ops.round(ops.cast(inputs, "float32"))
+        top = ops.convert_to_tensor([n - 1 for n in self.levels], "float32")
+        bad = ops.logical_not((x >= 0) & (x <= top))  # NaN compares false: also 0
+        return ops.cast(ops.where(bad, ops.zeros_like(x), x), "int32")
+
+    def call(self, inputs):
+        codes = self.codes(inputs)
+        if self.mode == "one_hot":
+            parts = [
+                ops.one_hot(codes[:, j], n, dtype=self.compute_dtype)
+                for j, n in enumerate(self.levels)
+            ]
+        else:
+            parts = [
+                ops.cast(ops.take(table, codes[:, j], axis=0), self.compute_dtype)
+                for j, table in enumerate(self.tables)
+            ]
+        return parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], sum(self.widths))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "levels": self.levels,
+            "mode": self.mode,
+            "widths": self.widths,
+            "feature_names": self.feature_names,
+        }
+
+
+@keras.saving.register_keras_serializable(package="sattn_dash")
+class EnsembleMember(keras.layers.Layer):
+    """Member ``index`` of a ``batch_ensemble`` branch: ``(batch, k, d)`` -> ``(batch, d)``.
+
+    ``branch`` names the spec branch it belongs to, so analysis can find the columns a
+    member reads from the model alone.
+    """
+
+    def __init__(self, index, branch=None, **kwargs):
+        super().__init__(**kwargs)
+        self.index = int(index)
+        self.branch = branch
+
+    def call(self, inputs):
+        return inputs[:, self.index]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *input_shape[2:])
+
+    def get_config(self):
+        return {**super().get_config(), "index": self.index, "branch": self.branch}
+
+
+@keras.saving.register_keras_serializable(package="sattn_dash")
+class StackMembers(keras.layers.Layer):
+    """A list of k ``(batch, d)`` member outputs -> ``(batch, k, d)``."""
+
+    def call(self, inputs):
+        return ops.stack(list(inputs), axis=1)
+
+    def compute_output_shape(self, input_shape):
+        first = tuple(input_shape[0])
+        return (first[0], len(input_shape), *first[1:])

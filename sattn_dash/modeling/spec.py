@@ -18,7 +18,20 @@ from sattn_dash.layers.options import NORMALIZERS, PENALTIES
 
 SPEC_VERSION = 1
 
-BLOCK_KINDS = ("dense", "dropout", "batchnorm", "layernorm", "residual", "feature_attention")
+BLOCK_KINDS = (
+    "dense",
+    "dropout",
+    "batchnorm",
+    "layernorm",
+    "residual",
+    "feature_attention",
+    "piecewise_linear",
+    "periodic",
+    "batch_ensemble",
+)
+# Kinds that embed each numeric column on its own: they read raw columns, so only a
+# branch's first block may be one.
+NUMERIC_EMBEDDINGS = ("piecewise_linear", "periodic")
 COMBINER_KINDS = ("sparse_attention", "sparse_dense", "concat", "mean")
 ACTIVATIONS = (
     "linear",
@@ -35,6 +48,9 @@ ACTIVATIONS = (
 )
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "nadam")
 POOLINGS = ("cls", "mean")
+SCHEDULES = ("constant", "cosine")
+# How a branch reads integer-coded categorical columns: never as a number.
+CATEGORICAL_ENCODINGS = ("embedding", "one_hot")
 
 # Which optional fields each block kind reads, with the default filled in when left out.
 BLOCK_FIELDS: dict[str, dict[str, Any]] = {
@@ -53,7 +69,33 @@ BLOCK_FIELDS: dict[str, dict[str, Any]] = {
         "pooling": None,
         "rate": 0.0,
     },
+    "piecewise_linear": {"units": 8, "bins": 32, "activation": "relu"},
+    "periodic": {
+        "units": 16,
+        "frequencies": 16,
+        "sigma": 0.1,
+        "lite": False,
+        "activation": "relu",
+    },
+    "batch_ensemble": {
+        "units": 256,
+        "layers": 2,
+        "members": 8,
+        "activation": "relu",
+        "rate": 0.1,
+    },
 }
+INT_FIELDS = (
+    "units",
+    "heads",
+    "key_dim",
+    "top_k",
+    "layers",
+    "hidden_units",
+    "bins",
+    "frequencies",
+    "members",
+)
 # Fields a kind needs that have no default.
 REQUIRED_BLOCK_FIELDS = {"dense": ("units",), "dropout": ("rate",), "residual": ("units",)}
 
@@ -63,6 +105,16 @@ BRANCH_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
 def head_name(target: str) -> str:
     """The output (and layer) name of a target's head: Keras names allow no '/'."""
     return "head_" + re.sub(r"[^0-9A-Za-z_]+", "_", str(target)).strip("_")
+
+
+def member_name(branch: str, index: int) -> str:
+    """The module name of member ``index`` (from 0) of a ``batch_ensemble`` branch."""
+    return f"{branch}_m{index + 1}"
+
+
+def members_output_name(target: str, branch: str) -> str:
+    """The output holding every member's own prediction of ``target`` for ``branch``."""
+    return f"{head_name(target)}_members_{branch}"
 
 
 def _choices(values) -> str:
@@ -111,6 +163,17 @@ class BlockSpec:
       feature (plus a CLS token), ``layers`` x SparseDenseMultiHeadAttention (``heads``,
       ``key_dim``, ``top_k``, dropout ``rate``) with residual + layer norm + feed-forward,
       then ``pooling`` (``cls`` or ``mean``) down to ``units`` values.
+    - ``piecewise_linear`` (first block only): each numeric column encoded over ``bins``
+      quantile bins of the training split, then its own Dense(``units``, ``activation``)
+      (Gorishniy et al. 2022, "Q-LR"); the bin edges are saved in the model.
+    - ``periodic`` (first block only): each numeric column as ``frequencies`` learned
+      sine/cosine pairs (initial scale ``sigma``), then Dense(``units``, ``activation``)
+      per column, or one shared Dense with ``lite`` ("PLR").
+    - ``batch_ensemble`` (last block only): TabM-style, ``members`` MLPs of ``layers``
+      Dense(``units``, ``activation``) + dropout ``rate`` sharing their kernels, differing
+      by rank-one adapters. Each member is a module of its own: the combiner weighs
+      ``<branch>_m1`` ... ``<branch>_m<members>`` and each member is also trained on its
+      own loss.
     """
 
     kind: str
@@ -124,6 +187,11 @@ class BlockSpec:
     cls_token: bool | None = None
     pooling: str | None = None
     hidden_units: int | None = None
+    bins: int | None = None
+    frequencies: int | None = None
+    sigma: float | None = None
+    lite: bool | None = None
+    members: int | None = None
 
     def __post_init__(self):
         # Fill the kind's defaults so a saved spec says exactly what was built.
@@ -150,9 +218,15 @@ class BlockSpec:
         for name in REQUIRED_BLOCK_FIELDS.get(self.kind, ()):
             if getattr(self, name) is None:
                 raise SpecError(f"{path}.{name}: a {self.kind!r} block needs {name!r}; set it.")
-        for name in ("units", "heads", "key_dim", "top_k", "layers", "hidden_units"):
+        for name in INT_FIELDS:
             if name in used:
                 _positive_int(f"{path}.{name}", getattr(self, name))
+        if "bins" in used and self.bins < 2:
+            raise SpecError(f"{path}.bins: expected at least 2 bins, got {self.bins!r}.")
+        if "sigma" in used:
+            _number(f"{path}.sigma", self.sigma, low=0.0, low_open=True)
+        if "lite" in used and not isinstance(self.lite, bool):
+            raise SpecError(f"{path}.lite: expected true or false, got {self.lite!r}.")
         if "activation" in used:
             _one_of(f"{path}.activation", self.activation, ACTIVATIONS, "activation")
         if "rate" in used:
@@ -184,11 +258,18 @@ class BranchSpec:
     """A named sub-network: which features it reads and its stack of blocks.
 
     ``inputs`` is ``"all"`` or source column names and/or column group names.
+    ``categorical`` says how the integer-coded (many-level) categorical columns it reads
+    are encoded before its first block: ``embedding`` (a learned vector per level,
+    ``embedding_dim`` wide; None = ``1.6 * levels^0.56`` capped at 16) or ``one_hot``.
+    Code 0 is the reserved level for unseen and missing values. A ``feature_attention``
+    first block embeds them in its own tokens instead.
     """
 
     name: str
     inputs: str | tuple[str, ...] = "all"
     blocks: tuple[BlockSpec, ...] = ()
+    categorical: str = "embedding"
+    embedding_dim: int | None = None
 
     def validate(self, path: str) -> None:
         if not isinstance(self.name, str) or not BRANCH_NAME.match(self.name):
@@ -209,10 +290,44 @@ class BranchSpec:
                     )
         if not isinstance(self.blocks, tuple) or not self.blocks:
             raise SpecError(f"{path}.blocks: a branch needs at least one block; add a dense block.")
+        _one_of(
+            f"{path}.categorical", self.categorical, CATEGORICAL_ENCODINGS, "categorical encoding"
+        )
+        if self.embedding_dim is not None:
+            _positive_int(f"{path}.embedding_dim", self.embedding_dim)
+            if self.categorical != "embedding":
+                raise SpecError(
+                    f"{path}.embedding_dim: only an 'embedding' encoding has a width; "
+                    "remove embedding_dim or set categorical to 'embedding'."
+                )
+        last = len(self.blocks) - 1
         for i, block in enumerate(self.blocks):
             if not isinstance(block, BlockSpec):
                 raise SpecError(f"{path}.blocks[{i}]: expected a block, got {block!r}.")
             block.validate(f"{path}.blocks[{i}]")
+            if block.kind in NUMERIC_EMBEDDINGS and i > 0:
+                raise SpecError(
+                    f"{path}.blocks[{i}].kind: a {block.kind!r} block embeds raw columns, so "
+                    "it must be the branch's first block; move it to the top."
+                )
+            if block.kind == "batch_ensemble" and i < last:
+                raise SpecError(
+                    f"{path}.blocks[{i}].kind: a 'batch_ensemble' block ends its branch (its "
+                    "members are the modules the combiner weighs); move it to the bottom or "
+                    "remove the blocks after it."
+                )
+
+    @property
+    def members(self) -> int:
+        """How many ensemble members the branch ends in (0: a plain branch)."""
+        last = self.blocks[-1] if self.blocks else None
+        return last.members if last is not None and last.kind == "batch_ensemble" else 0
+
+    @property
+    def module_names(self) -> list[str]:
+        if not self.members:
+            return [self.name]
+        return [member_name(self.name, i) for i in range(self.members)]
 
     def feature_positions(self, prepared) -> list[int]:
         """The model input columns this branch reads, in ``prepared``'s feature order."""
@@ -223,6 +338,8 @@ class BranchSpec:
             "name": self.name,
             "inputs": self.inputs if self.inputs == "all" else list(self.inputs),
             "blocks": [b.to_dict() for b in self.blocks],
+            "categorical": self.categorical,
+            "embedding_dim": self.embedding_dim,
         }
 
     @classmethod
@@ -282,7 +399,8 @@ class CombinerSpec:
             _positive_int(f"{path}.top_k", self.top_k)
             if self.top_k > n_branches:
                 raise SpecError(
-                    f"{path}.top_k: {self.top_k} is more than the {n_branches} branch(es); "
+                    f"{path}.top_k: {self.top_k} is more than the {n_branches} modules (branches and "
+                    "ensemble members); "
                     f"choose a top_k between 1 and {n_branches}."
                 )
             _positive_int(f"{path}.num_heads", self.num_heads)
@@ -340,7 +458,16 @@ class HeadSpec:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A whole model: branches, the combiner that weighs them, one head per target."""
+    """A whole model: branches, the combiner that weighs them, one head per target,
+    and how it learns.
+
+    The training recipe: ``optimizer`` at ``learning_rate`` with decoupled
+    ``weight_decay`` (None: the optimizer's Keras default, 0.004 for AdamW, none for
+    the others); ``schedule`` ``constant`` or ``cosine`` (linear warm-up over the first
+    ``warmup_fraction`` of all steps, then cosine decay to 0 over the epoch budget);
+    ``label_smoothing`` for classification losses (0 = plain cross-entropy). The
+    defaults are what a spec written before these fields trained with.
+    """
 
     name: str
     branches: tuple[BranchSpec, ...]
@@ -349,7 +476,10 @@ class ModelSpec:
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     preset: str | None = None
-    weight_decay: float = 0.0  # decoupled for adamw; added to the update by the others
+    weight_decay: float | None = None
+    schedule: str = "constant"
+    warmup_fraction: float = 0.0
+    label_smoothing: float = 0.0
 
     def validate(self, data=None) -> ModelSpec:
         """Check the spec, and against ``data`` (a PreparedData or a Schema) when given.
@@ -375,7 +505,16 @@ class ModelSpec:
             seen.add(branch.name)
         if not isinstance(self.combiner, CombinerSpec):
             raise SpecError(f"combiner: expected a combiner, got {self.combiner!r}.")
-        self.combiner.validate("combiner", len(self.branches))
+        for i, branch in enumerate(self.branches):
+            if branch.members:
+                member = re.compile(re.escape(branch.name) + r"_m\d+$")
+                for j, other in enumerate(self.branches):
+                    if member.match(other.name):
+                        raise SpecError(
+                            f"branches[{j}].name: {other.name!r} looks like a member of the "
+                            f"batch_ensemble branch {branch.name!r} (branches[{i}]); rename it."
+                        )
+        self.combiner.validate("combiner", len(self.module_names))
         if not isinstance(self.heads, tuple) or not self.heads:
             raise SpecError("heads: a model needs one head per target; add one.")
         outputs: dict[str, str] = {}
@@ -390,13 +529,26 @@ class ModelSpec:
                     "(same output name); keep one head per target."
                 )
             outputs[head_name(head.target)] = head.target
+        for i, head in enumerate(self.heads):
+            for branch in self.branches:
+                name = members_output_name(head.target, branch.name)
+                if branch.members and name in outputs:
+                    raise SpecError(
+                        f"heads[{i}].target: the members of branch {branch.name!r} predict "
+                        f"{head.target!r} under the name {name!r}, which is the head of "
+                        f"target {outputs[name]!r}; rename the branch."
+                    )
         if not any(h.loss_weight > 0 for h in self.heads):
             raise SpecError(
                 "heads: every loss_weight is 0, so nothing would be learned; raise one."
             )
         _one_of("optimizer", self.optimizer, OPTIMIZERS, "optimizer")
         _number("learning_rate", self.learning_rate, low=0.0, low_open=True)
-        _number("weight_decay", self.weight_decay, low=0.0, low_open=False)
+        if self.weight_decay is not None:
+            _number("weight_decay", self.weight_decay, low=0.0, low_open=False)
+        _one_of("schedule", self.schedule, SCHEDULES, "learning-rate schedule")
+        _number("warmup_fraction", self.warmup_fraction, low=0.0, low_open=False, high=1.0)
+        _number("label_smoothing", self.label_smoothing, low=0.0, low_open=False, high=0.5)
         if self.preset is not None and not isinstance(self.preset, str):
             raise SpecError(f"preset: expected a preset name or null, got {self.preset!r}.")
         if data is not None:
@@ -413,6 +565,12 @@ class ModelSpec:
     def branch_names(self) -> list[str]:
         return [b.name for b in self.branches]
 
+    @property
+    def module_names(self) -> list[str]:
+        """What the combiner weighs, in order: each branch, or a ``batch_ensemble``
+        branch's members ``<branch>_m1`` ... ``<branch>_m<k>``."""
+        return [name for b in self.branches for name in b.module_names]
+
     def to_dict(self) -> dict:
         return {
             "spec_version": SPEC_VERSION,
@@ -424,6 +582,9 @@ class ModelSpec:
             "optimizer": self.optimizer,
             "learning_rate": self.learning_rate,
             "weight_decay": self.weight_decay,
+            "schedule": self.schedule,
+            "warmup_fraction": self.warmup_fraction,
+            "label_smoothing": self.label_smoothing,
         }
 
     def to_json(self, indent: int | None = 2) -> str:

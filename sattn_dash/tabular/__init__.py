@@ -42,5 +42,6 @@ __getattr__, __all__ = lazy_exports(
         "Role": "schema",
         "Schema": "schema",
         "TargetInfo": "schema",
+        "PrepareOptions": "options",
     },
 )

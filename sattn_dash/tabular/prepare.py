@@ -16,22 +16,35 @@ from sklearn.model_selection import train_test_split
 
 from sattn_dash.errors import DataError
 from sattn_dash.tabular.coerce import as_numeric, class_labels
+from sattn_dash.tabular.options import PrepareOptions
 from sattn_dash.tabular.prepared import SPLITS, PreparedData
 from sattn_dash.tabular.schema import Schema, TargetInfo
-from sattn_dash.tabular.transform import code_cardinalities, feature_sources, fit_transformer
+from sattn_dash.tabular.transform import (
+    code_cardinalities,
+    feature_sources,
+    fit_transformer,
+)
 
 MIN_ROWS = 10  # enough for at least one row in each split and a few to train on
 
 
 def prepare(
-    df: pd.DataFrame, schema: Schema, seed: int = 0, test_size: float = 0.2, val_size: float = 0.2
+    df: pd.DataFrame,
+    schema: Schema,
+    seed: int = 0,
+    test_size: float = 0.2,
+    val_size: float = 0.2,
+    options: PrepareOptions | None = None,
 ) -> PreparedData:
     """Split, fit the preprocessing on the training rows, and encode the targets.
 
     `test_size` and `val_size` are shares of all usable rows (0.2 and 0.2 leave 0.6 to
-    train). Binary targets become 0/1 float32, multiclass int64 codes in the order of
-    `TargetInfo.classes`, regression float32 in the target's units.
+    train). `options` (a `PrepareOptions`; default: standard scaling, integer codes for
+    many-level categoricals) picks the feature encoding. Binary targets become 0/1
+    float32, multiclass int64 codes in the order of `TargetInfo.classes`, regression
+    float32 in the target's units.
     """
+    options = options or PrepareOptions()
     _check_request(df, schema, test_size, val_size)
     codes = {t.name: encode_target(df[t.name], t) for t in schema.targets}
     usable = np.logical_and.reduce([~np.isnan(c.astype("float64")) for c in codes.values()])
@@ -51,7 +64,7 @@ def prepare(
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # unseen categories: handled by design
-        transformer = fit_transformer(schema, features.iloc[positions["train"]])
+        transformer = fit_transformer(schema, features.iloc[positions["train"]], options)
         X = {s: _as_float32(transformer.transform(features.iloc[positions[s]])) for s in SPLITS}
     y = {
         s: {name: _typed(c[positions[s]], schema.target(name)) for name, c in codes.items()}
@@ -81,6 +94,7 @@ def prepare(
         notes=tuple(notes),
         test_size=test_size,
         val_size=val_size,
+        options=options,
     )
 
 

@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import joblib
@@ -22,6 +22,7 @@ import pandas as pd
 import sklearn
 
 from sattn_dash.errors import DataError, RunError, SpecError
+from sattn_dash.tabular.options import PrepareOptions
 from sattn_dash.tabular.schema import Schema
 
 SPLITS = ("train", "val", "test")
@@ -51,6 +52,7 @@ class PreparedData:
     notes: tuple[str, ...] = ()
     test_size: float = 0.2
     val_size: float = 0.2
+    options: PrepareOptions = field(default_factory=PrepareOptions)
 
     @property
     def target_names(self) -> list[str]:
@@ -146,6 +148,7 @@ class PreparedData:
             "notes": list(self.notes),
             "test_size": self.test_size,
             "val_size": self.val_size,
+            "options": self.options.to_dict(),
         }
         _atomic(directory / ARRAYS_FILE, lambda f: np.savez(f, **arrays))
         _atomic(directory / TRANSFORMER_FILE, lambda f: joblib.dump(self.transformer, f))
@@ -194,6 +197,7 @@ class PreparedData:
             notes=tuple(meta["notes"]),
             test_size=meta["test_size"],
             val_size=meta["val_size"],
+            options=PrepareOptions.from_dict(meta.get("options")),  # absent: made before them
         )
 
 

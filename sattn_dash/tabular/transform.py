@@ -1,13 +1,18 @@
 """The fitted preprocessing: one scikit-learn `ColumnTransformer` with a named `Pipeline`
 per role, plus the map from each model input column back to its source column.
 
-Roles and their pipelines:
-- numeric: read as numbers -> standard scaling (of the observed values) -> median
-  imputation, plus a 0/1 missing indicator where the training split had gaps
-- categorical (at most `infer.ONE_HOT_MAX` values): text -> "(missing)" as its own
-  value -> one-hot; a value never seen in training gets all zeros
-- categorical_codes (more values, flagged high_cardinality): text -> integer codes
-  1..n, 0 = unseen or missing, for an embedding
+Roles and their pipelines (`PrepareOptions` picks the numeric scaling and how
+many-level categoricals are encoded):
+- numeric: read as numbers -> scaling of the observed values (`standard`: mean/std;
+  `robust`: median/IQR; `quantile`: ranks mapped to a standard normal, which tames
+  heavy tails and outliers) -> clipping to +-`clip` when set -> median imputation,
+  plus a 0/1 missing indicator where the training split had gaps
+- categorical (at most `infer.ONE_HOT_MAX` values, or every one with
+  `many_levels="one_hot"`): text -> "(missing)" as its own value -> one-hot; a value
+  never seen in training gets all zeros
+- categorical_codes (more values, flagged high_cardinality, `many_levels="codes"`):
+  text -> integer codes 1..n, 0 = unseen or missing, which every branch reads through
+  a learned embedding (never as a number)
 - boolean: 0/1 -> most-frequent imputation (+ missing indicator)
 - datetime: calendar numbers that vary in training (year, month, day, weekday, hour) ->
   standard scaling -> median imputation
@@ -17,11 +22,18 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    OneHotEncoder,
+    OrdinalEncoder,
+    QuantileTransformer,
+    RobustScaler,
+    StandardScaler,
+)
 
 from sattn_dash.tabular.coerce import (
     as_datetime,
@@ -32,9 +44,27 @@ from sattn_dash.tabular.coerce import (
     text_frame,
     true_value,
 )
+from sattn_dash.tabular.options import PrepareOptions
 from sattn_dash.tabular.schema import Role, Schema
 
 MISSING = "(missing)"
+
+
+class Clip(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Bounds scaled values to +-``limit`` so a few extreme rows cannot dominate;
+    missing values stay missing (imputed later)."""
+
+    def __init__(self, limit=None):
+        self.limit = limit
+
+    def fit(self, X, y=None):
+        self.n_features_in_ = X.shape[1]
+        if hasattr(X, "columns"):
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        return self
+
+    def transform(self, X):
+        return X if self.limit is None else np.clip(X, -self.limit, self.limit)
 
 
 class CalendarFeatures(TransformerMixin, BaseEstimator):
@@ -107,18 +137,20 @@ class BinaryFlags(TransformerMixin, BaseEstimator):
         return np.asarray(list(self.values_), dtype=object)
 
 
-def build_transformer(schema: Schema) -> ColumnTransformer:
+def build_transformer(schema: Schema, options: PrepareOptions | None = None) -> ColumnTransformer:
     """An unfitted ColumnTransformer for the schema's feature columns (pandas output)."""
+    options = options or PrepareOptions()
     by_role: dict[str, list[str]] = {}
     for info in schema.columns:
         if not info.is_feature:
             continue
         kind = info.role.value
-        if info.role == Role.categorical and "high_cardinality" in info.flags:
+        many = info.role == Role.categorical and "high_cardinality" in info.flags
+        if many and options.many_levels == "codes":
             kind = "categorical_codes"
         by_role.setdefault(kind, []).append(info.name)
     steps = {
-        "numeric": _numeric_pipeline,
+        "numeric": lambda: _numeric_pipeline(options),
         "categorical": _one_hot_pipeline,
         "categorical_codes": _codes_pipeline,
         "boolean": _boolean_pipeline,
@@ -129,11 +161,21 @@ def build_transformer(schema: Schema) -> ColumnTransformer:
     return transformer.set_output(transform="pandas")
 
 
-def _numeric_pipeline() -> Pipeline:
+def _scaler(options: PrepareOptions):
+    if options.scaling == "robust":
+        return RobustScaler()
+    if options.scaling == "quantile":
+        # n_quantiles above the training rows is lowered to their count by scikit-learn.
+        return QuantileTransformer(output_distribution="normal", subsample=100_000, random_state=0)
+    return StandardScaler()
+
+
+def _numeric_pipeline(options: PrepareOptions) -> Pipeline:
     return Pipeline(
         [
             ("to_number", FunctionTransformer(numeric_frame, feature_names_out="one-to-one")),
-            ("scale", StandardScaler()),  # before imputing: statistics of observed values
+            ("scale", _scaler(options)),  # before imputing: statistics of observed values
+            ("clip", Clip(options.clip)),
             (
                 "impute",
                 SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
@@ -197,15 +239,18 @@ def _datetime_pipeline() -> Pipeline:
     )
 
 
-def fit_transformer(schema: Schema, train: pd.DataFrame) -> ColumnTransformer:
+def fit_transformer(
+    schema: Schema, train: pd.DataFrame, options: PrepareOptions | None = None
+) -> ColumnTransformer:
     """Fit on the training rows; fall back to role-prefixed names if plain ones clash."""
     columns = train[schema.feature_columns]
     try:
-        return build_transformer(schema).fit(columns)
+        return build_transformer(schema, options).fit(columns)
     except ValueError as exc:  # e.g. a column 'island_Biscoe' beside one-hot 'island'
         if "not unique" not in str(exc):
             raise
-    return build_transformer(schema).set_params(verbose_feature_names_out=True).fit(columns)
+    transformer = build_transformer(schema, options)
+    return transformer.set_params(verbose_feature_names_out=True).fit(columns)
 
 
 def feature_sources(transformer: ColumnTransformer) -> dict[str, str]:

@@ -3,31 +3,58 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from sattn_dash.errors import SpecError
 
 DEVICE_CHOICES = ("auto", "cpu", "gpu")
+# What early stopping watches: "auto" is the validation metric a user reads for the
+# (single) target (AUC for binary, accuracy for multiclass, RMSE for regression; the
+# summed validation loss with several targets), "val_loss" the validation loss.
+MONITORS = ("auto", "val_loss")
+# Settings a config written before they existed ran with: an old config.json keeps
+# training the way it did.
+LEGACY_DEFAULTS: dict[str, Any] = {
+    "batch_size": 64,
+    "monitor": "val_loss",
+    "scaling": "standard",
+    "clip": None,
+    "many_levels": "codes",
+}
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """How to train a spec; ``learning_rate=None`` keeps the spec's own."""
+    """How to train a spec; ``learning_rate=None`` keeps the spec's own.
 
-    epochs: int = 20
-    batch_size: int = 64
+    ``batch_size=None`` picks one from the training rows (``batch_size_for``).
+    ``scaling``, ``clip`` and ``many_levels`` are the feature encoding ``prepare``
+    fits on the training split (see ``sattn_dash.tabular.PrepareOptions``).
+    The epoch budget is large and early stopping watches ``monitor`` with a patient
+    ``patience``, restoring the best epoch's weights, so a model that still improves is
+    not cut off and one that stopped improving ends early.
+    """
+
+    epochs: int = 200
+    batch_size: int | None = None
     learning_rate: float | None = None
     seed: int = 0
     device: str = "auto"
     early_stopping: bool = True
-    patience: int = 5
+    patience: int = 16
     val_size: float = 0.2
     test_size: float = 0.2
+    monitor: str = "auto"
+    scaling: str = "quantile"
+    clip: float | None = None
+    many_levels: str = "codes"
 
     def __post_init__(self) -> None:
         _check_int("epochs", self.epochs, 1, 100_000)
-        _check_int("batch_size", self.batch_size, 1, 1_000_000)
+        if self.batch_size is not None:
+            _check_int("batch_size", self.batch_size, 1, 1_000_000)
         _check_int("seed", self.seed, 0, 2**31 - 1)
         _check_int("patience", self.patience, 1, 100_000)
         if self.learning_rate is not None and not (
@@ -37,6 +64,9 @@ class TrainingConfig:
                 f"learning_rate must be a positive number, got {self.learning_rate!r}; "
                 "leave it empty to use the model spec's learning rate."
             )
+        if self.monitor not in MONITORS:
+            raise SpecError(f"monitor must be one of {', '.join(MONITORS)}, got {self.monitor!r}.")
+        self.prepare_options()  # raises a DataError naming a bad encoding option
         if not _is_device_name(self.device):
             raise SpecError(f"device must be one of auto, cpu, gpu or gpu:N, got {self.device!r}.")
         for name in ("val_size", "test_size"):
@@ -49,13 +79,28 @@ class TrainingConfig:
                 "make them smaller."
             )
 
+    def batch_size_for(self, n_train: int) -> int:
+        """The batch size for ``n_train`` training rows: the config's, or (None) the
+        general rule of about 1/64 of the rows as a power of two between 32 and 512,
+        so small tables still take many steps per epoch and large ones stay quick."""
+        if self.batch_size is not None:
+            return self.batch_size
+        return int(min(512, max(32, 2 ** round(math.log2(max(n_train, 1) / 64)))))
+
+    def prepare_options(self) -> Any:
+        """The ``PrepareOptions`` that ``prepare`` takes for this config."""
+        from sattn_dash.tabular.options import PrepareOptions
+
+        return PrepareOptions(scaling=self.scaling, clip=self.clip, many_levels=self.many_levels)
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainingConfig:
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {**LEGACY_DEFAULTS, **{k: v for k, v in data.items() if k in known}}
+        return cls(**values)
 
 
 def _check_int(name: str, value: Any, low: int, high: int) -> None:

@@ -91,27 +91,55 @@ def training_dataset(
     )
 
 
+# The Keras metric early stopping watches for a single target under monitor="auto".
+MONITORED_METRIC = {
+    "binary": ("auc", "max"),
+    "multiclass": ("accuracy", "max"),
+    "regression": ("rmse", "min"),
+}
+
+
+def early_stopping_monitor(config: Any, prepared: Any, model: Any) -> tuple[str, str]:
+    """``(Keras log name, "min" | "max")`` early stopping watches for ``config``: the
+    validation metric of the single target under ``monitor="auto"``, else the loss.
+    Keras prefixes metric names with the output's name only when there are several."""
+    from sattn_dash.modeling import head_name
+
+    if config.monitor == "auto" and len(prepared.tasks) == 1:
+        ((target, task),) = prepared.tasks.items()
+        metric, mode = MONITORED_METRIC[task]
+        prefix = f"{head_name(target)}_" if len(model.outputs) > 1 else ""
+        return f"val_{prefix}{metric}", mode
+    return "val_loss", "min"
+
+
 def prepare_fit(
     spec: Any, prepared: Any, config: Any, strategy: Any = None, first_epoch: int = 0
 ) -> tuple[Any, Any, dict]:
-    """The seeded model, its batches and the keyword arguments of ``model.fit`` for
-    ``config`` (early stopping on the validation split included): what a training
-    session and a retrained baseline share, so both train the same way. A resumed run
-    passes ``first_epoch`` (epochs already done): the batches start where it stopped."""
+    """The seeded, compiled model, its batches and the keyword arguments of
+    ``model.fit`` for ``config`` (early stopping on the validation split, restoring the
+    best epoch): what a training session and a retrained baseline share, so both train
+    the same way. A resumed run passes ``first_epoch`` (epochs already done): the
+    batches start where it stopped."""
     import keras
 
-    from sattn_dash.modeling import build_model, head_name
+    from sattn_dash.modeling import build_model
+    from sattn_dash.modeling.build import compile_model, output_targets
 
     X_train, y_train = prepared.split("train")
     X_val, y_val = prepared.split("val")
-    heads = {t: head_name(t) for t in prepared.tasks}
+    outputs = output_targets(spec)  # heads and ensemble members learn the same targets
+    batch_size = config.batch_size_for(len(X_train))
+    total_steps = config.epochs * steps_per_epoch(len(X_train), batch_size)
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with seeded(config.seed), scope:
-        model = build_model(spec, prepared)
+        model = compile_model(
+            build_model(spec, prepared, compile=False), spec, prepared, total_steps=total_steps
+        )
         dataset = training_dataset(
             np.asarray(X_train, dtype=np.float32),
-            {heads[t]: v for t, v in y_train.items()},
-            config.batch_size,
+            {name: y_train[t] for name, t in outputs.items()},
+            batch_size,
             config.seed,
             epochs=config.epochs,
             first_epoch=first_epoch,
@@ -119,17 +147,24 @@ def prepare_fit(
     callbacks: list[Any] = []
     validation = None
     if len(X_val):
-        validation = (np.asarray(X_val, dtype=np.float32), {heads[t]: v for t, v in y_val.items()})
+        validation = (
+            np.asarray(X_val, dtype=np.float32),
+            {name: y_val[t] for name, t in outputs.items()},
+        )
         if config.early_stopping:
+            monitor, mode = early_stopping_monitor(config, prepared, model)
             callbacks.append(
                 keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=config.patience, restore_best_weights=True
+                    monitor=monitor,
+                    mode=mode,
+                    patience=config.patience,
+                    restore_best_weights=True,
                 )
             )
     fit_kwargs = {
         "epochs": config.epochs,
         "initial_epoch": first_epoch,
-        "steps_per_epoch": steps_per_epoch(len(X_train), config.batch_size),
+        "steps_per_epoch": steps_per_epoch(len(X_train), batch_size),
         "callbacks": callbacks,
         "validation_data": validation,
         "shuffle": False,  # the dataset shuffles itself, with its own seed

@@ -76,10 +76,15 @@ class NanLossError(UserError):
 
 
 def resolve_spec(
-    spec: Any, prepared: Any, combiner: str | None = None, learning_rate: float | None = None
+    spec: Any,
+    prepared: Any,
+    combiner: str | None = None,
+    learning_rate: float | None = None,
+    recipe: dict[str, Any] | None = None,
 ) -> Any:
-    """A ``ModelSpec`` from a spec or a preset name, with the CLI's overrides, checked
-    against the prepared data (raises ``SpecError`` naming the bad field)."""
+    """A ``ModelSpec`` from a spec or a preset name, with the CLI's overrides (``recipe``:
+    top-level spec fields such as ``weight_decay``), checked against the prepared data
+    (raises ``SpecError`` naming the bad field)."""
     from sattn_dash.modeling import ModelSpec, preset_spec
 
     if isinstance(spec, str):
@@ -90,6 +95,8 @@ def resolve_spec(
         spec = dataclasses.replace(spec, combiner=dataclasses.replace(spec.combiner, kind=combiner))
     if learning_rate is not None:
         spec = dataclasses.replace(spec, learning_rate=float(learning_rate))
+    if recipe:
+        spec = dataclasses.replace(spec, **recipe)
     spec.validate(prepared)
     return spec
 
@@ -143,6 +150,7 @@ class TrainingSession:
         self._started_wall = datetime.now(UTC)
         self._nan: NanLossError | None = None
         self._best_val = math.inf
+        self._monitor = ("val_loss", "min")  # what early stopping watches (set in _build)
         self._stopped_early = False
         self.data_path = data_path
         self.resumed_from = resume
@@ -255,9 +263,12 @@ class TrainingSession:
             self._writer.snapshot({"epoch": epoch, **snapshot})
         with self._lock:
             best = self._status.best_epoch
-            val = logs.get("val_loss")
-            if val is not None and math.isfinite(val) and (best is None or val < self._best_val):
-                self._best_val, best = val, epoch
+            name, mode = self._monitor
+            val = logs.get(name)
+            if val is not None and math.isfinite(val):
+                val = -val if mode == "max" else val  # smaller is better from here on
+                if best is None or val < self._best_val:
+                    self._best_val, best = val, epoch
             self._status = dataclasses.replace(
                 self._status,
                 epoch=epoch,
@@ -328,6 +339,7 @@ class TrainingSession:
                 seed=config.seed,
                 test_size=config.test_size,
                 val_size=config.val_size,
+                options=config.prepare_options(),
             )
         prepared = self.prepared
         self._df = None  # the prepared splits are all that is needed from here on
@@ -372,7 +384,7 @@ class TrainingSession:
         from sattn_dash.training.callbacks import SessionCallback, Snapshotter
         from sattn_dash.training.checkpoint import Checkpointer
         from sattn_dash.training.devices import select_device
-        from sattn_dash.training.pipeline import prepare_fit
+        from sattn_dash.training.pipeline import early_stopping_monitor, prepare_fit
 
         config = self.config
         plan = select_device(config.device)
@@ -380,7 +392,8 @@ class TrainingSession:
         model, dataset, fit_kwargs = prepare_fit(
             spec, prepared, config, plan.strategy, first_epoch=checkpoint.epoch if checkpoint else 0
         )
-        batches = math.ceil(len(prepared.split("train")[0]) / config.batch_size)
+        self._monitor = early_stopping_monitor(config, prepared, model)
+        batches = fit_kwargs["steps_per_epoch"]
         with self._lock:
             self._status = dataclasses.replace(self._status, batches=batches)
         X_val = np.asarray(prepared.split("val")[0], dtype=np.float32)

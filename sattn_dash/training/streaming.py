@@ -62,7 +62,8 @@ def fit_streamed(spec: Any, streamed: Any, config: Any) -> tuple[Any, Any]:
     spec = resolve_spec(spec, streamed.prepared, learning_rate=config.learning_rate)
     with seeded(config.seed):
         model = build_model(spec, streamed.prepared)
-    train = streamed_dataset(streamed, "train", config.batch_size, config.seed)
+    batch_size = config.batch_size_for(streamed.rows["train"])
+    train = streamed_dataset(streamed, "train", batch_size, config.seed)
     validation = None
     callbacks: list[Any] = []
     if streamed.rows.get("val"):
@@ -75,7 +76,7 @@ def fit_streamed(spec: Any, streamed: Any, config: Any) -> tuple[Any, Any]:
             )
     history = model.fit(
         train.repeat(),
-        steps_per_epoch=streamed.steps("train", config.batch_size),
+        steps_per_epoch=streamed.steps("train", batch_size),
         epochs=config.epochs,
         validation_data=validation,
         validation_steps=streamed.steps("val", VALIDATION_BATCH) if validation else None,

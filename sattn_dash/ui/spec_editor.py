@@ -14,15 +14,17 @@ from dataclasses import replace
 import streamlit as st
 
 from sattn_dash.errors import SpecError
-from sattn_dash.modeling.presets import PRESETS, preset_spec
+from sattn_dash.modeling.presets import DEFAULT_PRESET, PRESETS, preset_spec
 from sattn_dash.modeling.spec import (
     ACTIVATIONS,
     BLOCK_KINDS,
+    CATEGORICAL_ENCODINGS,
     COMBINER_KINDS,
     NORMALIZERS,
     OPTIMIZERS,
     PENALTIES,
     POOLINGS,
+    SCHEDULES,
     BranchSpec,
     ModelSpec,
 )
@@ -51,7 +53,8 @@ TOP_K_HELP = (
 
 
 def default_preset(prepared) -> str:
-    return "per_group" if prepared.schema.groups else "three_branch"
+    """The user's own column groups ask for a branch each; otherwise the default."""
+    return "per_group" if prepared.schema.groups else DEFAULT_PRESET
 
 
 def _widget(name: str) -> str:
@@ -152,6 +155,8 @@ def _set_branch_field(prepared, index: int, field: str) -> None:
     value = st.session_state[_widget(f"branch.{index}.{field}")]
     if field == "inputs":
         value = _branch_inputs(value)
+    elif field == "embedding_dim":
+        value = int(value) or None  # 0 = the automatic width
     elif field == "blocks":
         edited = st.session_state[_widget(f"branch.{index}.blocks")]
         base = spec_edits.blocks_frame(state.SPEC.get().branches[index].blocks)
@@ -210,6 +215,7 @@ def render_branch(prepared, index: int, branch: BranchSpec, count: int) -> None:
             on_click=_edit,
             args=(prepared, lambda s: spec_edits.remove_branch(s, index)),
         )
+        render_categorical(prepared, index, branch)
         st.data_editor(
             spec_edits.blocks_frame(branch.blocks),
             key=_widget(f"branch.{index}.blocks"),
@@ -233,15 +239,69 @@ def render_branch(prepared, index: int, branch: BranchSpec, count: int) -> None:
                 "cls_token": st.column_config.CheckboxColumn("CLS token"),
                 "pooling": st.column_config.SelectboxColumn("Pooling", options=POOLINGS),
                 "hidden_units": st.column_config.NumberColumn("Hidden units", min_value=1, step=1),
+                "bins": st.column_config.NumberColumn(
+                    "Bins", min_value=2, step=1, help="piecewise_linear: quantile bins"
+                ),
+                "frequencies": st.column_config.NumberColumn(
+                    "Frequencies", min_value=1, step=1, help="periodic: sine/cosine pairs"
+                ),
+                "sigma": st.column_config.NumberColumn(
+                    "Sigma", min_value=0.001, step=0.01, help="periodic: initial frequency scale"
+                ),
+                "lite": st.column_config.CheckboxColumn(
+                    "Lite", help="periodic: one Dense shared by every column"
+                ),
+                "members": st.column_config.NumberColumn(
+                    "Members",
+                    min_value=1,
+                    step=1,
+                    help="batch_ensemble: k members, each a module the combiner weighs",
+                ),
             },
         )
+
+
+def render_categorical(prepared, index: int, branch: BranchSpec) -> None:
+    """How the branch reads its many-level categorical columns (integer codes)."""
+    names = [prepared.feature_names[p] for p in branch.feature_positions(prepared)]
+    coded = [n for n in names if n in prepared.categorical_features]
+    if not coded:
+        return
+    cols = st.columns([3, 2, 4], vertical_alignment="bottom")
+    cols[0].selectbox(
+        "Categorical columns",
+        CATEGORICAL_ENCODINGS,
+        index=CATEGORICAL_ENCODINGS.index(branch.categorical),
+        format_func=lambda v: {"embedding": "learned embedding", "one_hot": "one-hot"}[v],
+        key=_widget(f"branch.{index}.categorical"),
+        on_change=_set_branch_field,
+        args=(prepared, index, "categorical"),
+        help="Many-level categorical columns arrive as level codes; the branch never "
+        "reads a code as a number. An embedding learns a vector per level; one-hot gives "
+        "each level its own input. Unseen and missing levels share a reserved level.",
+    )
+    cols[1].number_input(
+        "Embedding width",
+        value=branch.embedding_dim or 0,
+        min_value=0,
+        step=1,
+        disabled=branch.categorical != "embedding",
+        key=_widget(f"branch.{index}.embedding_dim"),
+        on_change=_set_branch_field,
+        args=(prepared, index, "embedding_dim"),
+        help="0 = automatic: 1.6 x levels^0.56, at most 16.",
+    )
+    levels = ", ".join(f"{n} ({prepared.categorical_features[n] - 1} levels)" for n in coded)
+    cols[2].caption(f"Encoded here: {levels}")
 
 
 def render_branches(prepared, spec: ModelSpec) -> None:
     st.caption(
         "A **branch** is a small network over some of the features. The combiner sees "
         "each branch as a *module* and learns how much to trust it. Edit a block's cells; "
-        "fields a block kind does not use are ignored."
+        "fields a block kind does not use are ignored. `piecewise_linear` and `periodic` "
+        "embed each numeric column and must come first; `batch_ensemble` ends a branch "
+        "with k members that the combiner weighs as modules."
     )
     for index, branch in enumerate(spec.branches):
         render_branch(prepared, index, branch, len(spec.branches))
@@ -459,6 +519,65 @@ def render_optimizer(prepared, spec: ModelSpec) -> None:
         key=_widget("learning_rate"),
         on_change=_set_top,
         args=(prepared, "learning_rate"),
+    )
+    render_recipe(prepared, spec)
+
+
+def _set_weight_decay(prepared) -> None:
+    value = st.session_state[_widget("weight_decay")]
+    _edit(prepared, lambda s: replace(s, weight_decay=None if value is None else float(value)))
+
+
+def render_recipe(prepared, spec: ModelSpec) -> None:
+    """Weight decay, learning-rate schedule and label smoothing: the training recipe."""
+    cols = st.columns(4)
+    cols[0].number_input(
+        "Weight decay",
+        value=spec.weight_decay,
+        min_value=0.0,
+        format="%.5f",
+        step=1e-4,
+        placeholder="optimizer default",
+        key=_widget("weight_decay"),
+        on_change=_set_weight_decay,
+        args=(prepared,),
+        help="Decoupled weight decay (AdamW style). Empty = the optimizer's Keras "
+        "default (0.004 for AdamW, none for the others).",
+    )
+    cols[1].selectbox(
+        "Learning-rate schedule",
+        SCHEDULES,
+        index=SCHEDULES.index(spec.schedule),
+        format_func=lambda v: {"constant": "constant", "cosine": "warm-up + cosine"}[v],
+        key=_widget("schedule"),
+        on_change=_set_top,
+        args=(prepared, "schedule"),
+        help="Cosine: a linear warm-up, then a cosine decay to 0 over the epoch budget.",
+    )
+    cols[2].number_input(
+        "Warm-up share",
+        value=float(spec.warmup_fraction),
+        min_value=0.0,
+        max_value=0.99,
+        step=0.01,
+        disabled=spec.schedule != "cosine",
+        key=_widget("warmup_fraction"),
+        on_change=_set_top,
+        args=(prepared, "warmup_fraction"),
+        help="Share of all training steps spent warming the learning rate up from 0.",
+    )
+    cols[3].number_input(
+        "Label smoothing",
+        value=float(spec.label_smoothing),
+        min_value=0.0,
+        max_value=0.49,
+        step=0.01,
+        disabled=all(t == "regression" for t in prepared.tasks.values()),
+        key=_widget("label_smoothing"),
+        on_change=_set_top,
+        args=(prepared, "label_smoothing"),
+        help="Classification targets: move this share of each label's weight evenly over "
+        "all classes (less over-confident probabilities).",
     )
 
 

@@ -12,7 +12,14 @@ from dataclasses import fields, replace
 
 import pandas as pd
 
-from sattn_dash.modeling.spec import BLOCK_FIELDS, BlockSpec, BranchSpec, HeadSpec, ModelSpec
+from sattn_dash.modeling.spec import (
+    BLOCK_FIELDS,
+    INT_FIELDS,
+    BlockSpec,
+    BranchSpec,
+    HeadSpec,
+    ModelSpec,
+)
 
 BLOCK_COLUMNS = [f.name for f in fields(BlockSpec)]
 # Values a kind needs that the spec gives no default for: the editor fills these in so a
@@ -24,10 +31,12 @@ def blocks_frame(blocks: tuple[BlockSpec, ...]) -> pd.DataFrame:
     """A branch's blocks as a table, one row per block, a column per block field."""
     rows = [{name: getattr(b, name) for name in BLOCK_COLUMNS} for b in blocks]
     frame = pd.DataFrame(rows, columns=BLOCK_COLUMNS)
-    for name in ("units", "heads", "key_dim", "top_k", "layers", "hidden_units"):
+    for name in INT_FIELDS:
         frame[name] = frame[name].astype("Int64")
-    frame["rate"] = frame["rate"].astype("Float64")
-    frame["cls_token"] = frame["cls_token"].astype("boolean")
+    for name in ("rate", "sigma"):
+        frame[name] = frame[name].astype("Float64")
+    for name in ("cls_token", "lite"):
+        frame[name] = frame[name].astype("boolean")
     for name in ("kind", "activation", "pooling"):
         frame[name] = frame[name].astype("object")
     return frame
@@ -55,7 +64,7 @@ def block_from_row(row: dict) -> BlockSpec:
     for name, value in STARTER_VALUES.get(kind, {}).items():
         if values.get(name) is None:
             values[name] = value
-    for name in ("units", "heads", "key_dim", "top_k", "layers", "hidden_units"):
+    for name in INT_FIELDS:
         if isinstance(values.get(name), float):
             values[name] = int(values[name])
     return BlockSpec(kind, **{k: v for k, v in values.items() if v is not None})
@@ -87,8 +96,9 @@ def remove_branch(spec: ModelSpec, index: int) -> ModelSpec:
     """Drop a branch; a routing top_k above the branches left is lowered to fit."""
     branches = spec.branches[:index] + spec.branches[index + 1 :]
     combiner = spec.combiner
-    if branches and combiner.top_k > len(branches):
-        combiner = replace(combiner, top_k=len(branches))
+    modules = len([m for b in branches for m in b.module_names])
+    if branches and combiner.top_k > modules:
+        combiner = replace(combiner, top_k=modules)
     return replace(spec, branches=branches, combiner=combiner)
 
 

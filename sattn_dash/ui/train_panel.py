@@ -75,18 +75,22 @@ def render_settings(spec) -> None:
         "Epochs",
         1,
         10_000,
-        20,
+        DEFAULTS.epochs,
         key=_key("epochs"),
         persist_state="session",
-        help="Passes over the training rows. Early stopping may end sooner.",
+        help="The epoch budget: passes over the training rows. Early stopping usually "
+        "ends sooner and keeps the best epoch.",
     )
     cols[2].number_input(
         "Batch size",
         1,
         1_000_000,
-        DEFAULTS.batch_size,
+        None,
         key=_key("batch_size"),
         persist_state="session",
+        placeholder="automatic",
+        help="Empty = from the training rows: about 1/64 of them, a power of two "
+        "between 32 and 512.",
     )
     cols[3].number_input(
         "Learning rate",
@@ -116,7 +120,8 @@ def render_settings(spec) -> None:
         DEFAULTS.early_stopping,
         key=_key("early_stopping"),
         persist_state="session",
-        help="Stop when the validation loss stops improving and keep the best epoch's weights.",
+        help="Stop when the watched validation score stops improving and keep the best "
+        "epoch's weights.",
     )
     cols[2].number_input(
         "Patience (epochs)",
@@ -136,8 +141,62 @@ def render_settings(spec) -> None:
         persist_state="session",
         help="Same seed, same data: same model.",
     )
+    render_encoding_settings()
     st.text_input(
         "Run title (optional)", key=_key("title"), placeholder=spec.name, persist_state="session"
+    )
+
+
+MONITOR_LABELS = {
+    "auto": "the target's validation metric (AUC, accuracy or RMSE)",
+    "val_loss": "the validation loss",
+}
+SCALING_LABELS = {
+    "quantile": "quantile (to a normal curve)",
+    "robust": "robust (median and IQR)",
+    "standard": "standard (mean and std)",
+}
+MANY_LEVEL_LABELS = {"codes": "learned embedding", "one_hot": "one-hot"}
+
+
+def render_encoding_settings() -> None:
+    """What early stopping watches and how prepare encodes the features."""
+    cols = st.columns(4)
+    cols[0].selectbox(
+        "Early stopping watches",
+        list(MONITOR_LABELS),
+        format_func=MONITOR_LABELS.get,
+        key=_key("monitor"),
+        persist_state="session",
+        help="With several targets the metric choice watches the summed validation loss.",
+    )
+    cols[1].selectbox(
+        "Numeric scaling",
+        list(SCALING_LABELS),
+        format_func=SCALING_LABELS.get,
+        key=_key("scaling"),
+        persist_state="session",
+        help="Fitted on the training rows only. Quantile and robust scaling keep a few "
+        "extreme values from dominating.",
+    )
+    cols[2].number_input(
+        "Clip scaled values at ±",
+        0.1,
+        1000.0,
+        None,
+        key=_key("clip"),
+        persist_state="session",
+        placeholder="no clipping",
+        help="Bound every scaled numeric value (e.g. 5): outliers cannot dominate.",
+    )
+    cols[3].selectbox(
+        "Categoricals over 20 levels",
+        list(MANY_LEVEL_LABELS),
+        format_func=MANY_LEVEL_LABELS.get,
+        key=_key("many_levels"),
+        persist_state="session",
+        help="Embedding: level codes each branch embeds (unseen levels share one). "
+        "One-hot: a 0/1 input per level.",
     )
 
 
@@ -145,14 +204,18 @@ def config_from_widgets(spec) -> TrainingConfig:
     get = st.session_state.get
     lr = float(get(_key("learning_rate"), spec.learning_rate))
     return TrainingConfig(
-        epochs=int(get(_key("epochs"), 20)),
-        batch_size=int(get(_key("batch_size"), DEFAULTS.batch_size)),
+        epochs=int(get(_key("epochs"), DEFAULTS.epochs)),
+        batch_size=None if get(_key("batch_size")) is None else int(get(_key("batch_size"))),
         learning_rate=None if math.isclose(lr, spec.learning_rate) else lr,
         seed=int(get(_key("seed"), DEFAULTS.seed)),
         device=get(_key("device"), "auto"),
         early_stopping=bool(get(_key("early_stopping"), DEFAULTS.early_stopping)),
         patience=int(get(_key("patience"), DEFAULTS.patience)),
         val_size=float(get(_key("val_size"), DEFAULTS.val_size)),
+        monitor=get(_key("monitor"), DEFAULTS.monitor),
+        scaling=get(_key("scaling"), DEFAULTS.scaling),
+        clip=None if get(_key("clip")) is None else float(get(_key("clip"))),
+        many_levels=get(_key("many_levels"), DEFAULTS.many_levels),
     )
 
 

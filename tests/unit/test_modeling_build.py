@@ -21,7 +21,7 @@ from sattn_dash.modeling import (
     preset_spec,
 )
 from sattn_dash.modeling.build import compile_model, losses_and_metrics
-from sattn_dash.modeling.keras_layers import FeatureTokenizer
+from sattn_dash.modeling.keras_layers import FeatureTokenizer, embedding_width
 
 CASES = ["binary", "multiclass", "regression", "two_targets"]
 
@@ -123,9 +123,20 @@ def test_regression_loss_is_weighed_on_the_standardised_scale(modeling_data):
     assert [m.name for m in metrics["head_amount"]] == ["mae", "rmse"]
 
 
+def encoded_width(prepared) -> int:
+    """What a branch's first block reads: numeric columns plus each categorical code's
+    embedding (codes never enter as numbers)."""
+    levels = prepared.categorical_features.values()
+    return len(prepared.feature_names) - len(levels) + sum(embedding_width(n) for n in levels)
+
+
+def embedding_parameters(prepared) -> int:
+    return sum(n * embedding_width(n) for n in prepared.categorical_features.values())
+
+
 def test_residual_block_projects_only_when_widths_differ(modeling_data):
     prepared = modeling_data["binary"]
-    n = len(prepared.feature_names)
+    n = encoded_width(prepared)
     spec = spec_of(
         prepared,
         [
@@ -230,12 +241,14 @@ def test_feature_attention_can_pool_by_mean_without_cls(modeling_data):
 
 def test_layers_are_named_after_their_part(modeling_data):
     prepared = modeling_data["two_targets"]
+    heads = {"head_kind", "head_amount"}
     for name in PRESETS:
         spec = preset_spec(name, prepared)
         model = build_model(spec, prepared)
         for layer in model.layers[1:]:
             assert layer.name.startswith(("branch_", "combiner", "head_")), layer.name
-        assert set(model.output) == {"head_kind", "head_amount"}
+        members = {f"{h}_members_{b.name}" for b in spec.branches if b.members for h in heads}
+        assert set(model.output) == heads | members
 
 
 def test_optimizer_and_learning_rate_come_from_the_spec(modeling_data):
@@ -273,14 +286,14 @@ def test_parameter_counts_add_up_to_the_model(modeling_data, name):
 
 def test_parameter_counts_tell_apart_branches_with_shared_name_prefixes(modeling_data):
     prepared = modeling_data["binary"]
-    n = len(prepared.feature_names)
+    n, e = encoded_width(prepared), embedding_parameters(prepared)
     spec = spec_of(
         prepared,
         [BranchSpec("a", blocks=(dense(8),)), BranchSpec("a_b", blocks=(dense(8), dense(8)))],
     )
     counts = parameter_counts(spec, prepared).set_index("part")["parameters"]
-    assert counts["a"] == n * 8 + 8
-    assert counts["a_b"] == n * 8 + 8 + 8 * 8 + 8
+    assert counts["a"] == e + n * 8 + 8
+    assert counts["a_b"] == e + n * 8 + 8 + 8 * 8 + 8
     assert counts["combiner"] == 3  # two module weights and the (frozen) temperature
     assert counts["head label"] == 8 + 1
 

@@ -193,7 +193,7 @@ def test_not_json_at_all_is_a_spec_error():
         (
             small_spec(combiner=CombinerSpec("sparse_dense", top_k=3)),
             "combiner.top_k",
-            "more than the 2 branch",
+            "more than the 2 modules",
         ),
         (
             small_spec(combiner=CombinerSpec("sparse_dense", load_balance_weight=-0.1)),
@@ -329,7 +329,7 @@ def test_presets_follow_the_data(modeling_data):
 
 
 def test_unknown_preset_lists_the_choices(modeling_data):
-    with pytest.raises(SpecError, match="no preset named 'nope'; choose one of three_branch"):
+    with pytest.raises(SpecError, match="no preset named 'nope'; choose one of tabm, three_branch"):
         preset_spec("nope", modeling_data["binary"])
 
 

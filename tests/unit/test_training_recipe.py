@@ -1,0 +1,221 @@
+"""The training recipe reaches Keras: AdamW with weight decay, warm-up + cosine schedule,
+label smoothing, early stopping on the validation metric restoring the best epoch; old
+specs and configs keep their old behaviour; the CLI flags set the same fields."""
+
+import argparse
+import dataclasses
+import re
+
+import keras
+import numpy as np
+import pytest
+
+from sattn_dash.cli_recipe import add_recipe_arguments, recipe_overrides, training_overrides
+from sattn_dash.errors import SpecError
+from sattn_dash.modeling import ModelSpec, preset_spec
+from sattn_dash.modeling.losses import SparseCrossentropy
+from sattn_dash.training import TrainingConfig
+from sattn_dash.training.pipeline import early_stopping_monitor, prepare_fit
+
+RECIPE = {
+    "optimizer": "adamw",
+    "learning_rate": 2e-3,
+    "weight_decay": 3e-4,
+    "schedule": "cosine",
+    "warmup_fraction": 0.1,
+    "label_smoothing": 0.1,
+}
+
+
+def recipe_spec(prepared, **fields):
+    return dataclasses.replace(preset_spec("ensemble", prepared), **{**RECIPE, **fields})
+
+
+def early_stopping(fit_kwargs):
+    (callback,) = [
+        c for c in fit_kwargs["callbacks"] if isinstance(c, keras.callbacks.EarlyStopping)
+    ]
+    return callback
+
+
+def test_the_compiled_model_carries_the_recipe(modeling_data):
+    prepared = modeling_data["multiclass"]
+    config = TrainingConfig(epochs=10, batch_size=32)
+    model, _, fit_kwargs = prepare_fit(recipe_spec(prepared), prepared, config)
+    optimizer = model.optimizer
+    assert isinstance(optimizer, keras.optimizers.AdamW)
+    assert optimizer.weight_decay == pytest.approx(3e-4)
+    schedule = optimizer._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
+    steps = 10 * int(np.ceil(len(prepared.X_train) / 32))
+    assert schedule.warmup_steps == round(0.1 * steps)
+    assert schedule.decay_steps == steps - schedule.warmup_steps
+    assert float(schedule(0)) == 0.0
+    assert float(schedule(schedule.warmup_steps)) == pytest.approx(2e-3)
+    assert float(schedule(steps)) == pytest.approx(0.0, abs=1e-9)
+    (loss,) = model.loss.values() if isinstance(model.loss, dict) else [model.loss]
+    assert isinstance(loss, SparseCrossentropy) and loss.label_smoothing == 0.1
+    stop = early_stopping(fit_kwargs)
+    assert (stop.monitor, stop.mode, stop.patience) == ("val_accuracy", "max", 16)
+    assert stop.restore_best_weights
+
+
+def test_smoothed_sparse_crossentropy_matches_numpy():
+    y = np.array([0, 2, 1])
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.25, 0.5, 0.25]], np.float32)
+    s = 0.2
+    target = np.eye(3)[y] * (1 - s) + s / 3
+    expected = -(target * np.log(p)).sum(axis=1).mean()
+    assert float(SparseCrossentropy(s)(y, p)) == pytest.approx(expected, rel=1e-5)
+    plain = keras.losses.SparseCategoricalCrossentropy()(y, p)
+    assert float(SparseCrossentropy(0.0)(y, p)) == pytest.approx(float(plain), rel=1e-5)
+
+
+def test_binary_label_smoothing_and_monitor(modeling_data):
+    prepared = modeling_data["binary"]
+    model, _, fit_kwargs = prepare_fit(recipe_spec(prepared), prepared, TrainingConfig(epochs=2))
+    (loss,) = model.loss.values() if isinstance(model.loss, dict) else [model.loss]
+    assert isinstance(loss, keras.losses.BinaryCrossentropy)
+    assert loss.label_smoothing == 0.1
+    stop = early_stopping(fit_kwargs)
+    assert (stop.monitor, stop.mode) == ("val_auc", "max")
+
+
+@pytest.mark.parametrize(
+    "case, monitor",
+    [("regression", ("val_rmse", "min")), ("two_targets", ("val_loss", "min"))],
+)
+def test_the_monitored_metric_is_in_the_training_logs(modeling_data, case, monitor):
+    prepared = modeling_data[case]
+    config = TrainingConfig(epochs=2, patience=1)
+    model, dataset, fit_kwargs = prepare_fit(recipe_spec(prepared), prepared, config)
+    assert early_stopping_monitor(config, prepared, model) == monitor
+    history = model.fit(dataset, **fit_kwargs)
+    assert monitor[0] in history.history
+
+
+def test_early_stopping_restores_the_best_epoch(modeling_data):
+    prepared = modeling_data["binary"]
+    # A learning rate this high makes later epochs worse than the best one.
+    spec = dataclasses.replace(preset_spec("ensemble", prepared), learning_rate=0.5)
+    config = TrainingConfig(epochs=8, patience=3, batch_size=16, seed=1)
+    model, dataset, fit_kwargs = prepare_fit(spec, prepared, config)
+    history = model.fit(dataset, **fit_kwargs).history
+    stop = early_stopping(fit_kwargs)
+    best = int(np.argmax(history["val_auc"]))
+    assert stop.best_epoch == best
+    X_val, y_val = fit_kwargs["validation_data"]
+    scores = model.evaluate(X_val, y_val, verbose=0, return_dict=True)
+    assert scores["auc"] == pytest.approx(history["val_auc"][best], abs=1e-4)
+
+
+def test_an_old_spec_and_config_keep_their_old_behaviour(modeling_data):
+    prepared = modeling_data["binary"]
+    data = preset_spec("ensemble", prepared).to_dict()
+    for name in ("weight_decay", "schedule", "warmup_fraction", "label_smoothing"):
+        del data[name]
+    spec = ModelSpec.from_dict(data)
+    old = TrainingConfig.from_dict(
+        {"epochs": 20, "batch_size": 64, "seed": 0, "patience": 5, "early_stopping": True}
+    )
+    assert (old.monitor, old.scaling, old.clip, old.many_levels) == (
+        "val_loss",
+        "standard",
+        None,
+        "codes",
+    )
+    assert TrainingConfig.from_dict({}).batch_size == 64
+    model, _, fit_kwargs = prepare_fit(spec, prepared, old)
+    assert type(model.optimizer) is keras.optimizers.Adam
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+    assert (
+        model.loss == {"head_label": "binary_crossentropy"} or model.loss == "binary_crossentropy"
+    )
+    assert early_stopping(fit_kwargs).monitor == "val_loss"
+
+
+def test_new_defaults_are_patient():
+    config = TrainingConfig()
+    assert (config.epochs, config.patience, config.monitor) == (200, 16, "auto")
+    assert config.batch_size is None
+    assert [config.batch_size_for(n) for n in (100, 1000, 6000, 20_000, 100_000)] == [
+        32,
+        32,
+        128,
+        256,
+        512,
+    ]
+    assert TrainingConfig(batch_size=48).batch_size_for(10_000) == 48
+    assert TrainingConfig.from_dict(config.to_dict()) == config
+
+
+def test_recipe_fields_round_trip_and_validate(modeling_data):
+    prepared = modeling_data["binary"]
+    spec = recipe_spec(prepared)
+    assert ModelSpec.from_json(spec.to_json()) == spec
+    for field, value in [
+        ("schedule", "step"),
+        ("warmup_fraction", 1.0),
+        ("label_smoothing", 0.7),
+        ("weight_decay", -1.0),
+    ]:
+        data = {**spec.to_dict(), field: value}
+        with pytest.raises(SpecError, match="^" + re.escape(field) + ":"):
+            ModelSpec.from_dict(data)
+    with pytest.raises(SpecError, match="monitor"):
+        TrainingConfig(monitor="val_auc")
+
+
+def test_cli_flags_set_the_recipe_and_config():
+    parser = argparse.ArgumentParser()
+    add_recipe_arguments(parser)
+    args = parser.parse_args(
+        [
+            "--optimizer",
+            "adamw",
+            "--weight-decay",
+            "0.01",
+            "--schedule",
+            "cosine",
+            "--warmup-fraction",
+            "0.05",
+            "--label-smoothing",
+            "0.1",
+            "--epochs",
+            "50",
+            "--patience",
+            "8",
+            "--monitor",
+            "val_loss",
+            "--scaling",
+            "robust",
+            "--clip",
+            "5",
+            "--many-levels",
+            "one_hot",
+            "--batch-size",
+            "128",
+        ]
+    )
+    assert recipe_overrides(args) == {
+        "optimizer": "adamw",
+        "weight_decay": 0.01,
+        "schedule": "cosine",
+        "warmup_fraction": 0.05,
+        "label_smoothing": 0.1,
+    }
+    config = TrainingConfig(**training_overrides(args))
+    assert (config.epochs, config.patience, config.monitor, config.batch_size) == (
+        50,
+        8,
+        "val_loss",
+        128,
+    )
+    assert config.prepare_options().to_dict() == {
+        "scaling": "robust",
+        "clip": 5.0,
+        "many_levels": "one_hot",
+    }
+    defaults = TrainingConfig(**training_overrides(parser.parse_args([])))
+    assert defaults == TrainingConfig()
+    assert recipe_overrides(parser.parse_args([])) == {}
