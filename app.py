@@ -3,7 +3,7 @@
 
 import streamlit as st
 
-from sattn_dash.ui import pages, sidebar
+from sattn_dash.ui import pages, sidebar, work
 
 st.set_page_config(page_title="sattn-dash", page_icon=":material/hub:", layout="wide")
 
@@ -13,5 +13,9 @@ current = st.navigation(
         for path, title, icon, url in pages.ALL
     ]
 )
+work.restore()
 sidebar.render_active_runs()
-current.run()
+try:
+    current.run()
+finally:
+    work.save()  # also when a page ends early with st.stop()
