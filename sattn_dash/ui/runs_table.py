@@ -45,7 +45,7 @@ def runs_frame(store: RunStore) -> pd.DataFrame:
         for target, values in (_readable(run, "metrics", {}) or {}).items():
             for metric in TABLE_METRICS:
                 if isinstance(values, dict) and values.get(metric) is not None:
-                    row[f"{target} · {metric}"] = values[metric]
+                    row[f"{target} · test {metric}"] = values[metric]
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -66,7 +66,7 @@ def compare_metrics(runs: list[Run]) -> pd.DataFrame:
     parts = [tidy.metrics_long(run.metrics, label(run)) for run in runs]
     parts = [p for p in parts if not p.empty]
     if not parts:
-        return pd.DataFrame(columns=["run", "target", "metric", "value"])
+        return pd.DataFrame(columns=["run", "target", "split", "metric", "value"])
     return pd.concat(parts, ignore_index=True)
 
 

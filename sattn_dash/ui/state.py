@@ -83,11 +83,13 @@ WORK_SAVED = Key("work.saved", "work", doc="what the draft held when last writte
 
 # Training (owner: sattn_dash.ui.train_panel)
 CURRENT_RUN = Key("train.run", "train_panel", doc="run id this tab follows (also ?run=)")
+MY_RUNS = Key("train.my_runs", "train_panel", list, "run ids this tab started")
 TRAIN_ERROR = Key("train.error", "train_panel", doc="message of the last refused start")
 TRAIN_WIDGET = Key("train.form", "train_panel", doc="prefix of training-setting widgets")
 
 # Analysis pages (owner: sattn_dash.ui.run_picker, importance_view, attention_view)
 RUN_PICKER = Key("analysis.run_picker", "run_picker", doc="selectbox of finished runs")
+PICKED_RUN = Key("analysis.picked_run", "run_picker", doc="run picked last, on any page")
 TEMPERATURE = Key("importance.temperature", "importance_view", doc="what-if slider")
 IMPORTANCE_WIDGET = Key("importance.widget", "importance_view", doc="prefix of its widgets")
 ROW_MODE = Key("attention.row_mode", "attention_view", doc="how rows are picked")
