@@ -55,7 +55,9 @@ def set_role(page, row: int, role: str) -> None:
     page.keyboard.type(role)
     page.keyboard.press("Enter")
     wait_for_app(page)
-    expect(schema_grid(page).get_by_test_id(f"glide-cell-2-{row}")).to_contain_text("set by you")
+    expect(schema_grid(page).get_by_test_id(f"glide-cell-2-{row}")).to_contain_text(
+        "set by you", timeout=30_000
+    )
 
 
 def rename_first_branch(page, name: str) -> None:
@@ -87,11 +89,15 @@ def test_upload_edits_survive_reload_second_tab_and_a_link(page, app_server, art
     page.get_by_test_id("stGraphVizChart").wait_for()
     assert f"work={work}" in page.url
     page.screenshot(path=artifacts / "10-work-before-reload.png", full_page=True)
-    assert page.get_by_label("Branch name", exact=True).first.input_value() == "renamed_branch"
+    expect(page.get_by_label("Branch name", exact=True).first).to_have_value(
+        "renamed_branch", timeout=60_000
+    )
 
     page.reload()
     wait_for_app(page)
-    assert page.get_by_label("Branch name", exact=True).first.input_value() == "renamed_branch"
+    expect(page.get_by_label("Branch name", exact=True).first).to_have_value(
+        "renamed_branch", timeout=60_000
+    )
     sidebar_to(page, "Data")
     assert_work_is_back(page)
     page.screenshot(path=artifacts / "10-work-after-reload.png", full_page=True)
@@ -108,6 +114,6 @@ def test_upload_edits_survive_reload_second_tab_and_a_link(page, app_server, art
     model = linked.get_by_test_id("stMarkdown").filter(has_text="Model:")
     model.first.wait_for()
     assert "targets: y" in model.first.inner_text()
-    assert linked.get_by_role("button", name=re.compile("Start training")).count() == 1
+    linked.get_by_role("button", name=re.compile("Start training")).first.wait_for()
     linked.screenshot(path=artifacts / "11-work-direct-link-train.png", full_page=True)
     linked.close()
