@@ -27,6 +27,8 @@ _EXPORTS = {
     "to_csv_bytes": "export",
     "compare_importances": "agreement",
     "faithfulness": "agreement",
+    "tells_branches_apart": "agreement",
+    "no_branch_preferred": "distribution",
     "temperature_distributions": "distribution",
     "module_distribution": "distribution",
     "HEADLINE_METRIC": "scoring",

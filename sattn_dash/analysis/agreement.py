@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from sattn_dash.analysis.distribution import no_branch_preferred
+
 #: Agreement thresholds on Spearman's rho.
 STRONG, WEAK = 0.7, 0.3
 #: Below this spread, a set of importances ranks nothing (all branches look the same).
@@ -56,6 +58,13 @@ def _flat(values: np.ndarray) -> bool:
     return bool(np.nanmax(values) - np.nanmin(values) < FLAT)
 
 
+def tells_branches_apart(frame: pd.DataFrame) -> bool:
+    """Whether an importance table (``branch``, ``importance``; several rows per branch
+    count their mean) ranks anything: False when every branch gets about the same."""
+    values = frame.groupby("branch")["importance"].mean().to_numpy(dtype=float)
+    return len(values) >= 2 and not _flat(values)
+
+
 def faithfulness(attention: pd.DataFrame, ablation: pd.DataFrame) -> pd.DataFrame:
     """Spearman correlation between attention and ablation importance, with a verdict.
 
@@ -98,7 +107,7 @@ def _verdict(n, rho, a, b, top_att, top_abl) -> tuple[str, str]:
             "branches are interchangeable (redundant) and no ranking of them means much. "
             "Fewer or more different branches would make the attention informative."
         )
-    if _flat(a):
+    if _flat(a) or no_branch_preferred(a):
         return "none", (
             f"The attention is nearly uniform, yet removing '{top_abl}' hurts the most: the "
             "attention does not show what the model relies on. Read the ablation and "

@@ -66,6 +66,23 @@ def spread(probabilities: np.ndarray) -> dict[str, float]:
     }
 
 
+#: Weights this even prefer no branch: the largest under 1.2x the smallest, or the
+#: entropy within 2% of its maximum (uniform).
+UNIFORM_RATIO, UNIFORM_ENTROPY = 1.2, 0.98
+
+
+def no_branch_preferred(weights) -> bool:
+    """True when the combiner's weights are too even to name a top branch."""
+    w = np.asarray(weights, dtype=np.float64)
+    if len(w) < 2:
+        return False
+    smallest = float(w.min())
+    if smallest > 0 and float(w.max()) / smallest < UNIFORM_RATIO:
+        return True
+    total = w.sum()
+    return bool(total > 0 and spread(w / total)["normalized_entropy"] >= UNIFORM_ENTROPY)
+
+
 def temperature_distributions(
     raw_weights: Sequence[float],
     temperatures: Iterable[float],

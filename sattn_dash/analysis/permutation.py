@@ -1,12 +1,16 @@
-"""Permutation importance of source columns, column groups, or each branch's inputs.
+"""Permutation importance of source columns, column groups, or each branch.
 
-A source column can feed several model input columns (one-hot codes), a group several
-source columns, a branch a set of them: those inputs must be shuffled together, with
-one row permutation, or the shuffle breaks their joint distribution and measures
-nothing real. scikit-learn's ``permutation_importance`` shuffles one input column at a
-time, so it fits none of these units; this is the same procedure (a fixed seed,
-``n_repeats`` shuffles, mean and standard deviation of the loss of skill) over sets of
-columns.
+A source column can feed several model input columns (one-hot codes) and a group
+several source columns: those inputs must be shuffled together, with one row
+permutation, or the shuffle breaks their joint distribution and measures nothing real.
+scikit-learn's ``permutation_importance`` shuffles one input column at a time, so it fits
+neither unit; this is the same procedure (a fixed seed, ``n_repeats`` shuffles, mean and
+standard deviation of the loss of skill) over sets of columns.
+
+A branch is permuted at its *output*: what it hands the combiner is shuffled across
+rows, the inputs stay. Shuffling a branch's inputs instead would also change every other
+branch that reads them (in most presets all branches read every column), so each
+branch would get the same number and the ranking would mean nothing.
 """
 
 from __future__ import annotations
@@ -52,7 +56,8 @@ def permutation_importance_by(
     max_rows: int | None = 10_000,
 ) -> pd.DataFrame:
     """One row per (unit, target), the unit column named after ``level`` ("column",
-    "group" or "branch"): ``features`` (the model inputs shuffled together),
+    "group" or "branch"): ``features`` (the model inputs shuffled together; for a
+    branch, the inputs it reads: its output is what gets shuffled),
     ``baseline``, ``importance`` (mean worsening over ``n_repeats`` shuffles; positive
     means the model uses the unit), ``importance_std``, ``metric``, ``rank``."""
     if not isinstance(n_repeats, int) or n_repeats < 1:
@@ -63,15 +68,26 @@ def permutation_importance_by(
     rows_used = sample_rows(len(X), max_rows, seed)
     X = np.asarray(X, dtype=np.float32)[rows_used]
     y = {t: np.asarray(v)[rows_used] for t, v in y.items()}
-    baseline = view.scores(view.outputs(X), y)
+    if level == "branch":
+        outputs = view.explain(X, ("branch_outputs",))["branch_outputs"]
+        baseline = view.scores(view.outputs_from_branches(X, outputs), y)
+    else:
+        baseline = view.scores(view.outputs(X), y)
     rows = []
-    for unit, columns in groups.items():
+    for i, (unit, columns) in enumerate(groups.items()):
         rng = np.random.default_rng(seed)  # the same shuffles for every unit
         drops = {t: [] for t in view.targets}
         for _ in range(n_repeats):
-            shuffled = X.copy()
-            shuffled[:, columns] = X[np.ix_(rng.permutation(len(X)), columns)]
-            for target, value in view.scores(view.outputs(shuffled), y).items():
+            order = rng.permutation(len(X))
+            if level == "branch":
+                altered = list(outputs)
+                altered[i] = outputs[i][order]
+                scores = view.scores(view.outputs_from_branches(X, altered), y)
+            else:
+                shuffled = X.copy()
+                shuffled[:, columns] = X[np.ix_(order, columns)]
+                scores = view.scores(view.outputs(shuffled), y)
+            for target, value in scores.items():
                 drops[target].append(worsening(view.metrics[target], baseline[target], value))
         for target in view.targets:
             rows.append(

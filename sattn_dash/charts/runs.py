@@ -32,7 +32,7 @@ def overlaid_curves(history: pd.DataFrame, metric: str) -> alt.Chart:
 
 def metrics_side_by_side(metrics: pd.DataFrame) -> alt.Chart:
     """Test metrics of several runs as grouped bars (``run, target, metric, value``)."""
-    data = metrics.assign(measure=metrics["target"] + " · " + metrics["metric"])
+    data = metrics.assign(measure=metrics["target"] + " · test " + metrics["metric"])
     bars = (
         alt.Chart(data)
         .mark_bar()

@@ -4,7 +4,7 @@ sattn_dash/ui/pages.py for why the folder is not named pages/)."""
 
 import streamlit as st
 
-from sattn_dash.ui import auth, pages, sidebar
+from sattn_dash.ui import auth, pages, sidebar, work
 
 
 def main() -> None:
@@ -18,9 +18,13 @@ def main() -> None:
             for path, title, icon, url in pages.ALL
         ]
     )
+    work.restore()
     sidebar.render_active_runs()
     auth.render_account()
-    current.run()
+    try:
+        current.run()
+    finally:
+        work.save()  # also when a page ends early with st.stop()
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from sattn_dash.layers.options import NORMALIZERS, PENALTIES
 _MIN_TEMPERATURE = 1e-3
 
 
+@keras.saving.register_keras_serializable(package="sattn_dash")
 class _AtLeast(keras.constraints.Constraint):
     """Keeps a trainable temperature positive, so w / T stays defined."""
 

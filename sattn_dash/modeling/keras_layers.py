@@ -10,7 +10,9 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from sattn_dash.layers import SparseDenseMultiHeadAttention
+# By module, not by name: it may still be loading when the first Keras import registers
+# every sattn-dash layer (sattn_dash._keras_registration).
+import sattn_dash.layers.sparse_dense_attention as sparse_dense
 
 __all__ = [
     "BranchRouter",
@@ -244,7 +246,7 @@ class BranchRouter(keras.layers.Layer):
             projection = dense(self.token_dim, dtype=self.dtype_policy, name=f"token_{i}")
             projection.build(shape)
             self.tokens.append(projection)
-        self.attention = SparseDenseMultiHeadAttention(
+        self.attention = sparse_dense.SparseDenseMultiHeadAttention(
             num_heads=self.num_heads,
             key_dim=self.key_dim,
             top_k=self.top_k,

@@ -72,7 +72,7 @@ def render_downloads(spec: ModelSpec, prepared) -> None:
         key="arch.download_spec",
     )
     try:
-        script = export_script(spec, data_file, prepared)
+        script = export_script(spec, prepared.schema, data_file=data_file)
     except UserError as error:
         user_error(error)
         return
@@ -84,5 +84,6 @@ def render_downloads(spec: ModelSpec, prepared) -> None:
         icon=":material/code:",
         on_click="ignore",
         key="arch.download_script",
-        help="A standalone Keras script that trains this architecture on your file.",
+        help="A Python script that trains this architecture on your file with the "
+        "sattn_dash package (pip install sattn-dash).",
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from sattn_dash.drafts import TableRef
 from sattn_dash.errors import UserError
 from sattn_dash.tabular import (
     SAMPLES,
@@ -18,7 +19,7 @@ from sattn_dash.tabular import (
     read_info,
     read_table,
 )
-from sattn_dash.ui import state
+from sattn_dash.ui import sessions, state
 from sattn_dash.ui.components import user_error
 
 FILE_TYPES = ["csv", "tsv", "txt", "parquet", "xlsx", "json", "jsonl", "gz", "bz2", "xz", "zst"]
@@ -37,11 +38,13 @@ def limits_line() -> str:
     )
 
 
-def use_table(df, name: str, schema, sample: str | None = None) -> None:
-    """Make ``df`` the session's table; everything built on the old one is dropped."""
+def use_table(df, name: str, schema, ref: TableRef) -> None:
+    """Make ``df`` the session's table; everything built on the old one is dropped.
+    ``ref`` says where it came from, so the saved work can read it again."""
     state.TABLE.set(df)
     state.TABLE_NAME.set(name)
-    state.SAMPLE_NAME.set(sample)
+    state.TABLE_REF.set(ref)
+    state.SAMPLE_NAME.set(ref.sample)
     state.TABLE_VERSION.set(state.TABLE_VERSION.get() + 1)
     state.UPLOAD_ERROR.clear()
     state.SCHEMA.set(schema)
@@ -56,7 +59,7 @@ def load_sample_table(name: str) -> None:
     info = SAMPLES[name]
     df = load_sample(name)
     schema = infer_schema(df, targets=list(info.targets), groups=dict(info.groups) or None)
-    use_table(df, info.title, schema, sample=name)
+    use_table(df, info.title, schema, TableRef(info.title, sample=name))
 
 
 def _read_upload(sheet: str | None = None) -> None:
@@ -71,8 +74,11 @@ def _read_upload(sheet: str | None = None) -> None:
         state.UPLOAD_ERROR.set(f"{uploaded.name}: {error}")
         return
     info = read_info(df)
-    shown = uploaded.name + (f" (sheet {info.sheet})" if info and len(info.sheets) > 1 else "")
-    use_table(df, shown, schema)
+    several = info is not None and len(info.sheets) > 1
+    shown = uploaded.name + (f" (sheet {info.sheet})" if several else "")
+    digest = sessions.drafts().put_table(uploaded.getvalue(), uploaded.name)
+    ref = TableRef(shown, digest, uploaded.name, sheet=info.sheet if several else None)
+    use_table(df, shown, schema, ref)
 
 
 def _read_server_path() -> None:

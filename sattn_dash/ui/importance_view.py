@@ -20,7 +20,14 @@ SLIDER_TEMPERATURES = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 1
 METHOD_UNITS = {
     "attention": "share of 1 (module probability or mean routing weight)",
     "ablation": "drop in the headline metric when the branch is replaced by its mean",
-    "permutation": "drop in the headline metric when the branch's inputs are shuffled",
+    "permutation": "drop in the headline metric when the branch's output is shuffled across rows",
+}
+METHOD_TITLES = {"attention": "Attention", "ablation": "Ablation", "permutation": "Permutation"}
+AGREEMENT_TITLES = {
+    "strong": "Attention agrees with ablation",
+    "partial": "Attention partly agrees with ablation",
+    "none": "Attention does not track what the model needs",
+    "undetermined": "No ranking to compare",
 }
 
 
@@ -29,6 +36,15 @@ def render_probabilities(run: Run) -> pd.DataFrame | None:
     frame = compute_or_explain("module_importance_for_run", run)
     if frame is None:
         return None
+    if analysis.no_branch_preferred(frame["importance"]):
+        low, high = frame["importance"].min(), frame["importance"].max()
+        st.info(
+            f"**No branch preferred**: the weights run only from {low:.2f} to {high:.2f}, "
+            "too even to name a top branch. Train longer, lower the temperature or use a "
+            "sparsemax normalizer for a clearer choice.",
+            icon=":material/balance:",
+        )
+    render_dense_routing(run)
     if "probability" in frame:
         trained_t = float(frame["temperature"].iloc[0])
         chart(
@@ -48,6 +64,20 @@ def render_probabilities(run: Run) -> pd.DataFrame | None:
             "is picked).",
         )
     return frame
+
+
+def render_dense_routing(run: Run) -> None:
+    """Flag a sparse-dense combiner whose top-k covers every branch: it routes densely."""
+    spec = run.spec
+    if spec is None or spec.combiner.kind != "sparse_dense":
+        return
+    if spec.combiner.top_k >= len(spec.branches):
+        st.info(
+            f"**Not sparse**: this router picks the top {spec.combiner.top_k} of "
+            f"{len(spec.branches)} branches, so every row uses every branch. Lower top-k "
+            "on the Architecture page for a real choice per row.",
+            icon=":material/call_split:",
+        )
 
 
 def render_path(run: Run) -> None:
@@ -94,7 +124,17 @@ def render_temperature(run: Run, importance: pd.DataFrame) -> None:
     at_chosen = scored[np.isclose(scored["temperature"], chosen)]
     cols = st.columns(max(1, len(at_chosen)) + 1)
     top = at_chosen.iloc[0] if len(at_chosen) else None
-    if top is not None:
+    at_t = curve[np.isclose(curve["temperature"], chosen)]["probability"]
+    if top is not None and analysis.no_branch_preferred(at_t):
+        cols[0].metric(
+            "Top branch",
+            "none preferred",
+            f"largest weight {top['top_probability']:.1%}",
+            delta_color="off",
+            delta_arrow="off",
+            help="The weights at this temperature are too even to name a top branch.",
+        )
+    elif top is not None:
         cols[0].metric(
             "Top branch",
             str(top["top_branch"]),
@@ -105,13 +145,17 @@ def render_temperature(run: Run, importance: pd.DataFrame) -> None:
     for col, (_, row) in zip(cols[1:], at_chosen.iterrows(), strict=False):
         change = None if row["trained"] else f"{-row['worsening']:+.4f} vs trained"
         col.metric(
-            f"{row['target']} · {row['metric']} at T={chosen:g}",
+            f"{row['target']} · validation {row['metric']} at T={chosen:g}",
             f"{row['value']:.4f}",
             change,
-            help="On the validation rows. A positive change means better than "
-            "at the trained temperature.",
+            help="On the validation rows (the test metric of this run is on the Train and "
+            "Runs pages). A positive change means better than at the trained temperature.",
         )
-    table(scored, f"temperature_what_if_{run.run_id}_{chosen:g}")
+    table(
+        scored,
+        f"temperature_what_if_{run.run_id}_{chosen:g}",
+        caption="Scores on the validation rows.",
+    )
 
 
 def _target_picker(run: Run, key: str) -> str:
@@ -126,7 +170,7 @@ def render_faithfulness(run: Run, importance: pd.DataFrame | None) -> None:
     st.caption(
         "Attention weights are not automatically importance. Here they are set beside what "
         "the model actually needs: ablation (replace one branch's output by its mean) and "
-        "permutation (shuffle the inputs of one branch), both on the validation rows."
+        "permutation (shuffle one branch's output across rows), both on the validation rows."
     )
     if importance is None:
         return
@@ -137,28 +181,43 @@ def render_faithfulness(run: Run, importance: pd.DataFrame | None) -> None:
         return
     ablation = ablation[ablation["target"] == target]
     permutation = permutation[permutation["target"] == target]
-    compared = analysis.compare_importances(
-        attention=importance, ablation=ablation, permutation=permutation
+    measures = {"attention": importance, "ablation": ablation, "permutation": permutation}
+    compared = analysis.compare_importances(**measures)
+    ranking = [m for m, frame in measures.items() if analysis.tells_branches_apart(frame)]
+    for method in measures.keys() - set(ranking):
+        st.caption(
+            f"**{METHOD_TITLES[method]} cannot tell these branches apart**: every branch "
+            "gets about the same value, so it is left out of the chart rather than shown "
+            "as a tie that ranks nothing."
+        )
+    if ranking:
+        long = pd.concat(
+            [
+                compared[["branch", method, f"{method}_rank"]]
+                .rename(columns={method: "importance", f"{method}_rank": "rank"})
+                .assign(method=method, units=METHOD_UNITS[method])
+                for method in ranking
+            ],
+            ignore_index=True,
+        )
+        chart(charts.methods_side_by_side(long), long, f"importance_methods_{run.run_id}_{target}")
+    render_verdict(analysis.faithfulness(importance, ablation).iloc[0])
+    table(
+        compared,
+        f"importance_comparison_{run.run_id}_{target}",
+        caption="Ablation and permutation drops are measured on the validation rows.",
     )
-    long = pd.concat(
-        [
-            compared[["branch", method, f"{method}_rank"]]
-            .rename(columns={method: "importance", f"{method}_rank": "rank"})
-            .assign(method=method, units=METHOD_UNITS[method])
-            for method in ("attention", "ablation", "permutation")
-        ],
-        ignore_index=True,
-    )
-    chart(charts.methods_side_by_side(long), long, f"importance_methods_{run.run_id}_{target}")
-    verdict = analysis.faithfulness(importance, ablation).iloc[0]
+
+
+def render_verdict(verdict) -> None:
+    """The faithfulness verdict as information: a finding about the model, not an error."""
     rho = verdict["spearman_rho"]
-    text = verdict["verdict"] + (
+    detail = (
         f" (Spearman ρ = {rho:.2f} over {verdict['n_branches']} branches.)" if pd.notna(rho) else ""
     )
-    {"strong": st.success, "partial": st.warning, "none": st.error}.get(
-        verdict["agreement"], st.info
-    )(text)
-    table(compared, f"importance_comparison_{run.run_id}_{target}")
+    with st.container(border=True):
+        st.markdown(f"**Verdict: {AGREEMENT_TITLES.get(verdict['agreement'], '')}**")
+        st.markdown(verdict["verdict"] + detail)
 
 
 def _leaderboard(frame: pd.DataFrame, run: Run, target: str) -> pd.DataFrame:

@@ -44,6 +44,6 @@ def runs_frame(store: RunStore) -> pd.DataFrame:
         for target, values in (_readable(run, "metrics", {}) or {}).items():
             for metric in TABLE_METRICS:
                 if isinstance(values, dict) and values.get(metric) is not None:
-                    row[f"{target} · {metric}"] = values[metric]
+                    row[f"{target} · test {metric}"] = values[metric]
         rows.append(row)
     return pd.DataFrame(rows)

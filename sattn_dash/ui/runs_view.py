@@ -12,7 +12,16 @@ import streamlit as st
 from sattn_dash.errors import RunError
 from sattn_dash.training.run import Run
 from sattn_dash.training.store import ACTIVE_STATES
-from sattn_dash.ui import compare_view, pages, resume_view, runs_table, sessions, state, tidy
+from sattn_dash.ui import (
+    compare_view,
+    pages,
+    resume_view,
+    run_code,
+    runs_table,
+    sessions,
+    state,
+    tidy,
+)
 from sattn_dash.ui.components import empty_state, table, user_error
 
 STATUS_ICON = {
@@ -102,7 +111,7 @@ def render_downloads(run: Run) -> None:
         icon=":material/download:",
         on_click="ignore",
         key=_key(f"model.{run.run_id}"),
-        help="Load it with `sattn_dash.modeling.load_model(path)`, which registers the custom layers.",
+        help="Load it with `keras.saving.load_model(path)` after `import sattn_dash` (below).",
     )
     predictions = run.path / "predictions.csv"
     cols[1].download_button(
@@ -164,6 +173,7 @@ def render_detail(run: Run) -> None:
                 icon=":material/grid_on:",
             )
         render_downloads(run)
+        run_code.render(run, _key(f"script.{run.run_id}"))
         cols = st.columns([4, 1, 1], vertical_alignment="bottom")
         cols[0].text_input("Title", value=run.title, key=_key(f"title.{run.run_id}"))
         cols[1].button(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from sattn_dash.drafts import DraftStore
 from sattn_dash.errors import RunError
 from sattn_dash.training.registry import SessionRegistry
 from sattn_dash.training.store import RunStore, default_workspace
@@ -29,6 +30,11 @@ def registry() -> SessionRegistry:
 
 def store() -> RunStore:
     return registry().store
+
+
+def drafts() -> DraftStore:
+    """Users' work in progress and uploaded tables, in the same workspace as the runs."""
+    return DraftStore(default_workspace())
 
 
 def run_exists(run_id: str | None) -> bool:

@@ -430,6 +430,13 @@ def render_combiner(prepared, spec: ModelSpec) -> None:
             "branches get all the samples.",
         )
         st.caption(TOP_K_HELP)
+        if c.top_k >= len(spec.branches):
+            st.info(
+                f"**Not sparse**: top-{c.top_k} of {len(spec.branches)} branches sends every "
+                "row to every branch, so the router chooses nothing. Lower Top k for a "
+                "choice per row.",
+                icon=":material/call_split:",
+            )
     if c.kind != "concat":
         _combiner_widget(
             prepared,

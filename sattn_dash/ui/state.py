@@ -51,6 +51,7 @@ TABLE = Key("data.table", "data_source", doc="the loaded pandas DataFrame, or No
 TABLE_NAME = Key("data.table_name", "data_source", doc="file name or sample title")
 TABLE_VERSION = Key("data.table_version", "data_source", lambda: 0, "bumped per new table")
 SAMPLE_NAME = Key("data.sample_name", "data_source", doc="sample key when a sample is loaded")
+TABLE_REF = Key("data.table_ref", "data_source", doc="drafts.TableRef: where the table came from")
 UPLOAD_ERROR = Key("data.upload_error", "data_source", doc="message of the last bad upload")
 UPLOADER = Key("data.uploader", "data_source", doc="file_uploader widget")
 SHEET = Key("data.sheet", "data_source", doc="Excel sheet selectbox widget")
@@ -78,8 +79,13 @@ SPEC_ERROR = Key("arch.spec_error", "spec_editor", doc="message of the last bad 
 SPEC_UPLOADER = Key("arch.spec_uploader", "spec_editor", doc="file_uploader for spec JSON")
 PRESET_PICKER = Key("arch.preset_picker", "spec_editor", doc="preset radio widget")
 
+# Work kept in the workspace (owner: sattn_dash.ui.work)
+WORK_ID = Key("work.id", "work", doc="id of this user's draft in the workspace (also ?work=)")
+WORK_SAVED = Key("work.saved", "work", doc="what the draft held when last written")
+
 # Training (owner: sattn_dash.ui.train_panel)
 CURRENT_RUN = Key("train.run", "train_panel", doc="run id this tab follows (also ?run=)")
+MY_RUNS = Key("train.my_runs", "train_panel", list, "run ids this tab started")
 TRAIN_ERROR = Key("train.error", "train_panel", doc="message of the last refused start")
 TRAIN_WIDGET = Key("train.form", "train_panel", doc="prefix of training-setting widgets")
 RESUME_ERROR = Key("train.resume_error", "resume_view", doc="(run id, why Resume was refused)")
@@ -87,6 +93,7 @@ RESUME_WIDGET = Key("train.resume", "resume_view", doc="prefix of the Resume but
 
 # Analysis pages (owner: sattn_dash.ui.run_picker, importance_view, attention_view)
 RUN_PICKER = Key("analysis.run_picker", "run_picker", doc="selectbox of finished runs")
+PICKED_RUN = Key("analysis.picked_run", "run_picker", doc="run picked last, on any page")
 TEMPERATURE = Key("importance.temperature", "importance_view", doc="what-if slider")
 IMPORTANCE_WIDGET = Key("importance.widget", "importance_view", doc="prefix of its widgets")
 ROW_MODE = Key("attention.row_mode", "attention_view", doc="how rows are picked")

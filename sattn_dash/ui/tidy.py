@@ -31,9 +31,10 @@ def history_long(history: pd.DataFrame) -> pd.DataFrame:
 
 
 def metrics_long(metrics: dict, run: str | None = None) -> pd.DataFrame:
-    """``{target: {metric: value}}`` as ``target, metric, value`` (plus ``run``)."""
+    """A run's test metrics ``{target: {metric: value}}`` as ``target, split, metric,
+    value`` (plus ``run``); ``split`` is always "test", so every table says so."""
     rows = [
-        {"target": target, "metric": metric, "value": value}
+        {"target": target, "split": "test", "metric": metric, "value": value}
         for target, values in (metrics or {}).items()
         if isinstance(values, dict)
         for metric, value in values.items()
@@ -41,7 +42,7 @@ def metrics_long(metrics: dict, run: str | None = None) -> pd.DataFrame:
         and isinstance(value, int | float)
         and not isinstance(value, bool)
     ]
-    frame = pd.DataFrame(rows, columns=["target", "metric", "value"])
+    frame = pd.DataFrame(rows, columns=["target", "split", "metric", "value"])
     if run is not None:
         frame.insert(0, "run", run)
     return frame

@@ -236,12 +236,27 @@ def start(spec) -> None:
         return
     state.TRAIN_ERROR.clear()
     state.CURRENT_RUN.set(run_id)
+    state.MY_RUNS.set([*state.MY_RUNS.get(), run_id])
     st.query_params["run"] = run_id
 
 
+def start_label() -> tuple[str, str | None]:
+    """What pressing Start will do: start now, start after this tab's own run, or wait
+    in the queue behind someone else's (another user's or another tab's) run."""
+    registry = sessions.registry()
+    busy = registry.active()
+    if len(busy) < registry.max_concurrent:
+        return "Start training", None
+    if {s.run_id for s in busy} <= set(state.MY_RUNS.get()):
+        return "Start another run", "It starts as soon as your run in progress ends."
+    return (
+        "Queue training (another user's or tab's run is busy)",
+        "The training slot is in use by a run you did not start here; yours starts when it ends.",
+    )
+
+
 def render_start(spec) -> None:
-    busy = [s for s in sessions.registry().active()]
-    label = "Start training" if not busy else "Queue training (another run is busy)"
+    label, why = start_label()
     st.button(
         label,
         type="primary",
@@ -249,6 +264,7 @@ def render_start(spec) -> None:
         on_click=start,
         args=(spec,),
         key=_key("start"),
+        help=why,
     )
     if state.TRAIN_ERROR.get():
         user_error(state.TRAIN_ERROR.get())
@@ -338,6 +354,10 @@ def render_result(run) -> None:
     metrics = tidy.metrics_long(run.metrics)
     if not metrics.empty:
         st.subheader("Test-set results")
+        st.caption(
+            "On the held-out test rows: the same numbers as on the Runs page and the "
+            "baselines leaderboard."
+        )
         st.dataframe(metrics, hide_index=True)
     links = st.columns(3)
     links[0].page_link(

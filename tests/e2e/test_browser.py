@@ -76,7 +76,9 @@ def progress(page):
 
 def start_training(page, epochs: int) -> None:
     set_number(page, "Epochs", epochs)
-    page.get_by_role("button", name=re.compile("Start training|Queue training")).click()
+    page.get_by_role(
+        "button", name=re.compile("Start training|Start another run|Queue training")
+    ).click()
     progress(page).first.wait_for(timeout=60_000)
 
 
