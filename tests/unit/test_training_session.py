@@ -174,7 +174,7 @@ def test_a_user_error_inside_the_worker_is_captured(store, binary):
 def test_an_internal_error_is_captured_with_its_traceback(store, binary, monkeypatch):
     import sattn_dash.modeling
 
-    def broken(spec, prepared):
+    def broken(spec, prepared, compile=True):
         raise RuntimeError("the GPU caught fire")
 
     monkeypatch.setattr(sattn_dash.modeling, "build_model", broken)
