@@ -14,6 +14,7 @@ ARCHITECTURE = "app_pages/architecture.py"
 TRAIN = "app_pages/train.py"
 IMPORTANCE = "app_pages/importance.py"
 ATTENTION = "app_pages/attention.py"
+PREDICTIONS = "app_pages/predictions.py"
 RUNS = "app_pages/runs.py"
 
 # (path, title, icon, url path) in the order the sidebar shows them.
@@ -24,5 +25,6 @@ ALL = (
     (TRAIN, "Train", ":material/model_training:", "train"),
     (IMPORTANCE, "Module importance", ":material/bar_chart:", "importance"),
     (ATTENTION, "Token attention", ":material/grid_on:", "attention"),
+    (PREDICTIONS, "Predictions", ":material/fact_check:", "predictions"),
     (RUNS, "Runs", ":material/history:", "runs"),
 )
