@@ -12,7 +12,7 @@ from sattn_dash.analysis import (
     reliability,
     threshold_table,
 )
-from sattn_dash.analysis.calibration import confusion_at, conformal_half_width
+from sattn_dash.analysis.calibration import conformal_half_width, confusion_at
 from sattn_dash.errors import SpecError
 from sattn_dash.modeling import (
     BlockSpec,
@@ -77,9 +77,9 @@ def test_thresholds_follow_scikit_learn():
     assert np.isnan(table.loc[1.0, "precision"]) or table.loc[1.0, "tp"] > 0
     cells = confusion_at(table.loc[0.5], "yes", "no")
     assert cells["rows"].sum() == 500
-    assert cells.set_index(["true", "predicted"]).loc[("yes", "yes"), "rows"] == table.loc[
-        0.5, "tp"
-    ]
+    assert (
+        cells.set_index(["true", "predicted"]).loc[("yes", "yes"), "rows"] == table.loc[0.5, "tp"]
+    )
 
 
 def test_bad_settings_say_what_to_change():
