@@ -1,17 +1,7 @@
-"""sattn-dash entry point: `streamlit run app.py`. Routes over the pages in app_pages/
-(see sattn_dash/ui/pages.py for why the folder is not named pages/)."""
+"""sattn-dash from a checkout: `streamlit run app.py`. The dashboard lives in the package
+(sattn_dash/dashboard/, pages in sattn_dash/dashboard/app_pages/) so that `pip install .`
+ships it; `sattn-dash app` runs the same function from any folder."""
 
-import streamlit as st
+from sattn_dash.dashboard.main import main
 
-from sattn_dash.ui import pages, sidebar
-
-st.set_page_config(page_title="sattn-dash", page_icon=":material/hub:", layout="wide")
-
-current = st.navigation(
-    [
-        st.Page(path, title=title, icon=icon, url_path=url, default=path == pages.HOME)
-        for path, title, icon, url in pages.ALL
-    ]
-)
-sidebar.render_active_runs()
-current.run()
+main()

@@ -14,7 +14,9 @@ resident memory is no use there: TensorFlow keeps freed memory for reuse).
 Prints markdown tables for bench/RESULTS.md. Targets (not tests): weighting <= 1.1x
 keras Average; sparse-dense with selection="shared" <= 1.0x dense time and <= 0.5x its
 peak memory at length 2048, runs at 8192 within 4 GiB, and <= 2x dense time at tabular
-size (batch 256, length 32, top_k 8).
+size (batch 256, length 32, top_k 8). The numeric embeddings and BatchEnsembleDense
+(issue 10) have no target: they are measured against the plain Dense of the same output
+width, so a spec author can see what they cost.
 """
 
 import argparse
@@ -26,6 +28,9 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# TensorFlow 2.21 keeps no memory statistics for the CPU unless its CPU allocator is the
+# BFC one; without this, get_memory_info("CPU:0") raises.
+os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import keras  # noqa: E402
@@ -34,8 +39,12 @@ import tensorflow as tf  # noqa: E402
 from keras import ops  # noqa: E402
 
 from sattn_dash.layers import (  # noqa: E402
+    BatchEnsembleDense,
+    PeriodicEmbedding,
+    PiecewiseLinearEmbedding,
     SparseAttentionWeighting,
     SparseDenseMultiHeadAttention,
+    quantile_bin_edges,
 )
 
 GIB = 1024**3
@@ -201,6 +210,69 @@ def bench_tabular(args):
     return _table(["layer", "ms", "time vs dense", "peak MiB", "memory vs dense"], rows)
 
 
+def _layer_step(layer, inputs):
+    layer(inputs[0])
+    return train_step(lambda xs: layer(xs[0]), inputs, layer.trainable_variables)
+
+
+def _compare_layers(args, layers):
+    """Time ``{name: (layer, its input)}`` against the first, with parameter counts."""
+    steps = {name: _layer_step(layer, [x]) for name, (layer, x) in layers.items()}
+    results = measure(steps, args.warmup, args.repeats)
+    reference = results[next(iter(results))]
+    return [
+        [name, f"{layer.count_params():,}", *_cells(results[name], reference)]
+        for name, (layer, _) in layers.items()
+    ]
+
+
+def bench_embeddings(args):
+    batch, features, bins, units = 1024, 32, 32, 16
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=(batch, features)).astype("float32"))
+    edges = quantile_bin_edges(rng.normal(size=(10_000, features)), bins)
+    layers = {
+        f"Dense({features * units}) on the raw features": (
+            keras.layers.Dense(features * units, activation="relu"),
+            x,
+        ),
+        f"PiecewiseLinearEmbedding({bins} bins, {units})": (
+            PiecewiseLinearEmbedding(edges, units),
+            x,
+        ),
+        f"PeriodicEmbedding({units}, 16 frequencies)": (
+            PeriodicEmbedding(features, units, n_frequencies=16),
+            x,
+        ),
+        f"PeriodicEmbedding({units}, 16 frequencies, lite)": (
+            PeriodicEmbedding(features, units, n_frequencies=16, lite=True),
+            x,
+        ),
+    }
+    rows = _compare_layers(args, layers)
+    header = ["layer", "params", "ms", "time vs Dense", "peak MiB", "memory vs Dense"]
+    return _table(header, rows)
+
+
+def bench_batch_ensemble(args):
+    batch, k, width = 256, 32, 256
+    rng = np.random.default_rng(0)
+    members = tf.constant(rng.normal(size=(batch, k, width)).astype("float32"))
+    one = members[:, 0]
+    layers = {
+        f"Dense({width}) on the same (batch, {k}, {width})": (keras.layers.Dense(width), members),
+        f"BatchEnsembleDense({width}, k={k})": (BatchEnsembleDense(width, k=k), members),
+        f"{k} separate Dense({width}) (EinsumDense)": (
+            keras.layers.EinsumDense("bki,kio->bko", (k, width), bias_axes="ko"),
+            members,
+        ),
+        f"Dense({width}) on (batch, {width}): one member's work": (keras.layers.Dense(width), one),
+    }
+    rows = _compare_layers(args, layers)
+    header = ["layer", "params", "ms", "time vs Dense", "peak MiB", "memory vs Dense"]
+    return _table(header, rows)
+
+
 def _repeats(args, length):
     return max(3, args.repeats // 3) if length >= 2048 else args.repeats
 
@@ -254,7 +326,10 @@ def main(argv=None):
         help="skip dense attention where its score tensors would need more than this",
     )
     parser.add_argument(
-        "--only", choices=["weighting", "attention", "tabular"], nargs="+", default=None
+        "--only",
+        choices=["weighting", "attention", "tabular", "embeddings", "ensemble"],
+        nargs="+",
+        default=None,
     )
     args = parser.parse_args(argv)
     if args.repeats is None:
@@ -283,6 +358,14 @@ def main(argv=None):
         "tabular": (
             "Tabular size: batch 256, length 32, 4 heads, key_dim 16, top_k 8",
             bench_tabular,
+        ),
+        "embeddings": (
+            "Numeric embeddings, batch 1024, 32 features, 16 units per feature",
+            bench_embeddings,
+        ),
+        "ensemble": (
+            "BatchEnsembleDense, batch 256, k 32 members, 256 -> 256",
+            bench_batch_ensemble,
         ),
     }
     for name in args.only or list(sections):

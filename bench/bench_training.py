@@ -44,7 +44,7 @@ from sattn_dash.modeling import PRESETS, build_model, head_name, preset_spec  # 
 from sattn_dash.tabular import infer_schema, prepare  # noqa: E402
 from sattn_dash.training import RunStore, TrainingConfig, list_devices  # noqa: E402
 from sattn_dash.training.callbacks import SessionCallback, Snapshotter  # noqa: E402
-from sattn_dash.training.pipeline import seeded, training_dataset  # noqa: E402
+from sattn_dash.training.pipeline import seeded, steps_per_epoch, training_dataset  # noqa: E402
 from sattn_dash.training.session import TrainingSession  # noqa: E402
 
 MIB = 1024**2
@@ -114,7 +114,7 @@ def steady_state(prepared, spec, df, schema, store, epochs: int, repeats: int) -
     validation = (np.asarray(Xv, dtype=np.float32), {heads[t]: v for t, v in yv.items()})
     with seeded(0):
         model = build_model(spec, prepared)
-        data = training_dataset(X, y, 64, 0)
+        data = training_dataset(X, y, 64, 0, epochs=epochs)
 
     def engine_callbacks():
         hooks = TrainingSession(df, schema, spec, TrainingConfig(), store, prepared=prepared)
@@ -131,6 +131,7 @@ def steady_state(prepared, spec, df, schema, store, epochs: int, repeats: int) -
                 data,
                 validation_data=validation,
                 epochs=epochs,
+                steps_per_epoch=steps_per_epoch(len(X), 64),
                 shuffle=False,
                 verbose=0,
                 callbacks=callbacks,

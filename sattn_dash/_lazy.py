@@ -18,8 +18,14 @@ def lazy_exports(package: str, exports: dict[str, str]) -> tuple[Callable[[str],
     def __getattr__(name: str) -> Any:
         if name not in exports:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"{package}.{exports[name]}"), name)
-        setattr(importlib.import_module(package), name, value)
-        return value
+        submodule = exports[name]
+        module = importlib.import_module(f"{package}.{submodule}")
+        parent = importlib.import_module(package)
+        setattr(parent, name, getattr(module, name))
+        if exports.get(submodule) == submodule:
+            # Importing ``tabular.prepare`` made the package attribute ``prepare`` that
+            # module; the export of that name (the function) must win.
+            setattr(parent, submodule, getattr(module, submodule))
+        return getattr(parent, name)
 
     return __getattr__, sorted(exports)

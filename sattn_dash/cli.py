@@ -1,7 +1,9 @@
-"""``python -m sattn_dash``: the training engine without the browser.
+"""``sattn-dash`` (or ``python -m sattn_dash``): the training engine without the browser,
+and ``sattn-dash app`` to serve the dashboard.
 
-Subcommands: ``train``, ``runs``, ``show``, ``delete``, ``baselines``. Each is one entry in ``COMMANDS``
-(its help, its arguments and its handler); a new subcommand is one more entry.
+Subcommands: ``app``, ``train``, ``resume``, ``runs``, ``show``, ``delete``, ``baselines``. Each is one
+entry in ``COMMANDS`` (its help, its arguments and its handler); a new subcommand is one
+more entry.
 
 Exit status: 0 success, 2 a user error (one line on stderr, no traceback), 1 an internal
 failure, 130 a training run stopped with Ctrl-C (its run is kept, state ``stopped``).
@@ -56,14 +58,43 @@ class Command:
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     handler: Callable[[argparse.Namespace], Result]
+    # Unknown options go to the handler as ``args.options`` (``app``: Streamlit's options).
+    passes_options: bool = False
+
+
+# --- app ---------------------------------------------------------------------------------
+def _app(args: argparse.Namespace) -> Result:
+    if args.json:
+        raise CliUsageError("app serves the dashboard and prints no JSON; drop --json.")
+    from sattn_dash.dashboard import launch
+
+    return Result({}, "", launch.run(args.options, workspace=args.workspace))
 
 
 # --- train -------------------------------------------------------------------------------
-def _train_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, metavar="FILE", help="CSV, TSV, Excel or Parquet")
-    p.add_argument(
-        "--target", required=True, action="append", metavar="COL", help="repeat for several"
+def _table_arguments(p: argparse.ArgumentParser) -> None:
+    """``--data FILE`` or ``--sample NAME`` (a bundled table), and ``--target``."""
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", metavar="FILE", help="CSV, TSV, Excel, Parquet or JSON")
+    source.add_argument(
+        "--sample", metavar="NAME", help="a bundled sample table: " + ", ".join(_sample_names())
     )
+    p.add_argument(
+        "--target",
+        action="append",
+        metavar="COL",
+        help="repeat for several (default with --sample: the sample's own target)",
+    )
+
+
+def _sample_names() -> list[str]:
+    from sattn_dash.tabular.samples import SAMPLES
+
+    return list(SAMPLES)
+
+
+def _train_arguments(p: argparse.ArgumentParser) -> None:
+    _table_arguments(p)
     spec = p.add_mutually_exclusive_group()
     spec.add_argument("--preset", metavar="NAME", help="a ready-made architecture")
     spec.add_argument("--spec", metavar="FILE", help="a ModelSpec JSON file")
@@ -84,6 +115,7 @@ def _train(args: argparse.Namespace) -> Result:
         epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, device=args.device
     )
     spec_source = _spec_source(args)  # checked before the slow part
+    _check_table_arguments(args)
     from sattn_dash.training.devices import select_device
 
     select_device(config.device)
@@ -98,8 +130,14 @@ def _train(args: argparse.Namespace) -> Result:
         store,
         prepared=prepared,
         title=args.title,
-        source=Path(args.data).name,
+        source=_source_name(args),
+        data_path=str(Path(args.data).resolve()) if args.data else None,
     )
+    return _trained(store, session)
+
+
+def _trained(store: Any, session: Any) -> Result:
+    """Follow a session to its end; the run's summary and the exit status."""
     interrupted = _follow(session.start())
     status = session.status()
     data = _run_summary(store, session.run_id)
@@ -136,22 +174,47 @@ def _prepare(args: argparse.Namespace, config: Any) -> tuple[Any, Any, Any]:
     return df, schema, prepared
 
 
-def _read_with_targets(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The table of ``--data`` and its schema for ``--target``, checked with clear errors."""
-    from sattn_dash.tabular import infer_schema, read_table
+def _check_table_arguments(args: argparse.Namespace) -> None:
+    """Mistakes in ``--data``/``--sample``/``--target`` found before anything slow runs."""
+    from sattn_dash.tabular.samples import SAMPLES
 
-    path = Path(args.data)
-    if not path.is_file():
-        raise DataError(f"No data file {args.data}; check the path given to --data.")
-    df = read_table(path, name=path.name)
-    missing = [t for t in args.target if t not in df.columns]
+    if args.sample is not None and args.sample not in SAMPLES:
+        raise DataError(
+            f"No sample named {args.sample!r}; choose --sample from: {', '.join(SAMPLES)}."
+        )
+    if args.data is not None and not args.target:
+        raise CliUsageError("--target is required with --data: name the column to predict.")
+
+
+def _source_name(args: argparse.Namespace) -> str:
+    return Path(args.data).name if args.data else f"sample {args.sample}"
+
+
+def _read_with_targets(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The table of ``--data`` or ``--sample`` and its schema for ``--target``, checked
+    with clear errors."""
+    from sattn_dash.tabular import SAMPLES, infer_schema, load_sample, read_table
+
+    _check_table_arguments(args)
+    groups = None
+    if args.sample:
+        df = load_sample(args.sample)
+        targets = args.target or list(SAMPLES[args.sample].targets)
+        groups = dict(SAMPLES[args.sample].groups) or None
+    else:
+        path = Path(args.data)
+        if not path.is_file():
+            raise DataError(f"No data file {args.data}; check the path given to --data.")
+        df = read_table(path, name=path.name)
+        targets = args.target
+    missing = [t for t in targets if t not in df.columns]
     if missing:
         columns = ", ".join(map(str, list(df.columns)[:20]))
         raise DataError(
-            f"No column {missing[0]!r} in {path.name}; choose --target from: {columns}"
-            + (" ..." if len(df.columns) > 20 else ".")
+            f"No column {missing[0]!r} in {_source_name(args)}; choose --target from: "
+            f"{columns}" + (" ..." if len(df.columns) > 20 else ".")
         )
-    schema = infer_schema(df, targets=list(dict.fromkeys(args.target)))
+    schema = infer_schema(df, targets=list(dict.fromkeys(targets)), groups=groups)
     return df, schema
 
 
@@ -199,6 +262,30 @@ class ProgressBar:
         self.draw(status)
         self.stream.write("\n")
         self.stream.flush()
+
+
+# --- resume ------------------------------------------------------------------------------
+def _resume_arguments(p: argparse.ArgumentParser) -> None:
+    _run_id_argument(p)
+    p.add_argument("--data", metavar="FILE", help="the run's data file, if it moved")
+    p.add_argument("--device", metavar="auto|cpu|gpu", help="train on another device")
+
+
+def _resume(args: argparse.Namespace) -> Result:
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    from sattn_dash.training import RunStore
+    from sattn_dash.training.resume import resume_session
+
+    store = RunStore(args.workspace)
+    data = str(Path(args.data).resolve()) if args.data else None
+    session = resume_session(args.run_id, store, data_path=data, device=args.device)
+    for note in session.resumed_from.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(
+        f"resuming run {args.run_id} after epoch {session.resumed_from.checkpoint.epoch}",
+        file=sys.stderr,
+    )
+    return _trained(store, session)
 
 
 # --- runs, show, delete ----------------------------------------------------------------
@@ -300,10 +387,7 @@ def _format_analysis(
 
 # --- baselines ---------------------------------------------------------------------------
 def _baselines_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, metavar="FILE", help="CSV, TSV, Excel or Parquet")
-    p.add_argument(
-        "--target", required=True, action="append", metavar="COL", help="repeat for several"
-    )
+    _table_arguments(p)
     p.add_argument("--seed", type=int, default=0, metavar="N")
 
 
@@ -380,7 +464,16 @@ def _format_run(data: dict[str, Any], details: bool = False) -> str:
 
 # --- the command table -------------------------------------------------------------------
 COMMANDS: dict[str, Command] = {
+    "app": Command(
+        "serve the dashboard (any `streamlit run` option passes through, e.g. --server.port 8600)",
+        lambda p: None,
+        _app,
+        passes_options=True,
+    ),
     "train": Command("train a model and store the run", _train_arguments, _train),
+    "resume": Command(
+        "carry on an interrupted run from its last checkpoint", _resume_arguments, _resume
+    ),
     "runs": Command("list the stored runs", lambda p: None, _runs),
     "show": Command("show one run, with its analysis", _show_arguments, _show),
     "delete": Command("delete one run", _run_id_argument, _delete),
@@ -392,7 +485,7 @@ COMMANDS: dict[str, Command] = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="python -m sattn_dash",
+        prog=_prog(),
         description="Train attention-combined ensembles on tabular data and manage runs.",
     )
     common = argparse.ArgumentParser(add_help=False)
@@ -407,8 +500,14 @@ def build_parser() -> argparse.ArgumentParser:
     for name, command in COMMANDS.items():
         sub = commands.add_parser(name, parents=[common], help=command.help)
         command.add_arguments(sub)
-        sub.set_defaults(handler=command.handler)
+        sub.set_defaults(handler=command.handler, passes_options=command.passes_options)
     return parser
+
+
+def _prog() -> str:
+    """How the user called us: ``sattn-dash`` (the installed command) or ``python -m``."""
+    called = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return "python -m sattn_dash" if called in ("__main__.py", "-m", "-c", "") else called
 
 
 @contextlib.contextmanager
@@ -449,7 +548,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(argv: list[str]) -> tuple[int, dict[str, Any], str]:
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, options = parser.parse_known_args(argv)
+        if options and not args.passes_options:
+            parser.error(f"unrecognized arguments: {' '.join(options)}")
+        args.options = options
         result = args.handler(args)
         return result.exit_code, result.data, result.text
     except UserError as exc:

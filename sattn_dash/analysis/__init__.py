@@ -38,6 +38,7 @@ _EXPORTS = {
     "summary": "baselines",
     "format_report": "baselines",
     "module_importance": "modules",
+    "branch_importance": "modules",
     "routing_by_class": "modules",
     "importance_over_training": "modules",
     "entropy_over_training": "modules",

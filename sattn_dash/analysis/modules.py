@@ -4,6 +4,7 @@
   ``SparseAttentionWeighting`` combiner that is a fixed probability (with the raw weight,
   temperature and normalizer it comes from); for a ``sparse_dense`` combiner it is the
   mean routing weight and how often the branch is picked, over a data split.
+- ``branch_importance``: the ``importance`` column alone, as the run card stores it.
 - ``routing_by_class``: the same routing numbers per true and per predicted class.
 - ``importance_over_training`` / ``entropy_over_training``: from the per-epoch snapshots.
 - ``temperature_what_if``: the trained model re-scored at other temperatures, without
@@ -58,6 +59,20 @@ def module_importance(
     frame = _routing_summary(_routing(view, split, max_rows, seed)[0], view.branches)
     frame.insert(1, "importance", frame["mean_routing_weight"])
     return _ranked(frame)
+
+
+def branch_importance(
+    model, prepared, split: str = "val", seed: int = 0
+) -> dict[str, float] | None:
+    """Branch -> ``importance`` of :func:`module_importance`, or None for a combiner that
+    weighs no branch (concat, mean). The one answer the run card stores, so that
+    ``train --json``, ``show --json``, the Runs page and the Module importance page agree
+    for every combiner."""
+    try:
+        frame = module_importance(model, prepared, split=split, seed=seed)
+    except SpecError:
+        return None
+    return {str(b): float(v) for b, v in zip(frame["branch"], frame["importance"], strict=True)}
 
 
 def _routing(view: ModelView, split: str, max_rows: int | None, seed: int):

@@ -56,23 +56,25 @@ def metrics_side_by_side(metrics: pd.DataFrame) -> alt.Chart:
 
 
 def importances_side_by_side(importances: pd.DataFrame) -> alt.Chart:
-    """Final module probabilities per branch, one bar per run (``run, branch, probability``)."""
+    """Module importance per branch, one bar per run (``run, branch, importance, measure``:
+    a module probability or a mean routing weight, both a share of 1)."""
     bars = (
         alt.Chart(importances)
         .mark_bar()
         .encode(
             x=alt.X(
-                "probability:Q",
-                title="Module probability (share of 1)",
+                "importance:Q",
+                title="Module importance (share of 1)",
                 scale=alt.Scale(domain=[0, 1]),
             ),
-            y=alt.Y("branch:N", title=None),
+            y=alt.Y("branch:N", title=None, sort=None),
             yOffset="run:N",
             color=alt.Color("run:N", title="Run"),
             tooltip=[
                 tooltip("run", "Run", kind="N"),
                 tooltip("branch", "Branch", kind="N"),
-                tooltip("probability", "Module probability", ".4f", "Q"),
+                tooltip("measure", "Measure", kind="N"),
+                tooltip("importance", "Importance", ".4f", "Q"),
             ],
         )
     )

@@ -20,6 +20,7 @@ from typing import NamedTuple
 import keras
 from keras import ops
 
+from sattn_dash.layers._checks import check_positive_int
 from sattn_dash.layers.options import SELECTIONS
 
 # Gather the chosen keys and values when there are more than this many keys per chosen
@@ -80,13 +81,13 @@ class SparseDenseMultiHeadAttention(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_positive_int("num_heads", num_heads)
-        _check_positive_int("key_dim", key_dim)
-        _check_positive_int("top_k", top_k)
+        check_positive_int("num_heads", num_heads)
+        check_positive_int("key_dim", key_dim)
+        check_positive_int("top_k", top_k)
         if value_dim is not None:
-            _check_positive_int("value_dim", value_dim)
+            check_positive_int("value_dim", value_dim)
         if query_chunk_size is not None:
-            _check_positive_int("query_chunk_size", query_chunk_size)
+            check_positive_int("query_chunk_size", query_chunk_size)
         if not (isinstance(dropout, int | float) and 0.0 <= dropout < 1.0):
             raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}.")
         if selection not in SELECTIONS:
@@ -463,11 +464,6 @@ class SparseDenseMultiHeadAttention(keras.layers.Layer):
 
 
 # ----------------------------------------------------------------------- helpers
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-
-
 def _fresh(initializer):
     """A new initializer instance, so sub-layers do not share one (and its seed)."""
     return initializer.__class__.from_config(initializer.get_config())

@@ -45,6 +45,13 @@ class ReadLimits:
     max_columns: int = 2_000
     max_unpacked_bytes: int = 1000 * 1000 * 1000  # xlsx and Parquet once decompressed
 
+    def describe(self) -> str:
+        """The limits on a table's shape, as the Data page states them."""
+        return (
+            f"up to {self.max_rows:,} rows and {self.max_columns:,} columns; Excel and "
+            f"Parquet files up to {megabytes(self.max_unpacked_bytes)} once unpacked"
+        )
+
 
 @dataclass(frozen=True)
 class ReadInfo:

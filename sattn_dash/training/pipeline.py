@@ -3,14 +3,16 @@
 Reproducibility: the same data, spec and seed give the same weights and the same batch
 order, also when another session trains at the same time. Keras draws initial weights
 and layer seeds from Python's global random state, so building happens under one
-process-wide lock right after ``keras.utils.set_random_seed``. The batch order comes
-from a ``tf.data`` shuffle with its own seed, made under the same lock; after that,
-nothing a session does depends on global random state.
+process-wide lock right after ``keras.utils.set_random_seed``. The batch order of
+epoch ``e`` is a permutation drawn from ``(seed, e)`` alone (a stateless shuffle), so a
+resumed run can start at any epoch and see the batches an uninterrupted run would;
+after building, nothing a session does depends on global random state.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -30,13 +32,29 @@ def seeded(seed: int) -> Iterator[None]:
         yield
 
 
-def training_dataset(X: np.ndarray, y: dict[str, np.ndarray], batch_size: int, seed: int) -> Any:
-    """Batches of ``(X, y)`` in a fresh seeded order each epoch.
+def steps_per_epoch(rows: int, batch_size: int) -> int:
+    """Batches in one epoch (the last one may be short)."""
+    return max(1, math.ceil(rows / batch_size))
 
-    Built the way Keras builds its own from arrays: shuffle row indices, batch them,
-    gather the rows from the arrays handed in beside the indices (not captured as graph
-    constants), with tf.data's static graph optimisations off; otherwise each epoch's
-    new iterator re-serialises the whole table, a fixed cost per epoch.
+
+def training_dataset(
+    X: np.ndarray,
+    y: dict[str, np.ndarray],
+    batch_size: int,
+    seed: int,
+    *,
+    epochs: int,
+    first_epoch: int = 0,
+) -> Any:
+    """Batches of ``(X, y)`` for epochs ``first_epoch .. epochs - 1``, one after another.
+
+    Each epoch's order is a permutation drawn from ``(seed, epoch)`` only, so the batches
+    do not depend on how many epochs came before in this process. The dataset runs on
+    across epochs: fit it with ``steps_per_epoch=steps_per_epoch(len(X), batch_size)``.
+    Built the way Keras builds its own from arrays: batches of row indices gather the
+    rows from the arrays handed in beside them (not captured as graph constants), with
+    tf.data's static graph optimisations off; otherwise each new iterator re-serialises
+    the whole table.
     """
     import tensorflow as tf
 
@@ -45,11 +63,17 @@ def training_dataset(X: np.ndarray, y: dict[str, np.ndarray], batch_size: int, s
         {name: tf.convert_to_tensor(values) for name, values in y.items()},
     )
     n = len(X)
-    order = (
-        tf.data.Dataset.range(n)
-        .shuffle(n, seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size)
-    )
+    batches = steps_per_epoch(n, batch_size)
+
+    def epoch_order(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64),
+            seed=tf.stack([tf.constant(seed, tf.int64), epoch]),
+            alg="philox",
+        )
+        return tf.data.Dataset.range(batches).map(
+            lambda b: order[b * batch_size : tf.minimum((b + 1) * batch_size, n)]
+        )
 
     def gather(indices, data):
         features, targets = data
@@ -58,6 +82,7 @@ def training_dataset(X: np.ndarray, y: dict[str, np.ndarray], batch_size: int, s
     options = tf.data.Options()
     options.experimental_optimization.apply_default_optimizations = False
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    order = tf.data.Dataset.range(first_epoch, max(epochs, first_epoch)).flat_map(epoch_order)
     return (
         tf.data.Dataset.zip((order, tf.data.Dataset.from_tensors(arrays).repeat()))
         .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -67,11 +92,12 @@ def training_dataset(X: np.ndarray, y: dict[str, np.ndarray], batch_size: int, s
 
 
 def prepare_fit(
-    spec: Any, prepared: Any, config: Any, strategy: Any = None
+    spec: Any, prepared: Any, config: Any, strategy: Any = None, first_epoch: int = 0
 ) -> tuple[Any, Any, dict]:
     """The seeded model, its batches and the keyword arguments of ``model.fit`` for
     ``config`` (early stopping on the validation split included): what a training
-    session and a retrained baseline share, so both train the same way."""
+    session and a retrained baseline share, so both train the same way. A resumed run
+    passes ``first_epoch`` (epochs already done): the batches start where it stopped."""
     import keras
 
     from sattn_dash.modeling import build_model, head_name
@@ -87,6 +113,8 @@ def prepare_fit(
             {heads[t]: v for t, v in y_train.items()},
             config.batch_size,
             config.seed,
+            epochs=config.epochs,
+            first_epoch=first_epoch,
         )
     callbacks: list[Any] = []
     validation = None
@@ -100,6 +128,8 @@ def prepare_fit(
             )
     fit_kwargs = {
         "epochs": config.epochs,
+        "initial_epoch": first_epoch,
+        "steps_per_epoch": steps_per_epoch(len(X_train), config.batch_size),
         "callbacks": callbacks,
         "validation_data": validation,
         "shuffle": False,  # the dataset shuffles itself, with its own seed

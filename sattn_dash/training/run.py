@@ -37,6 +37,7 @@ class RunInfo:
     epochs_run: int
     duration_s: float | None
     error: str | None
+    user: str | None = None  # who started it, when sign-in is on (training.users)
 
 
 class Run:
@@ -102,7 +103,9 @@ class Run:
 
     @property
     def module_importance(self) -> dict[str, float] | None:
-        """Branch -> probability of the final model, for the attention combiners."""
+        """Branch -> importance of the final model (``analysis.branch_importance``: the
+        module probability, or the mean routing weight on the validation split for
+        sparse_dense); None for concat and mean combiners."""
         return self.card.get("module_importance")
 
     @cached_property

@@ -99,6 +99,9 @@ class TrainingSession:
 
     ``spec`` is a ``ModelSpec`` or a preset name. ``prepared`` skips preparing the table
     again when the caller already did it with the same seed and split sizes.
+    ``data_path`` is the file the table came from (kept so a resume can check it);
+    ``resume`` is a ``training.resume.ResumePoint``: the session carries on that run
+    from its checkpoint instead of creating a new one (see ``training.resume``).
     """
 
     def __init__(
@@ -113,6 +116,8 @@ class TrainingSession:
         title: str | None = None,
         source: str | None = None,
         on_done: Callable[[TrainingSession], None] | None = None,
+        data_path: str | None = None,
+        resume: Any = None,
     ):
         self.config = config or TrainingConfig()
         self.store = store or RunStore()
@@ -133,6 +138,18 @@ class TrainingSession:
         self._nan: NanLossError | None = None
         self._best_val = math.inf
         self._stopped_early = False
+        self.data_path = data_path
+        self.resumed_from = resume
+        self._before: dict[str, Any] = {}  # what earlier processes of a resumed run did
+        if resume is not None:
+            self.run_id = resume.run_id
+            self._writer = self.store.writer(self.run_id)
+            self._status = SessionStatus(
+                self.run_id, "queued", "waiting", epochs=self.config.epochs
+            )
+            self._restore_progress(resume.checkpoint)
+            owner.claim(self.run_id)
+            return
 
         preset = spec if isinstance(spec, str) else getattr(spec, "preset", None)
         files = {"schema.json": schema.to_dict(), "config.json": self.config.to_dict()}
@@ -258,9 +275,10 @@ class TrainingSession:
         with self._lock:
             if self._status.state != "queued":
                 return self._status
-            self._started_at = time.monotonic()
+            self._started_at = time.monotonic() - self._before.get("elapsed_s", 0.0)
             self._status = dataclasses.replace(self._status, state="running", phase="starting")
-        self._started_wall = datetime.now(UTC)
+        if self.resumed_from is None:
+            self._started_wall = datetime.now(UTC)
         try:
             self.heartbeat()
             self._train()
@@ -305,8 +323,9 @@ class TrainingSession:
         self._df = None  # the prepared splits are all that is needed from here on
         spec = resolve_spec(self._spec, prepared, learning_rate=config.learning_rate)
         self._spec = spec
-        self._writer.json("spec.json", spec.to_dict())
-        self._writer.prepared(prepared)
+        if self.resumed_from is None:  # a resumed run keeps the files it started with
+            self._writer.json("spec.json", spec.to_dict())
+            self._writer.prepared(prepared)
         self._timed("prepare_s", t)
 
         if not self._phase("building model"):
@@ -341,22 +360,74 @@ class TrainingSession:
 
     def _build(self, spec: Any, prepared: Any) -> tuple[Any, Any, Any, dict[str, Any]]:
         from sattn_dash.training.callbacks import SessionCallback, Snapshotter
+        from sattn_dash.training.checkpoint import Checkpointer
         from sattn_dash.training.devices import select_device
         from sattn_dash.training.pipeline import prepare_fit
 
         config = self.config
         plan = select_device(config.device)
-        model, dataset, fit_kwargs = prepare_fit(spec, prepared, config, plan.strategy)
+        checkpoint = self.resumed_from.checkpoint if self.resumed_from is not None else None
+        model, dataset, fit_kwargs = prepare_fit(
+            spec, prepared, config, plan.strategy, first_epoch=checkpoint.epoch if checkpoint else 0
+        )
         batches = math.ceil(len(prepared.split("train")[0]) / config.batch_size)
         with self._lock:
             self._status = dataclasses.replace(self._status, batches=batches)
         X_val = np.asarray(prepared.split("val")[0], dtype=np.float32)
-        fit_kwargs["callbacks"].insert(0, SessionCallback(self, Snapshotter(model, X_val)))
+        callbacks = fit_kwargs["callbacks"]
+        callbacks.insert(0, SessionCallback(self, Snapshotter(model, X_val)))
+        self._checkpointer = Checkpointer(
+            self._writer.directory, callbacks, self._checkpoint_state, checkpoint
+        )
+        callbacks.append(self._checkpointer.callback())  # last: it sees every other's state
         return model, dataset, plan, fit_kwargs
 
     def _fit(self, model: Any, dataset: Any, fit_kwargs: dict[str, Any]) -> None:
-        self._fit_started_at = time.monotonic()
+        self._fit_started_at = time.monotonic() - self._before.get("fit_elapsed_s", 0.0)
+        if self.resumed_from is not None and self.resumed_from.checkpoint.training_over:
+            self._checkpointer.finish(model)  # killed after its last epoch: nothing to fit
+            if self._before.get("stopped_by_user"):
+                self._stop.set()
+            return
         model.fit(dataset, **fit_kwargs)
+
+    def _checkpoint_state(self) -> dict[str, Any]:
+        """What a resume needs besides the model: the history so far, timings, data."""
+        history, snapshots = self._writer.progress()
+        status = self.status()
+        return {
+            "history": history,
+            "snapshots": snapshots,
+            "best_epoch": status.best_epoch,
+            "best_val": self._best_val if math.isfinite(self._best_val) else None,
+            "elapsed_s": status.elapsed_s,
+            "fit_elapsed_s": time.monotonic() - (self._fit_started_at or time.monotonic()),
+            "started_at": self._started_wall.isoformat(),
+            "stopped_by_user": self._stop.is_set(),
+            "resumed": self._before.get("resumed", []),
+            "data": {"hash": self.prepared.data_hash, "path": self.data_path},
+        }
+
+    def _restore_progress(self, checkpoint: Any) -> None:
+        """Pick up a resumed run's history, timings and best epoch from its checkpoint."""
+        state = checkpoint.state
+        self._writer.restore(state["history"], state["snapshots"])
+        best_val = state.get("best_val")
+        self._best_val = math.inf if best_val is None else float(best_val)
+        self._started_wall = datetime.fromisoformat(state["started_at"])
+        resumed = {
+            "from_epoch": checkpoint.epoch,
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "notes": list(self.resumed_from.notes),
+        }
+        self._before = {**state, "resumed": [*state.get("resumed", []), resumed]}
+        self.data_path = self.data_path or state.get("data", {}).get("path")
+        self._status = dataclasses.replace(
+            self._status,
+            epoch=checkpoint.epoch,
+            epochs_run=checkpoint.epoch,
+            best_epoch=state.get("best_epoch"),
+        )
 
     def _eta(self, epoch: int, batch: int, batches: int) -> float | None:
         if self._fit_started_at is None or not batches:
@@ -381,7 +452,7 @@ class TrainingSession:
         return metrics, frame
 
     def _card(self, spec: Any, prepared: Any, plan: Any, model: Any) -> dict[str, Any]:
-        from sattn_dash.modeling import module_probabilities
+        from sattn_dash.analysis.modules import branch_importance
 
         status = self.status()
         return {
@@ -404,7 +475,9 @@ class TrainingSession:
             "epochs_run": status.epochs_run,
             "best_epoch": status.best_epoch,
             "stopped_by_user": self._stopped_early,
-            "module_importance": module_probabilities(model),
+            "module_importance": branch_importance(model, prepared, seed=self.config.seed),
+            "data_path": self.data_path,
+            "resumed": self._before.get("resumed", []),
         }
 
     def _end(
@@ -442,6 +515,9 @@ class TrainingSession:
             self._writer.status(record)
         except OSError:
             log.exception("Could not write the final status of run %s", self.run_id)
+        from sattn_dash.training.checkpoint import remove_checkpoints
+
+        remove_checkpoints(self._writer.directory)  # they only serve to resume a run
         owner.release(self.run_id)
         self._finished.set()
         if self._on_done is not None:

@@ -5,7 +5,8 @@ Files of a run (all written atomically, see ``atomic``):
 ``spec.json``, ``schema.json``, ``config.json``, ``history.csv`` (one row per epoch,
 rewritten each epoch), ``snapshots.jsonl`` (one record per epoch), ``metrics.json``
 (test split), ``predictions.csv`` (test split), ``model.keras``, ``prepared/`` (the
-fitted preprocessing) and ``card.json`` (seed, data hash, versions, device, timings).
+fitted preprocessing), ``card.json`` (seed, data hash, versions, device, timings) and,
+while the run trains, ``checkpoints/`` (see ``checkpoint``; removed when it ends).
 
 Nothing here imports TensorFlow: listing runs stays fast. A run id is the only thing
 that becomes a path, and only after it matches ``RUN_ID_PATTERN``; titles are text.
@@ -28,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from sattn_dash.errors import RunError
-from sattn_dash.training import owner
+from sattn_dash.training import owner, users
 from sattn_dash.training.atomic import (
     dumps,
     read_json,
@@ -102,6 +103,18 @@ class RunWriter:
         self._history.append(row)
         write_text(self.directory / "history.csv", pd.DataFrame(self._history).to_csv(index=False))
 
+    def restore(self, history: list[dict[str, Any]], snapshots: list[str]) -> None:
+        """Start from the epochs a resumed run already has; the files are made to match
+        (an epoch written after the checkpoint is dropped: it will be trained again)."""
+        self._history, self._snapshots = list(history), list(snapshots)
+        frame = pd.DataFrame(self._history)
+        write_text(self.directory / "history.csv", frame.to_csv(index=False) if history else "")
+        write_text(self.directory / "snapshots.jsonl", "".join(f"{s}\n" for s in snapshots))
+
+    def progress(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """The history rows and snapshot lines written so far (what a checkpoint keeps)."""
+        return list(self._history), list(self._snapshots)
+
     def snapshot(self, record: dict[str, Any]) -> None:
         self._snapshots.append(dumps(record, indent=None))
         write_text(self.directory / "snapshots.jsonl", "\n".join(self._snapshots) + "\n")
@@ -120,12 +133,21 @@ class RunWriter:
 
 
 class RunStore:
-    """Create, list, load, rename and delete runs in one workspace folder."""
+    """Create, list, load, rename and delete runs in one workspace folder.
 
-    def __init__(self, workspace: str | os.PathLike | None = None):
+    Opened for a ``user`` (sign-in on, see ``training.users``) it records that user on
+    the runs it creates and sees no one else's; opened without, it sees every run.
+    """
+
+    def __init__(self, workspace: str | os.PathLike | None = None, user: str | None = None):
         self.workspace = Path(workspace) if workspace is not None else default_workspace()
         self.root = self.workspace / "runs"
+        self.user = user
         self.skipped: list[SkippedRun] = []
+
+    def for_user(self, user: str | None) -> RunStore:
+        """The same workspace as ``user`` sees it."""
+        return RunStore(self.workspace, user=user)
 
     # --- paths -------------------------------------------------------------------
     def path(self, run_id: str) -> Path:
@@ -139,11 +161,20 @@ class RunStore:
 
     def _existing(self, run_id: str) -> Path:
         directory = self.path(run_id)
-        if not (directory / "run.json").is_file():
+        if not (directory / "run.json").is_file() or not self._visible(directory):
             raise RunError(
                 f"No run {run_id} in {self.root}; list the runs with `python -m sattn_dash runs`."
             )
         return directory
+
+    def _visible(self, directory: Path) -> bool:
+        if self.user is None:
+            return True
+        try:
+            meta = read_json(directory / "run.json")
+        except (OSError, ValueError):
+            return False
+        return isinstance(meta, dict) and users.can_see(meta.get("user"), self.user)
 
     # --- create and write ----------------------------------------------------------
     def create(
@@ -178,6 +209,7 @@ class RunStore:
             "model": model,
             "preset": preset,
             "source": clean_title(source) if source else None,
+            "user": self.user,
         }
         temp = self.root / f".{run_id}.creating"
         temp.mkdir()
@@ -198,7 +230,8 @@ class RunStore:
 
     # --- read ----------------------------------------------------------------------
     def list(self) -> list[RunInfo]:
-        """All readable runs, newest first; unreadable folders go to ``self.skipped``."""
+        """All readable runs this store may see, newest first; unreadable folders go to
+        ``self.skipped`` (other users' readable runs are not listed)."""
         runs, skipped = [], []
         if self.root.is_dir():
             for entry in sorted(self.root.iterdir(), reverse=True):
@@ -208,7 +241,9 @@ class RunStore:
                     skipped.append(SkippedRun(entry.name, "not a run folder"))
                     continue
                 try:
-                    runs.append(self._info(entry))
+                    info = self._info(entry)
+                    if users.can_see(info.user, self.user):
+                        runs.append(info)
                 except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
                     skipped.append(SkippedRun(entry.name, _describe(exc)))
         for item in skipped:
@@ -241,6 +276,7 @@ class RunStore:
             epochs_run=int(status.get("epochs_run") or 0),
             duration_s=status.get("duration_s"),
             error=status.get("error"),
+            user=meta.get("user"),
         )
 
     def load(self, run_id: str) -> Run:

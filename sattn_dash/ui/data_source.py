@@ -28,6 +28,14 @@ def upload_limit_bytes() -> int:
     return int(st.get_option("server.maxUploadSize")) * 1024 * 1024
 
 
+def limits_line() -> str:
+    """What this server accepts, in one line under the upload box."""
+    return (
+        f"Limits on this server: {st.get_option('server.maxUploadSize')} MB per file, "
+        f"{ReadLimits().describe()}."
+    )
+
+
 def use_table(df, name: str, schema, sample: str | None = None) -> None:
     """Make ``df`` the session's table; everything built on the old one is dropped."""
     state.TABLE.set(df)
@@ -84,9 +92,9 @@ def render() -> None:
             type=FILE_TYPES,
             key=state.UPLOADER.name,
             on_change=_read_upload,
-            help="The first row holds the column names. Limits: "
-            f"{st.get_option('server.maxUploadSize')} MB per file.",
+            help="The first row holds the column names.",
         )
+        st.caption(limits_line())
         info = read_info(state.TABLE.get()) if state.TABLE.get() is not None else None
         if info is not None and len(info.sheets) > 1 and state.SAMPLE_NAME.get() is None:
             st.selectbox(

@@ -1,4 +1,4 @@
-"""Pure helpers for the Runs page: the table of runs and the frames that compare them.
+"""Pure helpers for the Runs page: the table of runs (comparing them: ``ui.comparison``).
 
 Everything is read from the run folders' JSON and CSV files, so listing and comparing
 runs never imports TensorFlow. (Here because RunInfo carries no combiner or metrics.)
@@ -11,7 +11,6 @@ import pandas as pd
 from sattn_dash.errors import UserError
 from sattn_dash.training.run import Run
 from sattn_dash.training.store import RunStore
-from sattn_dash.ui import tidy
 
 #: Metrics worth a column in the run table, in this order, when a run has them.
 TABLE_METRICS = ("accuracy", "balanced_accuracy", "roc_auc", "r2", "rmse", "mae")
@@ -48,33 +47,3 @@ def runs_frame(store: RunStore) -> pd.DataFrame:
                     row[f"{target} · {metric}"] = values[metric]
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def compare_histories(runs: list[Run]) -> pd.DataFrame:
-    """The runs' curves stacked, with a ``run`` column (their titles)."""
-    parts = []
-    for run in runs:
-        part = tidy.history_long(run.history)
-        part.insert(0, "run", label(run))
-        parts.append(part)
-    if not parts:
-        return pd.DataFrame(columns=["run", "epoch", "metric", "split", "value", "kind"])
-    return pd.concat(parts, ignore_index=True)
-
-
-def compare_metrics(runs: list[Run]) -> pd.DataFrame:
-    parts = [tidy.metrics_long(run.metrics, label(run)) for run in runs]
-    parts = [p for p in parts if not p.empty]
-    if not parts:
-        return pd.DataFrame(columns=["run", "target", "metric", "value"])
-    return pd.concat(parts, ignore_index=True)
-
-
-def compare_importances(runs: list[Run]) -> pd.DataFrame:
-    """Final module probabilities (from each run card) side by side."""
-    return tidy.importance_long({label(run): run.module_importance for run in runs})
-
-
-def label(run: Run) -> str:
-    """A run's name in charts: its title, made unique by the end of its id."""
-    return f"{run.title} [{run.run_id[-6:]}]"

@@ -9,12 +9,11 @@ import json
 
 import streamlit as st
 
-from sattn_dash.charts import runs as runs_charts
 from sattn_dash.errors import RunError
 from sattn_dash.training.run import Run
 from sattn_dash.training.store import ACTIVE_STATES
-from sattn_dash.ui import pages, runs_table, sessions, state, tidy
-from sattn_dash.ui.components import chart, empty_state, table, user_error
+from sattn_dash.ui import compare_view, pages, resume_view, runs_table, sessions, state, tidy
+from sattn_dash.ui.components import empty_state, table, user_error
 
 STATUS_ICON = {
     "finished": ":material/check_circle:",
@@ -138,6 +137,8 @@ def render_detail(run: Run) -> None:
         st.caption(" · ".join(facts))
         if run.error:
             user_error(run.error)
+        if run.status == "interrupted":
+            resume_view.render(run.run_id, run.epochs_run, run.config.epochs, "runs")
         metrics = tidy.metrics_long(run.metrics)
         if not metrics.empty:
             table(metrics, f"metrics_{run.run_id}", caption="Metrics on the held-out test rows.")
@@ -185,50 +186,6 @@ def render_detail(run: Run) -> None:
             )
 
 
-def render_compare(frame) -> None:
-    ids = list(frame["run_id"])
-    titles = dict(zip(frame["run_id"], frame["title"], strict=True))
-    finished = [i for i, s in zip(frame["run_id"], frame["status"], strict=True) if s == "finished"]
-    chosen = st.multiselect(
-        "Runs to compare",
-        ids,
-        default=finished[:2],
-        format_func=lambda i: f"{titles[i]} · {i}",
-        key=state.COMPARE.name,
-        placeholder="Pick two or more runs",
-    )
-    if len(chosen) < 2:
-        st.caption("Pick at least two runs to compare their curves, metrics and importances.")
-        return
-    store = sessions.store()
-    runs = [store.load(i) for i in chosen]
-    history = runs_table.compare_histories(runs)
-    if not history.empty:
-        metrics = sorted(history["metric"].unique(), key=lambda m: (m != "loss", m))
-        metric = st.selectbox("Curve", metrics, key=_key("curve"))
-        part = history[history["metric"] == metric]
-        chart(
-            runs_charts.overlaid_curves(history, metric),
-            part,
-            f"compare_{metric}_curves",
-            caption="Solid: training rows; dashed: validation rows.",
-        )
-    results = runs_table.compare_metrics(runs)
-    if not results.empty:
-        chart(runs_charts.metrics_side_by_side(results), results, "compare_metrics")
-    importances = runs_table.compare_importances(runs)
-    if importances.empty:
-        st.caption("None of these runs has module probabilities (concat or mean combiner).")
-    else:
-        chart(
-            runs_charts.importances_side_by_side(importances),
-            importances,
-            "compare_module_importance",
-            caption="The combiner's final module probabilities; branches of different "
-            "architectures only line up when they share a name.",
-        )
-
-
 def render() -> None:
     store = sessions.store()
     frame = runs_table.runs_frame(store)
@@ -251,4 +208,4 @@ def render() -> None:
     except RunError as error:
         user_error(error)
     st.subheader("Compare runs")
-    render_compare(frame)
+    compare_view.render(frame)

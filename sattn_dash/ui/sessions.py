@@ -2,7 +2,8 @@
 
 Held in ``st.cache_resource`` keyed by the workspace folder, so all sessions of the
 server see the same running jobs (and a test with its own workspace gets its own).
-Nothing here imports TensorFlow: the store lists runs from JSON files.
+Both are handed out as the signed-in user sees them (``ui.auth.user()``: every run when
+sign-in is off). Nothing here imports TensorFlow: the store lists runs from JSON files.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import streamlit as st
 from sattn_dash.errors import RunError
 from sattn_dash.training.registry import SessionRegistry
 from sattn_dash.training.store import RunStore, default_workspace
+from sattn_dash.ui import auth
 
 
 @st.cache_resource(show_spinner=False)
@@ -20,8 +22,9 @@ def _registry(workspace: str) -> SessionRegistry:
 
 
 def registry() -> SessionRegistry:
-    """The training queue of this server for the current workspace."""
-    return _registry(str(default_workspace().resolve()))
+    """The training queue of this server for the current workspace, as this browser's
+    user sees it (their sessions only; new runs recorded as theirs)."""
+    return _registry(str(default_workspace().resolve())).for_user(auth.user())
 
 
 def store() -> RunStore:

@@ -80,6 +80,8 @@ PRESET_PICKER = Key("arch.preset_picker", "spec_editor", doc="preset radio widge
 CURRENT_RUN = Key("train.run", "train_panel", doc="run id this tab follows (also ?run=)")
 TRAIN_ERROR = Key("train.error", "train_panel", doc="message of the last refused start")
 TRAIN_WIDGET = Key("train.form", "train_panel", doc="prefix of training-setting widgets")
+RESUME_ERROR = Key("train.resume_error", "resume_view", doc="(run id, why Resume was refused)")
+RESUME_WIDGET = Key("train.resume", "resume_view", doc="prefix of the Resume buttons")
 
 # Analysis pages (owner: sattn_dash.ui.run_picker, importance_view, attention_view)
 RUN_PICKER = Key("analysis.run_picker", "run_picker", doc="selectbox of finished runs")
@@ -95,8 +97,15 @@ THRESHOLD = Key("predictions.threshold", "predictions_view", doc="decision thres
 EXPLAIN_EDITOR = Key("predictions.what_if", "predictions_view", doc="data_editor of one row")
 
 # Runs page (owner: sattn_dash.ui.runs_view)
-COMPARE = Key("runs.compare", "runs_view", doc="multiselect of runs to compare")
+COMPARE = Key("runs.compare", "compare_view", doc="multiselect of runs to compare")
+COMPARE_EVERY_FIELD = Key(
+    "runs.compare_every_field", "compare_view", doc="show every setting, not only differences"
+)
 RUNS_WIDGET = Key("runs.widget", "runs_view", doc="prefix of rename/delete widgets")
 RUNS_MESSAGE = Key("runs.message", "runs_view", doc="confirmation after rename/delete")
+
+# Sign-in (owner: sattn_dash.ui.auth)
+SIGN_IN = Key("auth.sign_in", "auth", doc="prefix of the sign-in buttons, one per provider")
+SIGN_OUT = Key("auth.sign_out", "auth", doc="the sign-out button")
 
 ALL_KEYS: tuple[Key, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Key))

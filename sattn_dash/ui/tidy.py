@@ -45,15 +45,3 @@ def metrics_long(metrics: dict, run: str | None = None) -> pd.DataFrame:
     if run is not None:
         frame.insert(0, "run", run)
     return frame
-
-
-def importance_long(importances: dict[str, dict[str, float] | None]) -> pd.DataFrame:
-    """``{run: {branch: probability}}`` as ``run, branch, probability`` (runs without
-    module probabilities, e.g. a concat combiner, are left out)."""
-    rows = [
-        {"run": run, "branch": branch, "probability": float(p)}
-        for run, values in importances.items()
-        if values
-        for branch, p in values.items()
-    ]
-    return pd.DataFrame(rows, columns=["run", "branch", "probability"])

@@ -15,7 +15,7 @@ from sattn_dash.charts import training as training_charts
 from sattn_dash.errors import RunError, UserError
 from sattn_dash.training.config import TrainingConfig
 from sattn_dash.training.store import ACTIVE_STATES
-from sattn_dash.ui import pages, sessions, state, tidy
+from sattn_dash.ui import pages, resume_view, sessions, state, tidy
 from sattn_dash.ui.components import chart, empty_state, user_error
 
 POLL_SECONDS = 1.0
@@ -310,6 +310,10 @@ def render_live(run_id: str) -> None:
             return
         busy = status.get("state") in ACTIVE_STATES
         render_progress(run_id, status, run.title)
+        if status.get("state") == "interrupted":
+            resume_view.render(run_id, run.epochs_run, status.get("epochs"), "train")
+        if busy and not active:
+            st.rerun()  # resumed: redraw the whole page, polling again
         if busy and status.get("here"):
             st.button(
                 "Stop",

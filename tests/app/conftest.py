@@ -80,3 +80,15 @@ def trained_app(trained_workspace, monkeypatch):
     path, runs = trained_workspace
     monkeypatch.setenv("SATTN_DASH_WORKSPACE", str(path))
     return AppTest.from_file(APP, default_timeout=TIMEOUT), runs
+
+
+# --- comparing runs (owner: packaging and runs engineer) ---------------------------------
+# The three-run workspace is tests/conftest.py's comparison_workspace (shared with e2e).
+@pytest.fixture
+def comparison_app(comparison_workspace, monkeypatch):
+    """The app on the three-run workspace; returns (AppTest, {name: run_id})."""
+    from streamlit.testing.v1 import AppTest
+
+    path, runs = comparison_workspace
+    monkeypatch.setenv("SATTN_DASH_WORKSPACE", str(path))
+    return AppTest.from_file(APP, default_timeout=TIMEOUT), runs

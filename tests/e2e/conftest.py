@@ -50,6 +50,16 @@ def page(browser):
     context.close()
 
 
+# --- comparing runs and a shared server (owner: packaging and runs engineer) --------------
+@pytest.fixture(scope="session")
+def compare_server(comparison_workspace, artifacts):
+    """The app served on the three-run workspace; yields (base URL, {name: run_id})."""
+    workspace, runs = comparison_workspace
+    process, url = start_server(workspace, artifacts / "streamlit-compare-server.log")
+    yield url, runs
+    stop_server(process)
+
+
 # --- explanations (owner: explanations engineer) -----------------------------------------
 @pytest.fixture(scope="session")
 def explained_server(tmp_path_factory, artifacts):

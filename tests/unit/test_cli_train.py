@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from sattn_dash.cli import ProgressBar, main
+from sattn_dash.tabular.samples import DATA_DIR
 from sattn_dash.training import RunStore
 from sattn_dash.training.session import SessionStatus
 
@@ -96,7 +97,7 @@ def test_train_runs_show_delete(capsys, tmp_path, training_csv):
 
 
 def test_baselines_on_a_sample(capsys):
-    data = str(REPO / "data" / "penguins.csv")
+    data = str(DATA_DIR / "penguins.csv")
     code, out, err = _cli(capsys, "baselines", "--data", data, "--target", "species", "--json")
     assert code == 0, err
     report = _json(out)

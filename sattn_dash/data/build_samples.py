@@ -1,14 +1,14 @@
-"""Rebuild the real sample tables in data/ from the packages that ship them.
+"""Rebuild the real sample tables in sattn_dash/data/ from the packages that ship them.
 
 Nothing is fetched from the internet at run time: scikit-learn bundles the breast
 cancer table, and the others come out of three wheels from PyPI, downloaded once:
 
     pip download --no-deps -d /tmp/wheels \
         palmerpenguins==0.1.6 vega-datasets==0.9.0 plotnine==0.15.9
-    .venv/bin/python data/build_samples.py /tmp/wheels
+    .venv/bin/python sattn_dash/data/build_samples.py /tmp/wheels
 
-The wheels are read as zip files (not installed). Sources and licences: data/README.md.
-The synthetic table has its own script, data/make_synthetic.py.
+The wheels are read as zip files (not installed). Sources and licences: sattn_dash/data/README.md.
+The synthetic table has its own script, sattn_dash/data/make_synthetic.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Generate data/synthetic_groups.csv: a churn table whose signal lives in ONE group.
+"""Generate sattn_dash/data/synthetic_groups.csv: a churn table whose signal lives in ONE group.
 
 Four groups of three columns each, all drawn independently of one another:
 
@@ -19,7 +19,7 @@ AUC is 0.5). `age` has 2% of values missing completely at random, so imputation 
 exercised without adding signal. Running this script prints the Bayes AUC (the AUC of
 the true probabilities), the ceiling any model can reach.
 
-    .venv/bin/python data/make_synthetic.py
+    .venv/bin/python sattn_dash/data/make_synthetic.py
 """
 
 from __future__ import annotations

@@ -1,0 +1,27 @@
+"""The dashboard's entry script: `sattn-dash app` runs this file with `streamlit run`, and
+the checkout's root app.py calls :func:`main`. Routes over the pages in app_pages/ (see
+sattn_dash/ui/pages.py for why the folder is not named pages/)."""
+
+import streamlit as st
+
+from sattn_dash.ui import auth, pages, sidebar
+
+
+def main() -> None:
+    st.set_page_config(page_title="sattn-dash", page_icon=":material/hub:", layout="wide")
+    if not auth.signed_in():  # sign-in configured: every address shows the sign-in page
+        st.navigation([st.Page(auth.render_sign_in, title="Sign in", url_path="sign-in")]).run()
+        return
+    current = st.navigation(
+        [
+            st.Page(path, title=title, icon=icon, url_path=url, default=path == pages.HOME)
+            for path, title, icon, url in pages.ALL
+        ]
+    )
+    sidebar.render_active_runs()
+    auth.render_account()
+    current.run()
+
+
+if __name__ == "__main__":
+    main()

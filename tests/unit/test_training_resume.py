@@ -1,0 +1,140 @@
+"""Checkpoints and resume: a run cut off mid-epoch carries on to the weights an
+uninterrupted run reaches, and damaged checkpoints fall back to the previous one."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sattn_dash.errors import RunError
+from sattn_dash.tabular import infer_schema
+from sattn_dash.training import RunStore, TrainingConfig, TrainingSession, owner
+from sattn_dash.training.checkpoint import CHECKPOINTS, latest_checkpoint
+from sattn_dash.training.resume import resume_session, why_not_resumable
+from tests.interrupt import interrupted_run
+from tests.unit.conftest import make_training_table
+
+# dropout_ladder has dropout (seed states) and early stopping restores best weights.
+CONFIG = TrainingConfig(epochs=5, batch_size=32, seed=3, patience=2)
+PRESET = "dropout_ladder"
+
+
+@pytest.fixture
+def store(tmp_path):
+    return RunStore(tmp_path / "ws")
+
+
+@pytest.fixture(scope="module")
+def table():
+    df = make_training_table(240)
+    return df, infer_schema(df, targets=["label"])
+
+
+@pytest.fixture(scope="module")
+def reference(table, tmp_path_factory):
+    """The same run, never interrupted."""
+    store = RunStore(tmp_path_factory.mktemp("reference"))
+    whole = TrainingSession(*table, PRESET, CONFIG, store)
+    assert whole.run().state == "finished"
+    return store.load(whole.run_id)
+
+
+def _killed(store, table, monkeypatch, epoch, batch):
+    return interrupted_run(store, *table, PRESET, CONFIG, monkeypatch, epoch=epoch, batch=batch)
+
+
+def _weights(run):
+    return run.model.get_weights()
+
+
+def _same_weights(run, reference):
+    for mine, theirs in zip(_weights(run), _weights(reference), strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_a_resumed_run_ends_where_an_uninterrupted_one_does(store, table, reference, monkeypatch):
+    run_id = _killed(store, table, monkeypatch, epoch=4, batch=2)
+    folder = store.path(run_id) / CHECKPOINTS
+    assert sorted(p.name for p in folder.iterdir()) == ["epoch-000002", "epoch-000003"]
+    assert len(store.load(run_id).history) == 3
+    assert why_not_resumable(store, run_id) is None
+
+    session = resume_session(run_id, store)
+    assert session.run_id == run_id and session.status().epoch == 3
+    assert session.run().state == "finished"
+
+    resumed = store.load(run_id)
+    assert resumed.history["epoch"].tolist() == list(range(1, len(reference.history) + 1))
+    pd.testing.assert_frame_equal(
+        resumed.history.drop(columns="time_s"), reference.history.drop(columns="time_s")
+    )
+    assert resumed.history["time_s"].is_monotonic_increasing
+    pd.testing.assert_frame_equal(resumed.snapshots, reference.snapshots)
+    _same_weights(resumed, reference)
+    assert resumed.metrics["label"]["accuracy"] == pytest.approx(
+        reference.metrics["label"]["accuracy"]
+    )
+    assert resumed.card["best_epoch"] == reference.card["best_epoch"]
+    assert [r["from_epoch"] for r in resumed.card["resumed"]] == [3]
+    assert not folder.exists(), "a finished run keeps no checkpoints"
+    assert "finished" in why_not_resumable(store, run_id)
+
+
+def test_a_damaged_or_half_written_checkpoint_falls_back(store, table, reference, monkeypatch):
+    run_id = _killed(store, table, monkeypatch, epoch=4, batch=1)
+    folder = store.path(run_id) / CHECKPOINTS
+    # A write cut off by the kill leaves only a hidden temporary folder: never read.
+    (folder / ".epoch-000004.tmp-dead").mkdir()
+    (folder / ".epoch-000004.tmp-dead" / "state.npz").write_bytes(b"PK\x03")
+    newest = folder / "epoch-000003" / "state.npz"
+    newest.write_bytes(newest.read_bytes()[:-100])  # damaged on disk after it was written
+
+    checkpoint = latest_checkpoint(store.path(run_id))
+    assert checkpoint.epoch == 2
+    assert "epoch-000003" in checkpoint.skipped[0] and "checksum" in checkpoint.skipped[0]
+
+    session = resume_session(run_id, store)
+    assert any("damaged" in note for note in session.resumed_from.notes)
+    assert session.run().state == "finished"
+    resumed = store.load(run_id)
+    assert resumed.history["epoch"].tolist() == list(range(1, len(resumed.history) + 1))
+    assert resumed.card["resumed"][0]["from_epoch"] == 2
+    _same_weights(resumed, reference)
+
+
+def test_what_cannot_be_resumed_says_why(store, table, monkeypatch):
+    run_id = _killed(store, table, monkeypatch, epoch=1, batch=2)
+    assert "before its first epoch ended" in why_not_resumable(store, run_id)
+    with pytest.raises(RunError, match="no checkpoint"):
+        resume_session(run_id, store)
+
+    run_id = _killed(store, table, monkeypatch, epoch=3, batch=0)
+    folder = store.path(run_id) / CHECKPOINTS
+    for checkpoint in folder.iterdir():
+        (checkpoint / "checkpoint.json").write_text("{not json")
+    with pytest.raises(RunError, match="Every checkpoint .* is damaged"):
+        resume_session(run_id, store)
+
+
+def test_killed_while_evaluating_resumes_without_training_again(
+    store, table, reference, monkeypatch
+):
+    def dying(session, model, prepared):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(TrainingSession, "_evaluate", dying)
+        session = TrainingSession(*table, PRESET, CONFIG, store)
+        with pytest.raises(KeyboardInterrupt):
+            session.run()
+    owner.release(session.run_id)
+    checkpoint = latest_checkpoint(store.path(session.run_id))
+    assert checkpoint.epoch == len(reference.history)
+
+    resumed = resume_session(session.run_id, store)
+    assert resumed.run().state == "finished"
+    run = store.load(session.run_id)
+    pd.testing.assert_frame_equal(
+        run.history.drop(columns="time_s"), reference.history.drop(columns="time_s")
+    )
+    _same_weights(run, reference)  # early stopping's best weights put back as fit would
+    assert run.card["best_epoch"] == reference.card["best_epoch"]
