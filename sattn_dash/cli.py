@@ -332,6 +332,12 @@ def _run_id_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_id", metavar="RUN_ID")
 
 
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
 def _show_arguments(p: argparse.ArgumentParser) -> None:
     _run_id_argument(p)
     p.add_argument(
@@ -343,6 +349,14 @@ def _show_arguments(p: argparse.ArgumentParser) -> None:
         "--retrain-baselines",
         action="store_true",
         help="also train the best branch alone and a mean combiner (as long as the run)",
+    )
+    p.add_argument(
+        "--explain-rows",
+        type=_positive_int,
+        default=0,
+        metavar="N",
+        help="add per-row attributions of N validation rows, their agreement with the "
+        "attention, and calibration (stored with the run, so a second call is instant)",
     )
 
 
@@ -356,7 +370,11 @@ def _show(args: argparse.Namespace) -> Result:
         from sattn_dash.analysis.baselines import format_report
         from sattn_dash.analysis.report import run_report
 
-        data["analysis"] = run_report(store.load(args.run_id), retrain=args.retrain_baselines)
+        data["analysis"] = run_report(
+            store.load(args.run_id),
+            retrain=args.retrain_baselines,
+            explain_rows=args.explain_rows,
+        )
         text += "\n" + _format_analysis(data["analysis"], data["config"]["seed"], format_report)
     return Result(data, text)
 
@@ -366,8 +384,17 @@ def _format_analysis(
 ) -> str:
     """The faithfulness verdict and the baselines on the run's own split, as text."""
     lines = []
-    for row in report["tables"].get("faithfulness") or []:
+    tables = report["tables"]
+    for row in tables.get("faithfulness") or []:
         lines.append(f"  faithfulness: {row.get('verdict', '')}")
+    for row in tables.get("agreement_summary") or []:
+        lines.append(f"  row agreement ({row['comparison']}, {row['target']}): {row['verdict']}")
+    if "completeness" in tables:
+        complete = [row["complete"] for row in tables["completeness"]]
+        lines.append(
+            f"  completeness: {sum(complete)} of {len(complete)} explained rows add up to "
+            "their prediction minus the baseline's within the tolerance"
+        )
     baselines = {
         "seed": seed,
         "targets": report["tasks"],

@@ -15,6 +15,9 @@ does the same for a stored run. Names are loaded on first use: the table-only pa
     token_attention(model, prepared, rows)         every weight of a few rows
     dataset_attention / routing_co_selection / cls_attention   over a split
     sklearn_baselines(prepared) / model_baselines(...) / baselines_report(df, targets)
+    explain_rows(model, prepared, split, max_rows)  per-row integrated gradients
+    row_agreement / agreement_summary              attention vs attributions, row by row
+    reliability / threshold_table / conformal_intervals   how far to trust predictions
     run_report(run)                                all of it for one run, JSON-safe
 """
 
@@ -65,6 +68,31 @@ _EXPORTS = {
     "routing_co_selection_for_run": "runs",
     "cls_attention_for_run": "runs",
     "baselines_for_run": "runs",
+    "baseline_frame": "attributions",
+    "explain_rows": "attributions",
+    "explain_inputs": "attributions",
+    "row_agreement": "per_row",
+    "agreement_summary": "per_row",
+    "reliability": "calibration",
+    "expected_calibration_error": "calibration",
+    "threshold_table": "calibration",
+    "confusion_at": "calibration",
+    "residuals": "calibration",
+    "conformal_intervals": "calibration",
+    "reliability_for_run": "calibration",
+    "threshold_table_for_run": "calibration",
+    "residuals_for_run": "calibration",
+    "conformal_for_run": "calibration",
+    "explanations_for_run": "explanations",
+    "cached_explanations": "explanations",
+    "explain_cost_for_run": "explanations",
+    "baseline_for_run": "runs",
+    "row_attributions_for_run": "runs",
+    "branch_attributions_for_run": "runs",
+    "completeness_for_run": "runs",
+    "row_attention_for_run": "runs",
+    "row_agreement_for_run": "runs",
+    "agreement_summary_for_run": "runs",
 }
 
 __all__ = sorted(_EXPORTS)

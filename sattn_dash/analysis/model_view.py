@@ -97,7 +97,7 @@ class ModelView:
         return token_names(self.model)
 
     @cached_property
-    def _downstream(self) -> keras.Model:
+    def downstream(self) -> keras.Model:
         """(features, branch outputs...) -> predictions, with the trained layers."""
         branch_tensors = [self.model.get_layer(f"branch_{b}_output").output for b in self.branches]
         return keras.Model([*self.model.inputs, *branch_tensors], self.model.output)
@@ -118,7 +118,7 @@ class ModelView:
     def outputs_from_branches(self, X, branch_outputs: list[np.ndarray]) -> dict[str, np.ndarray]:
         """Predictions per target when the combiner receives ``branch_outputs``."""
         inputs = [np.asarray(X, dtype=np.float32), *branch_outputs]
-        return self.by_target(_predict(self._downstream, inputs))
+        return self.by_target(_predict(self.downstream, inputs))
 
     def outputs(self, X) -> dict[str, np.ndarray]:
         return self.by_target(self.explain(X, ("predictions",))["predictions"])

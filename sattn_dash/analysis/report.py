@@ -9,18 +9,24 @@ from typing import Any
 
 import pandas as pd
 
-from sattn_dash.analysis import runs
+from sattn_dash.analysis import calibration, runs
 from sattn_dash.analysis.agreement import compare_importances, faithfulness
 from sattn_dash.analysis.baselines import records, summary
+from sattn_dash.analysis.explanations import explanations_for_run
+from sattn_dash.analysis.per_row import agreement_summary
 from sattn_dash.errors import SpecError
 
 
-def run_report(run, split: str = "val", retrain: bool = True) -> dict[str, Any]:
+def run_report(
+    run, split: str = "val", retrain: bool = True, explain_rows: int = 0
+) -> dict[str, Any]:
     """Every analysis table of ``run`` as records, keyed by table name.
 
     A table that does not apply to the run's model (no attention combiner, no CLS token)
     is left out and its reason put in ``notes``. ``retrain=False`` skips the two
-    baselines that train a model (best branch alone, mean combiner).
+    baselines that train a model (best branch alone, mean combiner). ``explain_rows=N``
+    adds per-row attributions, completeness and attention of N rows of ``split``, their
+    row-by-row agreement and its summary, and the calibration tables of the test split.
     """
     notes: dict[str, str] = {}
 
@@ -58,6 +64,9 @@ def run_report(run, split: str = "val", retrain: bool = True) -> dict[str, Any]:
     baselines = runs.baselines_for_run(run, splits=("test",), retrain=retrain)
     tables["baselines"] = baselines
     tables["baseline_summary"] = summary(baselines)
+    if explain_rows:
+        tables.update(_explanations(run, split, explain_rows))
+        tables.update(_calibration(run, table))
     spec = run.spec
     return {
         "run_id": run.run_id,
@@ -80,3 +89,31 @@ def _metric_rows(metrics: dict) -> list[dict]:
         for name, value in values.items()
         if isinstance(value, int | float)
     ]
+
+
+def _explanations(run, split: str, rows: int) -> dict[str, pd.DataFrame]:
+    frames = explanations_for_run(run, split=split, rows=rows)
+    return {
+        "explain_baseline": runs.baseline_for_run(run),
+        "row_attributions": frames["columns"],
+        "branch_attributions": frames["branches"],
+        "completeness": frames["completeness"],
+        "row_attention": frames["attention"],
+        "row_agreement": frames["agreement"],
+        "agreement_summary": agreement_summary(frames["agreement"]),
+    }
+
+
+def _calibration(run, table: Callable) -> dict[str, pd.DataFrame | None]:
+    """Per target: reliability and thresholds (classes) or residuals and intervals."""
+    tables: dict[str, pd.DataFrame | None] = {}
+    for target, task in run.tasks.items():
+        if task == "regression":
+            tables[f"residuals/{target}"] = calibration.residuals_for_run(run, target)
+            tables[f"conformal/{target}"] = table(
+                f"conformal/{target}", lambda t=target: calibration.conformal_for_run(run, t)
+            )
+        else:
+            tables[f"reliability/{target}"] = calibration.reliability_for_run(run, target)
+            tables[f"thresholds/{target}"] = calibration.threshold_table_for_run(run, target)
+    return tables

@@ -16,6 +16,8 @@ import pandas as pd
 from sattn_dash.analysis import ablation, modules, permutation, tokens
 from sattn_dash.analysis.agreement import faithfulness
 from sattn_dash.analysis.baselines import sklearn_baselines
+from sattn_dash.analysis.explanations import explanations_for_run
+from sattn_dash.analysis.per_row import agreement_summary
 
 
 def _seeded(run, options: dict) -> dict:
@@ -96,3 +98,35 @@ def baselines_for_run(run, splits: Sequence[str] = ("test",), retrain: bool = Tr
 
         frames.append(model_baselines(run.model, run.spec, run.prepared, run.config, splits))
     return pd.concat(frames, ignore_index=True)
+
+
+def baseline_for_run(run) -> pd.DataFrame:
+    """The baseline row every attribution of the run starts from."""
+    from sattn_dash.analysis.attributions import baseline_frame
+
+    return baseline_frame(run.prepared)
+
+
+def row_attributions_for_run(run, **options) -> pd.DataFrame:
+    """Per-row column attributions (``options``: ``split, rows, steps``; stored with the run)."""
+    return explanations_for_run(run, **options)["columns"]
+
+
+def branch_attributions_for_run(run, **options) -> pd.DataFrame:
+    return explanations_for_run(run, **options)["branches"]
+
+
+def completeness_for_run(run, **options) -> pd.DataFrame:
+    return explanations_for_run(run, **options)["completeness"]
+
+
+def row_attention_for_run(run, **options) -> pd.DataFrame:
+    return explanations_for_run(run, **options)["attention"]
+
+
+def row_agreement_for_run(run, **options) -> pd.DataFrame:
+    return explanations_for_run(run, **options)["agreement"]
+
+
+def agreement_summary_for_run(run, **options) -> pd.DataFrame:
+    return agreement_summary(row_agreement_for_run(run, **options))

@@ -218,7 +218,7 @@ def render_routing(run: Run) -> None:
             )
 
 
-def _table_for(run: Run) -> pd.DataFrame | None:
+def run_table(run: Run) -> pd.DataFrame | None:
     """The session's table when it is the one this run was trained on."""
     from sattn_dash.tabular import data_hash
 
@@ -230,7 +230,7 @@ def _table_for(run: Run) -> pd.DataFrame | None:
 
 def render_what_if(run: Run, positions: list[int]) -> None:
     st.subheader("What if this row were different?")
-    df = _table_for(run)
+    df = run_table(run)
     if df is None:
         empty_state(
             "Load the table this run was trained on (Data page) to edit one of its rows and "

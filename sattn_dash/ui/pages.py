@@ -28,6 +28,7 @@ ARCHITECTURE = _page("architecture.py")
 TRAIN = _page("train.py")
 IMPORTANCE = _page("importance.py")
 ATTENTION = _page("attention.py")
+PREDICTIONS = _page("predictions.py")
 RUNS = _page("runs.py")
 SEARCH = _page("search.py")
 
@@ -39,6 +40,7 @@ ALL = (
     (TRAIN, "Train", ":material/model_training:", "train"),
     (IMPORTANCE, "Module importance", ":material/bar_chart:", "importance"),
     (ATTENTION, "Token attention", ":material/grid_on:", "attention"),
+    (PREDICTIONS, "Predictions", ":material/fact_check:", "predictions"),
     (RUNS, "Runs", ":material/history:", "runs"),
     (SEARCH, "Search", ":material/travel_explore:", "search"),
 )

@@ -100,6 +100,11 @@ ROW_MODE = Key("attention.row_mode", "attention_view", doc="how rows are picked"
 ROW_WIDGET = Key("attention.rows", "attention_view", doc="prefix of row-picker widgets")
 WHAT_IF_EDITOR = Key("attention.what_if", "attention_view", doc="data_editor of one row")
 
+# Predictions page (owner: sattn_dash.ui.predictions_view)
+PREDICTIONS_WIDGET = Key("predictions.widget", "predictions_view", doc="prefix of its widgets")
+THRESHOLD = Key("predictions.threshold", "predictions_view", doc="decision threshold slider")
+EXPLAIN_EDITOR = Key("predictions.what_if", "predictions_view", doc="data_editor of one row")
+
 # Runs page (owner: sattn_dash.ui.runs_view)
 COMPARE = Key("runs.compare", "compare_view", doc="multiselect of runs to compare")
 COMPARE_EVERY_FIELD = Key(

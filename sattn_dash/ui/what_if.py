@@ -72,3 +72,14 @@ def explain_rows(model, prepared, rows: pd.DataFrame) -> dict[str, pd.DataFrame]
         )
     )
     return {"predictions": predictions, "routing": routing, "attention": attention}
+
+
+def attribute_rows(model, prepared, rows: pd.DataFrame, steps: int = 32) -> dict[str, pd.DataFrame]:
+    """Per-row attributions, completeness, attention and their agreement for rows of the
+    original table (as ``analysis.explain_inputs``; ``row`` is the position in ``rows``)."""
+    from sattn_dash.analysis.attributions import explain_inputs
+    from sattn_dash.analysis.per_row import row_agreement
+
+    frames = explain_inputs(model, prepared, prepared.transform(rows), steps=steps)
+    frames["agreement"] = row_agreement(frames["attention"], frames["columns"], frames["branches"])
+    return frames

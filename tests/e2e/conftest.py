@@ -58,3 +58,27 @@ def compare_server(comparison_workspace, artifacts):
     process, url = start_server(workspace, artifacts / "streamlit-compare-server.log")
     yield url, runs
     stop_server(process)
+
+
+# --- explanations (owner: explanations engineer) -----------------------------------------
+@pytest.fixture(scope="session")
+def explained_server(tmp_path_factory, artifacts):
+    """The app on a workspace holding one run trained with the library (routed experts on
+    the penguins, so rows have routing to compare); yields ``(url, run_id)``."""
+    from sattn_dash.tabular import infer_schema, load_sample
+    from sattn_dash.training import RunStore, TrainingConfig, TrainingSession
+
+    workspace = tmp_path_factory.mktemp("explained")
+    df = load_sample("penguins")
+    session = TrainingSession(
+        df,
+        infer_schema(df, targets="species"),
+        "routed_experts",
+        TrainingConfig(epochs=3, seed=0),
+        RunStore(workspace),
+        title="explained run",
+    )
+    assert session.run().state == "finished"
+    process, url = start_server(workspace, artifacts / "streamlit-explained.log")
+    yield url, session.run_id
+    stop_server(process)

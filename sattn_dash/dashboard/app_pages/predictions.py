@@ -1,0 +1,9 @@
+"""Predictions: why the model said what it said for one row, and how far to trust it."""
+
+import streamlit as st
+
+from sattn_dash.ui import predictions_view
+from sattn_dash.ui.run_picker import pick_run
+
+st.title("Predictions")
+predictions_view.render(pick_run())
