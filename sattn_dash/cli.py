@@ -363,6 +363,10 @@ def _show_arguments(p: argparse.ArgumentParser) -> None:
 def _show(args: argparse.Namespace) -> Result:
     from sattn_dash.training import RunStore
 
+    if args.no_analysis and args.explain_rows:
+        raise CliUsageError(
+            "--explain-rows is part of the analysis that --no-analysis skips; drop one."
+        )
     store = RunStore(args.workspace)
     data = _run_summary(store, args.run_id, details=True)
     text = _format_run(data, details=True)

@@ -7,7 +7,10 @@ by fixing a value or shrinking a range; widen it by adding choices.
 
 Branch kinds are a registry (``BRANCH_KINDS``): each kind names its own settings, their
 default dimensions, and how a trial's values become blocks. A new block kind is one more
-entry there; the default space and the sampler pick it up.
+entry there; the default space and the sampler pick it up. Numeric embeddings
+(``NUMERIC_EMBEDDINGS``: none, piecewise-linear, periodic) are a second registry: the
+first block of each branch that reads raw columns (every kind but feature attention,
+which embeds its own tokens).
 
 Nothing here imports Optuna or TensorFlow: ``sample`` takes anything with Optuna's
 ``suggest_*`` methods, so a space can be checked and shown by light pages.
@@ -27,12 +30,14 @@ from sattn_dash.layers.options import NORMALIZERS
 from sattn_dash.modeling.spec import (
     ACTIVATIONS,
     COMBINER_KINDS,
+    SCHEDULES,
     BlockSpec,
     BranchSpec,
     CombinerSpec,
     HeadSpec,
     ModelSpec,
 )
+from sattn_dash.tabular.options import SCALINGS
 
 SPACE_VERSION = 1
 LAYOUTS = ("all_columns", "per_group")
@@ -91,6 +96,20 @@ def _attention_blocks(
     )
 
 
+def _batch_ensemble_blocks(
+    values: dict[str, Any], dropout: float, prepared: Any
+) -> tuple[BlockSpec, ...]:
+    return (
+        BlockSpec(
+            "batch_ensemble",
+            units=values["width"],
+            layers=values["depth"],
+            members=values["members"],
+            rate=dropout,
+        ),
+    )
+
+
 BRANCH_KINDS: dict[str, BranchKind] = {
     k.name: k
     for k in (
@@ -121,7 +140,31 @@ BRANCH_KINDS: dict[str, BranchKind] = {
             },
             _attention_blocks,
         ),
+        BranchKind(
+            "batch_ensemble",
+            "TabM: ``members`` MLPs of ``depth`` layers sharing weights (the trial's dropout "
+            "between layers); the combiner weighs the members.",
+            {
+                "members": {"choices": [4, 8]},
+                "width": {"choices": [32, 64, 128]},
+                "depth": {"low": 1, "high": 2},
+            },
+            _batch_ensemble_blocks,
+        ),
     )
+}
+# Kinds whose first block may be a numeric embedding (feature attention embeds its tokens).
+EMBEDDING_KINDS = ("mlp", "residual", "batch_ensemble")
+
+# Numeric embeddings a branch's first block may be: each one's settings (BlockSpec fields).
+NUMERIC_EMBEDDINGS: dict[str, dict[str, Any]] = {
+    "none": {},
+    "piecewise_linear": {"bins": {"choices": [8, 16, 32]}, "units": {"choices": [4, 8]}},
+    "periodic": {
+        "frequencies": {"choices": [8, 16]},
+        "sigma": {"low": 0.01, "high": 1.0, "log": True},
+        "units": {"choices": [8, 16]},
+    },
 }
 
 # The settings every space has, with what each means (shown on the Search page).
@@ -130,6 +173,9 @@ SETTINGS: dict[str, str] = {
     "column group (the groups of the Data page, else one per column)",
     "branches": "how many branches (all_columns layout)",
     "branch_kinds": "the kinds a branch may be, each with its own settings",
+    "numeric_embeddings": "how a branch's first block embeds numeric columns (none, "
+    "piecewise_linear over quantile bins, periodic), each with its own sizes; not for "
+    "feature_attention or per-group branches",
     "group_branch": "the settings of every per-group branch (an mlp)",
     "combiner": "how branch outputs are combined",
     "temperature": "sparse_attention: softmax temperature (low = pick one branch)",
@@ -138,6 +184,11 @@ SETTINGS: dict[str, str] = {
     "dropout": "dropout rate inside every branch",
     "learning_rate": "optimizer step size",
     "weight_decay": "decoupled weight decay (AdamW; 0 turns it off)",
+    "schedule": "learning rate over training: constant, or cosine decay after a warm-up",
+    "warmup_fraction": "cosine schedule: share of all steps spent warming up",
+    "label_smoothing": "classification targets: share of probability spread over the "
+    "other classes (0 = plain cross-entropy)",
+    "scaling": "how numeric columns are scaled (fitted on the training rows)",
     "batch_size": "rows per training step",
     "epochs": "most epochs per trial; early stopping ends sooner",
     "patience": "epochs without a better validation loss before early stopping",
@@ -166,6 +217,11 @@ def default_space(prepared: Any = None) -> dict[str, Any]:
         "dropout": {"low": 0.0, "high": 0.4},
         "learning_rate": {"low": 1e-4, "high": 1e-2, "log": True},
         "weight_decay": {"low": 1e-6, "high": 1e-2, "log": True},
+        "numeric_embeddings": copy.deepcopy(NUMERIC_EMBEDDINGS),
+        "schedule": {"choices": list(SCHEDULES)},
+        "warmup_fraction": {"low": 0.0, "high": 0.1},
+        "label_smoothing": {"low": 0.0, "high": 0.2},
+        "scaling": {"choices": list(SCALINGS)},
         "batch_size": {"choices": [32, 64, 128, 256]},
         "epochs": 40,
         "patience": 5,
@@ -241,6 +297,11 @@ def _not_negative(path: str, value: Any) -> None:
         _fail(path, f"expected a number >= 0, got {value!r}.")
 
 
+def _smoothing(path: str, value: Any) -> None:
+    if not _is_number(value) or not 0 <= value < 0.5:
+        _fail(path, f"expected a share from 0 up to (not including) 0.5, got {value!r}.")
+
+
 def _among(choices, what: str) -> Callable[[str, Any], None]:
     def check(path: str, value: Any) -> None:
         if value not in choices:
@@ -257,6 +318,11 @@ SETTING_CHECKS: dict[str, Callable[[str, Any], None]] = {
     "heads": _whole(),
     "top_k": _whole(),
     "activation": _among(ACTIVATIONS, "activation"),
+    "members": _whole(2),
+    "bins": _whole(2),
+    "units": _whole(),
+    "frequencies": _whole(),
+    "sigma": _positive,
 }
 CHECKS: dict[str, Callable[[str, Any], None]] = {
     "layout": _among(LAYOUTS, "layout"),
@@ -268,6 +334,10 @@ CHECKS: dict[str, Callable[[str, Any], None]] = {
     "dropout": _fraction,
     "learning_rate": _positive,
     "weight_decay": _not_negative,
+    "schedule": _among(SCHEDULES, "schedule"),
+    "warmup_fraction": _fraction,
+    "label_smoothing": _smoothing,
+    "scaling": _among(SCALINGS, "scaling"),
     "batch_size": _whole(),
     "epochs": _whole(),
     "patience": _whole(),
@@ -299,6 +369,21 @@ def check_space(space: Any) -> dict[str, Any]:
         if name not in BRANCH_KINDS:
             _fail(f"branch_kinds.{name}", f"unknown kind; known: {', '.join(BRANCH_KINDS)}.")
         kinds[name] = _check_settings(f"branch_kinds.{name}", settings, BRANCH_KINDS[name].settings)
+    embeddings = merged["numeric_embeddings"]
+    if not isinstance(embeddings, dict) or not embeddings:
+        _fail(
+            "numeric_embeddings",
+            f'name at least one ("none": {{}} for none): {", ".join(NUMERIC_EMBEDDINGS)}.',
+        )
+    for name, settings in embeddings.items():
+        if name not in NUMERIC_EMBEDDINGS:
+            _fail(
+                f"numeric_embeddings.{name}",
+                f"unknown embedding; known: {', '.join(NUMERIC_EMBEDDINGS)}.",
+            )
+        embeddings[name] = _check_settings(
+            f"numeric_embeddings.{name}", settings, NUMERIC_EMBEDDINGS[name]
+        )
     merged["group_branch"] = _check_settings(
         "group_branch", merged["group_branch"], BRANCH_KINDS["mlp"].settings
     )
@@ -350,10 +435,36 @@ def _kind_values(trial: Any, prefix: str, settings: dict[str, Any]) -> dict[str,
     return {key: suggest(trial, f"{prefix}{key}", dim) for key, dim in settings.items()}
 
 
+def _pick(trial: Any, name: str, options: dict[str, Any]) -> str:
+    """One of a registry's names (a parameter only when there is a choice)."""
+    names = list(options)
+    return suggest(trial, name, {"choices": names} if len(names) > 1 else names[0])
+
+
+def _numeric_embedding(
+    trial: Any, prefix: str, embeddings: dict[str, Any]
+) -> tuple[BlockSpec, ...]:
+    name = _pick(trial, prefix + "embedding", embeddings)
+    if name == "none":
+        return ()
+    return (BlockSpec(name, **_kind_values(trial, f"{prefix}{name}_", embeddings[name])),)
+
+
+# What a setting added after a space was saved reads as in it: the behaviour before it.
+UNSET_MEANS: dict[str, Any] = {
+    "numeric_embeddings": {"none": {}},
+    "schedule": "constant",
+    "warmup_fraction": 0.0,
+    "label_smoothing": 0.0,
+    "scaling": "standard",
+}
+
+
 def sample(space: dict[str, Any], trial: Any, prepared: Any) -> tuple[ModelSpec, dict[str, Any]]:
     """The model and training settings of one trial: ``(spec, config values)``, the spec
     checked against ``prepared`` (raises ``SpecError`` when the trial's mix cannot build).
     """
+    space = {**UNSET_MEANS, **space}
     dropout = suggest(trial, "dropout", space["dropout"])
     layout = suggest(trial, "layout", space["layout"])
     branches: list[BranchSpec] = []
@@ -363,18 +474,19 @@ def sample(space: dict[str, Any], trial: Any, prepared: Any) -> tuple[ModelSpec,
             blocks = _mlp_blocks(values, dropout, prepared)
             branches.append(BranchSpec(f"group{i + 1}", inputs=(group,), blocks=blocks))
     else:
-        kinds = list(space["branch_kinds"])
         for i in range(suggest(trial, "branches", space["branches"])):
             prefix = f"branch{i + 1}_"
-            kind = suggest(
-                trial, prefix + "kind", {"choices": kinds} if len(kinds) > 1 else kinds[0]
-            )
+            kind = _pick(trial, prefix + "kind", space["branch_kinds"])
             # Named by kind too: two kinds' "width" have different choices.
             values = _kind_values(trial, f"{prefix}{kind}_", space["branch_kinds"][kind])
             blocks = BRANCH_KINDS[kind].blocks(values, dropout, prepared)
+            if kind in EMBEDDING_KINDS:
+                blocks = _numeric_embedding(trial, prefix, space["numeric_embeddings"]) + blocks
             branches.append(BranchSpec(f"{kind}{i + 1}", blocks=blocks))
     combiner = _combiner(space, trial, len(branches))
     weight_decay = suggest(trial, "weight_decay", space["weight_decay"])
+    schedule = suggest(trial, "schedule", space["schedule"])
+    classifies = any(task != "regression" for task in prepared.tasks.values())
     spec = ModelSpec(
         name=f"trial {trial.number}",
         branches=tuple(branches),
@@ -383,11 +495,21 @@ def sample(space: dict[str, Any], trial: Any, prepared: Any) -> tuple[ModelSpec,
         optimizer="adamw" if weight_decay > 0 else "adam",
         learning_rate=suggest(trial, "learning_rate", space["learning_rate"]),
         weight_decay=weight_decay,
+        schedule=schedule,
+        warmup_fraction=(
+            suggest(trial, "warmup_fraction", space["warmup_fraction"])
+            if schedule == "cosine"
+            else 0.0
+        ),
+        label_smoothing=(
+            suggest(trial, "label_smoothing", space["label_smoothing"]) if classifies else 0.0
+        ),
     )
     config = {
         "batch_size": suggest(trial, "batch_size", space["batch_size"]),
         "epochs": suggest(trial, "epochs", space["epochs"]),
         "patience": suggest(trial, "patience", space["patience"]),
+        "scaling": suggest(trial, "scaling", space["scaling"]),
     }
     return spec.validate(prepared), config
 

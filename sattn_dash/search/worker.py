@@ -16,7 +16,7 @@ import logging
 import math
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +38,31 @@ TAG_FILE = "search.json"
 
 @dataclass(frozen=True)
 class SearchData:
-    """The table a study searches on, prepared once per worker with the study's seed."""
+    """The table a study searches on, prepared once per worker with the study's seed
+    (and once more for each numeric scaling a trial picks: ``prepared_for``)."""
 
     df: pd.DataFrame
     schema: Any
     prepared: Any
     name: str
+    _by_options: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def prepared_for(self, options: Any) -> Any:
+        """The table prepared with ``options`` (same seed and splits), kept for reuse."""
+        from sattn_dash.tabular import prepare
+
+        if options == self.prepared.options:
+            return self.prepared
+        if options not in self._by_options:
+            self._by_options[options] = prepare(
+                self.df,
+                self.schema,
+                seed=self.prepared.seed,
+                test_size=self.prepared.test_size,
+                val_size=self.prepared.val_size,
+                options=options,
+            )
+        return self._by_options[options]
 
 
 def read_study_table(path: str | Path) -> pd.DataFrame:
@@ -171,6 +190,7 @@ def run_trial(
             epochs=values["epochs"],
             batch_size=values["batch_size"],
             patience=values["patience"],
+            scaling=values["scaling"],
             seed=settings.seed,
             device=settings.device,
             val_size=settings.val_size,
@@ -194,7 +214,7 @@ def run_trial(
         spec,
         config,
         store,
-        prepared=data.prepared,
+        prepared=data.prepared_for(config.prepare_options()),
         title=f"{study.study_name} · trial {trial.number}",
         source=data.name,
         callbacks=[pruning],

@@ -28,10 +28,14 @@ from sattn_dash.tabular import infer_schema, prepare
 from sattn_dash.training import RunStore
 
 REPO = Path(__file__).resolve().parents[2]
-# Tiny trials: one or two small MLP branches, two epochs.
+# Tiny trials: one or two small MLP branches, two epochs, no tabular-recipe options.
 TINY = {
     "branches": {"low": 1, "high": 2},
     "branch_kinds": {"mlp": {"depth": 1, "width": {"choices": [8, 16]}}},
+    "numeric_embeddings": {"none": {}},
+    "schedule": "constant",
+    "label_smoothing": 0.0,
+    "scaling": "standard",
     "layout": "all_columns",
     "combiner": {"choices": ["sparse_attention", "mean"]},
     "batch_size": 64,
@@ -80,6 +84,58 @@ def test_default_space_checks_and_every_sample_builds_a_valid_spec(prepared):
     assert combiners == {"sparse_attention", "sparse_dense", "mean", "concat"}
 
 
+def test_the_default_space_samples_the_tabular_recipe(prepared):
+    """Numeric embeddings, batch-ensemble branches, cosine schedules, label smoothing and
+    every scaling come out of the default space as specs valid for the data."""
+    space = check_space(default_space(prepared))
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=5))
+    embeddings, scalings, schedules, ensembles, smoothed = set(), set(), set(), 0, 0
+    for _ in range(60):
+        trial = study.ask()
+        spec, config = sample(space, trial, prepared)
+        scalings.add(config["scaling"])
+        schedules.add(spec.schedule)
+        assert spec.warmup_fraction == trial.params.get("warmup_fraction", 0.0)
+        assert (spec.schedule == "cosine") == ("warmup_fraction" in trial.params)
+        smoothed += 0 < spec.label_smoothing < 0.2  # a binary target: smoothing is searched
+        for branch in spec.branches:
+            first, last = branch.blocks[0], branch.blocks[-1]
+            if first.kind in ("piecewise_linear", "periodic"):
+                embeddings.add(first.kind)
+                assert first.units in (4, 8, 16)
+                assert first.bins in (8, 16, 32) or first.frequencies in (8, 16)
+            if last.kind == "batch_ensemble":
+                ensembles += 1
+                assert last.members in (4, 8) and last.layers in (1, 2)
+                assert last.units in (32, 64, 128)
+                assert last.rate == trial.params["dropout"]
+                assert branch.module_names[0] == f"{branch.name}_m1"
+        study.tell(trial, 0.0)
+    assert embeddings == {"piecewise_linear", "periodic"}
+    assert scalings == {"standard", "robust", "quantile"}
+    assert schedules == {"constant", "cosine"}
+    assert ensembles > 0 and smoothed > 0
+
+
+def test_a_space_saved_before_the_recipe_samples_as_it_did(prepared):
+    old = check_space(TINY)
+    for name in ("numeric_embeddings", "schedule", "warmup_fraction", "label_smoothing"):
+        del old[name]
+    del old["scaling"]
+    trial = optuna.create_study().ask()
+    spec, config = sample(old, trial, prepared)
+    assert (spec.schedule, spec.label_smoothing, config["scaling"]) == ("constant", 0.0, "standard")
+    assert all(b.blocks[0].kind == "dense" for b in spec.branches)
+    assert not any(name.endswith("embedding") for name in trial.params)
+
+
+def test_the_default_space_survives_a_json_round_trip(prepared):
+    space = check_space(default_space(prepared))
+    assert load_space(json.dumps(space)) == space
+    assert set(space["numeric_embeddings"]) == {"none", "piecewise_linear", "periodic"}
+    assert "batch_ensemble" in space["branch_kinds"]
+
+
 def test_a_narrowed_space_fixes_what_it_names_and_keeps_the_defaults(prepared):
     space = load_space(json.dumps(TINY))
     assert space["learning_rate"] == default_space()["learning_rate"]
@@ -102,6 +158,21 @@ def test_a_narrowed_space_fixes_what_it_names_and_keeps_the_defaults(prepared):
         ({"branch_kinds": {"mlp": {"width": {"choices": [0, 8]}}}}, "width.choices[0]"),
         ({"batch_size": {"low": 64, "high": 16}}, "low <= high"),
         ({"space_version": 9}, "reads version 1"),
+        ({"scaling": "minmax"}, "space.scaling: unknown scaling 'minmax'"),
+        ({"schedule": {"choices": ["cosine", "step"]}}, "space.schedule.choices[1]: unknown"),
+        ({"label_smoothing": {"low": 0, "high": 0.6}}, "space.label_smoothing.high: expected"),
+        ({"warmup_fraction": 1.0}, "space.warmup_fraction: expected a rate"),
+        ({"numeric_embeddings": {}}, "space.numeric_embeddings: name at least one"),
+        ({"numeric_embeddings": {"splines": {}}}, "numeric_embeddings.splines: unknown"),
+        (
+            {"numeric_embeddings": {"piecewise_linear": {"bins": 1}}},
+            "space.numeric_embeddings.piecewise_linear.bins: expected a whole number >= 2",
+        ),
+        (
+            {"branch_kinds": {"batch_ensemble": {"members": {"choices": [1, 4]}}}},
+            "space.branch_kinds.batch_ensemble.members.choices[0]: expected a whole number >= 2",
+        ),
+        ({"branch_kinds": {"batch_ensemble": {"rate": 0.1}}}, "batch_ensemble.rate: unknown"),
     ],
 )
 def test_bad_spaces_say_what_to_fix(space, message):
@@ -145,6 +216,38 @@ def test_cli_search_runs_a_study_of_runs_and_a_rerun_resumes_it(capsys, tmp_path
         capsys, *args[:-2], "--study", "small", "--trials", 3, "--metric", "val_accuracy"
     )
     assert code == 2 and "optimises val_loss" in again["error"]
+
+
+def test_a_real_trial_trains_a_sampled_batch_ensemble_branch(capsys, tmp_path, training_table):
+    """One epoch on a few rows: a TabM-style branch behind piecewise-linear embeddings,
+    with a cosine schedule and quantile scaling, sampled from a space and trained as a run."""
+    csv = tmp_path / "few.csv"
+    training_table.head(120).to_csv(csv, index=False)
+    space = {
+        "layout": "all_columns",
+        "branches": 1,
+        "branch_kinds": {"batch_ensemble": {"members": 2, "width": 16, "depth": 1}},
+        "numeric_embeddings": {"piecewise_linear": {"bins": 4, "units": 4}},
+        "combiner": "sparse_attention",
+        "schedule": "cosine",
+        "scaling": "quantile",
+        "batch_size": 32,
+        "epochs": 1,
+    }
+    ws = tmp_path / "ws"
+    args = ["search", "--data", csv, "--target", "label", "--trials", 1, "--study", "tabm"]
+    code, out, err = _cli(
+        capsys, *args, "--space", _space_file(tmp_path, space), "--workspace", ws, "--json"
+    )
+    assert code == 0, err
+    assert out["counts"]["COMPLETE"] == 1
+    run = RunStore(ws).load(out["best"]["run_id"])
+    (branch,) = run.spec.branches
+    assert [b.kind for b in branch.blocks] == ["piecewise_linear", "batch_ensemble"]
+    assert branch.module_names == ["batch_ensemble1_m1", "batch_ensemble1_m2"]
+    assert run.spec.schedule == "cosine" and run.spec.label_smoothing > 0
+    assert run.config.scaling == "quantile" and run.prepared.options.scaling == "quantile"
+    assert len(run.history) == 1 and run.metrics["label"]["n"] > 0
 
 
 def test_cli_search_refuses_bad_input_with_one_line(capsys, tmp_path, training_csv):
