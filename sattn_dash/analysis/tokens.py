@@ -16,10 +16,10 @@ import pandas as pd
 
 from sattn_dash.analysis.agreement import importance_rank
 from sattn_dash.analysis.model_view import ModelView, sample_rows
+from sattn_dash.analysis.token_columns import CLS
 from sattn_dash.errors import SpecError
 
 PREFIX = "attention/"
-CLS = "[CLS]"
 
 
 def _owner(layer: str, branches: Sequence[str]) -> str:

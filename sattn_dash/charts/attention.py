@@ -18,23 +18,38 @@ def _token_order(frame: pd.DataFrame, token: str, index: str) -> list[str]:
     return list(dict.fromkeys(frame[token]))
 
 
+PAGE_WIDTH = 680  # px the page gives a chart in Streamlit's centred layout
+LABELS = 170  # px for the query axis labels and titles beside the first panel
+GAP = 20  # px between facet panels
+HEAD_TITLE = "Attention per head by source column ([CLS] query as is, other queries averaged)"
+
+
+def heads_per_line(panel: int) -> int:
+    """How many head panels of ``panel`` px fit side by side on the page."""
+    return max(1, (PAGE_WIDTH - LABELS + GAP) // (panel + GAP))
+
+
 def head_heatmaps(frame: pd.DataFrame) -> alt.Chart:
-    """One heatmap per head, queries down and keys across, for one row and one layer
-    (``head, query_token, key_token, weight, selected``; ``query``/``key`` order them).
-    Selected keys carry their weight as text; the rest are exactly zero."""
-    keys = _token_order(frame, "key_token", "key")
-    queries = _token_order(frame, "query_token", "query")
+    """One heatmap per head, query columns down and key columns across, for one row and
+    one layer (``attention_by_column`` rows: ``head, query, query_column, key,
+    key_column, weight, selected, key_tokens, query_tokens``). Selected entries carry
+    their weight as text; the rest are exactly zero. Panels wrap to fit the page."""
+    keys = _token_order(frame, "key_column", "key")
+    queries = _token_order(frame, "query_column", "query")
+    heads = frame["head"].nunique() if len(frame) else 1
     top = float(frame["weight"].max()) if len(frame) and frame["weight"].max() > 0 else 1.0
     tips = [
         tooltip("head", "Head", "d", "Q"),
-        tooltip("query_token", "Query token", kind="N"),
-        tooltip("key_token", "Key token", kind="N"),
+        tooltip("query_column", "Query (mean over its tokens)", kind="N"),
+        tooltip("key_column", "Key (sum over its tokens)", kind="N"),
         tooltip("weight", "Attention weight (share of the query's 1)", ".4f", "Q"),
-        tooltip("selected", "In the top-k selection", kind="N"),
+        tooltip("key_tokens", "Key tokens summed", "d", "Q"),
+        tooltip("query_tokens", "Query tokens averaged", "d", "Q"),
     ]
+    label_axis = alt.Axis(labelLimit=150, labelAngle=-45)
     base = alt.Chart(frame).encode(
-        x=alt.X("key_token:N", sort=keys, title="Key token (attended to)"),
-        y=alt.Y("query_token:N", sort=queries, title="Query token"),
+        x=alt.X("key_column:N", sort=keys, title="Key column (attended to)", axis=label_axis),
+        y=alt.Y("query_column:N", sort=queries, title="Query", axis=alt.Axis(labelLimit=150)),
     )
     cells = base.mark_rect(stroke="white", strokeWidth=0.5).encode(
         color=alt.Color(
@@ -55,15 +70,16 @@ def head_heatmaps(frame: pd.DataFrame) -> alt.Chart:
             tooltip=tips,
         )
     )
-    size = max(10, min(28, 320 // max(len(keys), 1)))
+    size = max(16, min(28, (PAGE_WIDTH - LABELS) // max(len(keys), 1)))
     layered = alt.layer(cells, marks, data=frame).properties(
         width=size * len(keys), height=size * len(queries)
     )
     chart = layered.facet(
         facet=alt.Facet("head:O", title="Head", header=alt.Header(labelFontWeight="bold")),
-        columns=2,
+        columns=min(heads, heads_per_line(size * len(keys))),
+        spacing=GAP,
     )
-    return finish(chart, "Attention per head (numbers mark the selected keys)", height=None)
+    return finish(chart, HEAD_TITLE, height=None)
 
 
 def key_attention(frame: pd.DataFrame) -> alt.Chart:

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from sattn_dash.analysis.token_columns import CLS, TOP_COLUMNS, attention_by_column
 from sattn_dash.charts import attention as charts
 from sattn_dash.errors import UserError
 from sattn_dash.training.run import Run
@@ -121,16 +122,29 @@ def render_heads(run: Run, positions: list[int]) -> None:
             else f"branch {owners[name]} · {name}"
         ),
     )
+    in_layer = frame[frame["layer"] == layer]
+    sources = run.prepared.feature_sources
+    named = set(in_layer["key_token"].map(lambda t: sources.get(t, t))) - {CLS}
+    top = st.number_input(
+        "Branches shown" if owners[layer] == layer else "Columns shown",
+        min_value=1,
+        max_value=max(len(named), 1),
+        value=min(TOP_COLUMNS, max(len(named), 1)),
+        key=_key(f"top_columns.{layer}"),
+        help="The ones that get the most attention in the row; the rest are folded into "
+        "one 'other' entry.",
+    )
     tabs = st.tabs([f"test row {p}" for p in positions])
     for tab, position in zip(tabs, positions, strict=True):
         with tab:
-            part = frame[(frame["layer"] == layer) & (frame["row"] == position)]
+            part = attention_by_column(in_layer[in_layer["row"] == position], sources, int(top))
             chart(
                 charts.head_heatmaps(part),
                 part,
                 f"attention_heads_{run.run_id}_{layer}_{position}",
-                caption="Each query row sums to 1 over its selected keys (numbers); every other "
-                "key gets exactly 0. [CLS] summarises the row for the prediction.",
+                caption="One-hot codes are summed into their source column, so each query "
+                "still sums to 1 over its selected keys (numbers); every other key gets "
+                "exactly 0. [CLS] summarises the row for the prediction.",
             )
 
 

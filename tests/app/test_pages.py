@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sattn_dash.charts.attention import HEAD_TITLE
 from sattn_dash.ui import pages
 from tests.app.helpers import by_label, chart_data, chart_titled, charts, no_exception, texts
 
@@ -80,10 +81,10 @@ def test_token_attention_of_a_feature_attention_run(trained_app):
     app, runs = trained_app
     at = open_page(app, pages.ATTENTION, runs["tokens"])
     no_exception(at)
-    heads = chart_data(chart_titled(at, "Attention per head (numbers mark the selected keys)"))
+    heads = chart_data(chart_titled(at, HEAD_TITLE))
     selected = heads[heads["selected"]]
     # Each query's weights sum to 1 over its selected keys, and are 0 elsewhere.
-    sums = selected.groupby(["head", "query_token"])["weight"].sum()
+    sums = selected.groupby(["head", "query_column"])["weight"].sum()
     assert np.allclose(sums, 1.0, atol=1e-4)
     assert (heads.loc[~heads["selected"], "weight"] == 0).all()
     overall = chart_data(chart_titled(at, "Attention per token over the test rows"))
