@@ -28,20 +28,24 @@ _HASH_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
 @dataclass(frozen=True)
 class TableRef:
-    """Where a draft's table comes from: an upload (by content hash) or a sample."""
+    """Where a draft's table comes from: an upload (by content hash), a sample, or a
+    server path (read again below the data root, which is checked again then)."""
 
     name: str
     digest: str | None = None
     file_name: str | None = None
     sheet: str | None = None
     sample: str | None = None
+    path: str | None = None
 
     def to_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
     @classmethod
     def from_dict(cls, data: dict) -> TableRef:
-        return cls(**{k: data.get(k) for k in ("name", "digest", "file_name", "sheet", "sample")})
+        return cls(
+            **{k: data.get(k) for k in ("name", "digest", "file_name", "sheet", "sample", "path")}
+        )
 
 
 @dataclass
@@ -124,6 +128,10 @@ class DraftStore:
         """The table a reference names, read the way it was read first."""
         if ref.sample:
             return load_sample(ref.sample)
+        if ref.path:
+            from sattn_dash.tabular.paths import data_root, read_path
+
+            return read_path(ref.path, data_root())
         if not ref.digest or not _HASH_PATTERN.match(ref.digest):
             raise DataError("The saved work names no table; load one on the Data page.")
         path = self.root / "tables" / ref.digest / _safe_file_name(ref.file_name or "")

@@ -83,10 +83,13 @@ def main(argv=None):
     session.start()
     shown = 0
     try:
-        while not (status := session.wait(1.0)).done:
-            if status.epochs_run > shown:
-                shown = status.epochs_run
-                print(f"epoch {{shown}}/{{status.epochs}}", file=sys.stderr)
+        while True:  # one line per epoch, also for epochs that ended between two looks
+            status = session.wait(1.0)
+            for epoch in range(shown + 1, status.epochs_run + 1):
+                print(f"epoch {{epoch}}/{{status.epochs}}", file=sys.stderr)
+            shown = max(shown, status.epochs_run)
+            if status.done:
+                break
     except KeyboardInterrupt:
         session.stop()
         status = session.wait()

@@ -92,7 +92,7 @@ def _read_server_path() -> None:
     except UserError as error:
         state.UPLOAD_ERROR.set(f"{text.strip() or 'Server path'}: {error}")
         return
-    use_table(df, text.strip(), schema)
+    use_table(df, text.strip(), schema, TableRef(text.strip(), path=text.strip()))
 
 
 def _render_server_path() -> None:

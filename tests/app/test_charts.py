@@ -134,7 +134,7 @@ def test_module_probabilities_chart():
 def test_metrics_long_keeps_numbers_only():
     metrics = {"y": {"n": 10, "accuracy": 0.8, "confusion_matrix": [[1, 2], [3, 4]], "note": "x"}}
     assert tidy.metrics_long(metrics).to_dict("records") == [
-        {"target": "y", "metric": "accuracy", "value": 0.8}
+        {"target": "y", "split": "test", "metric": "accuracy", "value": 0.8}
     ]
 
 

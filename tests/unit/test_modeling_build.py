@@ -20,14 +20,17 @@ from sattn_dash.modeling import (
     parameter_counts,
     preset_spec,
 )
-from sattn_dash.modeling.build import compile_model, losses_and_metrics
+from sattn_dash.modeling.build import compile_model, losses_and_metrics, output_targets
 from sattn_dash.modeling.keras_layers import FeatureTokenizer, embedding_width
 
 CASES = ["binary", "multiclass", "regression", "two_targets"]
 
 
-def targets_of(prepared, split="train"):
+def targets_of(prepared, split="train", spec=None):
+    """The targets per model output (a batch_ensemble branch's members learn them too)."""
     _, y = prepared.split(split)
+    if spec is not None:
+        return {name: y[t] for name, t in output_targets(spec).items()}
     return {head_name(t): v for t, v in y.items()}
 
 
@@ -60,17 +63,21 @@ def test_every_preset_builds_and_trains_one_epoch(modeling_data, name, case):
     assert model.input_shape == (None, len(prepared.feature_names))
     assert model.inputs[0].name == "features"
     assert model.get_layer("combiner") is not None
-    for branch in spec.branches:
-        assert model.get_layer(f"branch_{branch.name}_output") is not None
+    for module in spec.module_names:  # branches, or a batch_ensemble branch's members
+        assert model.get_layer(f"branch_{module}_output") is not None
 
     history = model.fit(
-        prepared.X_train.to_numpy(), targets_of(prepared), epochs=1, batch_size=64, verbose=0
+        prepared.X_train.to_numpy(),
+        targets_of(prepared, spec=spec),
+        epochs=1,
+        batch_size=64,
+        verbose=0,
     )
     assert all(np.isfinite(values[0]) for values in history.history.values())
 
     predictions = model.predict(prepared.X_val.to_numpy(), verbose=0)
     n = len(prepared.X_val)
-    assert set(predictions) == {head_name(t) for t in prepared.tasks}
+    assert set(predictions) == set(output_targets(spec))  # heads, then any members
     for target, task in prepared.tasks.items():
         out = predictions[head_name(target)]
         if task == "binary":

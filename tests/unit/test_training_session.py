@@ -194,7 +194,14 @@ def test_early_stopping_restores_the_best_weights(store, training_table):
     )
     schema = infer_schema(df, targets=["label"])
     session, status, run = _train(
-        store, df, schema, epochs=40, patience=2, learning_rate=0.02, batch_size=16
+        store,
+        df,
+        schema,
+        epochs=40,
+        patience=2,
+        learning_rate=0.02,
+        batch_size=16,
+        monitor="val_loss",
     )
     assert status.state == "finished"
     assert status.epochs_run < 40
