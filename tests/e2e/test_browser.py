@@ -176,6 +176,6 @@ def test_refresh_during_training_reattaches(page, app_server, artifacts, churn_c
     other.close()
 
     # The fresh session has no table, yet the Stop button works on the reattached run.
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Stop", exact=True).click()
     progress(page).filter(has_text="stopped").wait_for(timeout=TRAINING_TIMEOUT_MS)
     page.screenshot(path=artifacts / "09-stopped.png", full_page=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.server import wait_for_app
 
@@ -30,9 +31,15 @@ def test_explain_rows_and_read_one_row(page, explained_server, artifacts):
     page.screenshot(path=artifacts / "explain-02-row.png", full_page=True)
 
     row_box = page.get_by_test_id("stSelectbox").filter(has_text="Row").last
-    row_box.locator("input").click()
-    page.get_by_role("option").nth(1).click()
+    row_box.scroll_into_view_if_needed()
+    choice = row_box.get_by_role("combobox")
+    before = choice.input_value()
+    assert before.startswith("row ")
+    choice.click()  # opens the list; the keys pick the next row
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
     wait_for_app(page)
+    expect(choice).not_to_have_value(before, timeout=60_000)  # another row is shown
     page.get_by_text("Attribution per branch").first.wait_for()
     assert page.get_by_test_id("stVegaLiteChart").count() >= 6
     assert page.get_by_test_id("stException").count() == 0
