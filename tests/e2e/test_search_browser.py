@@ -59,7 +59,7 @@ def test_start_a_search_watch_the_trials_and_open_the_best(page, app_server, art
 
     page.get_by_role("button", name=re.compile("Start search")).click()
     wait_for_app(page)
-    assert "study=browser-study" in page.url
+    page.wait_for_url(re.compile(r"[?&]study=browser-study"), timeout=30_000)  # the address follows
     main = page.get_by_test_id("stMain")
     main.get_by_text(re.compile(r"[12] / 3 trials done")).first.wait_for(timeout=SEARCH_TIMEOUT_MS)
     main.get_by_test_id("stDataFrame").first.wait_for()  # the trials table fills in
