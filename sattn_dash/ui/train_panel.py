@@ -26,6 +26,18 @@ def _key(name: str) -> str:
     return f"{state.TRAIN_WIDGET.name}.{name}"
 
 
+def _choice(column, label: str, labels: dict, name: str, help: str) -> None:
+    """A kept selectbox over ``labels`` (value -> words) for the config field ``name``."""
+    column.selectbox(
+        label,
+        list(labels),
+        format_func=labels.get,
+        key=_key(name),
+        persist_state="session",
+        help=help,
+    )
+
+
 def followed_run() -> str | None:
     """The run this tab follows: ``?run=`` wins (refresh, shared link), then the session."""
     from_url = st.query_params.get("run")
@@ -162,21 +174,19 @@ MANY_LEVEL_LABELS = {"codes": "learned embedding", "one_hot": "one-hot"}
 def render_encoding_settings() -> None:
     """What early stopping watches and how prepare encodes the features."""
     cols = st.columns(4)
-    cols[0].selectbox(
+    _choice(
+        cols[0],
         "Early stopping watches",
-        list(MONITOR_LABELS),
-        format_func=MONITOR_LABELS.get,
-        key=_key("monitor"),
-        persist_state="session",
-        help="With several targets the metric choice watches the summed validation loss.",
+        MONITOR_LABELS,
+        "monitor",
+        "With several targets the metric choice watches the summed validation loss.",
     )
-    cols[1].selectbox(
+    _choice(
+        cols[1],
         "Numeric scaling",
-        list(SCALING_LABELS),
-        format_func=SCALING_LABELS.get,
-        key=_key("scaling"),
-        persist_state="session",
-        help="Fitted on the training rows only. Quantile and robust scaling keep a few "
+        SCALING_LABELS,
+        "scaling",
+        "Fitted on the training rows only. Quantile and robust scaling keep a few "
         "extreme values from dominating.",
     )
     cols[2].number_input(
@@ -189,13 +199,12 @@ def render_encoding_settings() -> None:
         placeholder="no clipping",
         help="Bound every scaled numeric value (e.g. 5): outliers cannot dominate.",
     )
-    cols[3].selectbox(
+    _choice(
+        cols[3],
         "Categoricals over 20 levels",
-        list(MANY_LEVEL_LABELS),
-        format_func=MANY_LEVEL_LABELS.get,
-        key=_key("many_levels"),
-        persist_state="session",
-        help="Embedding: level codes each branch embeds (unseen levels share one). "
+        MANY_LEVEL_LABELS,
+        "many_levels",
+        "Embedding: level codes each branch embeds (unseen levels share one). "
         "One-hot: a 0/1 input per level.",
     )
 
