@@ -10,10 +10,13 @@ baseline row to each explained row:
   one-hot pattern, so the baseline is a row that can exist);
 - model inputs are **folded into their source column**: one-hot codes, missing flags and
   calendar parts add up to the column they came from;
-- integer category codes (embedding lookups) have no gradient, so their share is the
-  prediction's jump when the code switches from the baseline's to the row's, with the
-  other inputs at the baseline (each code alone, plus an equal split of what the codes
-  do only together); the gradients then carry the rest of the path;
+- integer category codes (embedding lookups) have no gradient, so along the path the
+  output is blended from the model with the baseline's codes (weight ``1 - alpha``) to
+  the model with the row's codes (weight ``alpha``). The codes' share is the jump
+  between the two, averaged over the whole path (each code alone, plus an equal split
+  of what the codes do only together), and the gradients of the blend carry the rest.
+  Switching codes at the baseline alone would overstate them: the baseline often sits
+  where the output is steepest;
 - **branches** get integrated gradients over the combiner's inputs (each branch output,
   from its value at the baseline row to its value at this row), with the part that goes
   through a router's per-row query reported as ``ROUTING_QUERY``;
@@ -37,7 +40,12 @@ import pandas as pd
 import tensorflow as tf
 
 from sattn_dash.analysis.agreement import importance_rank
-from sattn_dash.analysis.gradients import gradient_function, integrated_gradients
+from sattn_dash.analysis.gradients import (
+    MAX_POINTS,
+    gradient_function,
+    integrated_gradients,
+    quadrature,
+)
 from sattn_dash.analysis.model_view import ModelView, sample_rows
 from sattn_dash.errors import SpecError
 from sattn_dash.modeling import head_name, module_probabilities
@@ -156,19 +164,30 @@ class RowExplainer:
         chosen = self.selection(outputs)
         predicted = self._scalars(outputs, chosen)
         at_base = self._scalars(self.view.outputs(base), chosen)
-        # Codes jump from the baseline's to the row's first; gradients do the rest.
-        start = base.copy()
-        start[:, self.discrete] = X[:, self.discrete]
-        jumps = self._code_jumps(X, base, chosen, at_base)
+        # The path's two ends with the other end's codes: the blend's two halves.
+        with_base_codes, with_row_codes = X.copy(), base.copy()
+        with_base_codes[:, self.discrete] = base[:, self.discrete]
+        with_row_codes[:, self.discrete] = X[:, self.discrete]
+        jumps = self._code_jumps(X, base, chosen, steps)
         explained = self.view.explain(X, ("branch_outputs",))["branch_outputs"]
         at_base_branches = self.view.explain(base[:1], ("branch_outputs",))["branch_outputs"]
         base_branches = [np.repeat(b, n, axis=0) for b in at_base_branches]
         result = {}
         for target in self.view.targets:
-            (inputs,) = integrated_gradients(
-                self._gradient("inputs", target), [start], [X], chosen[target], steps, on_chunk
-            )
-            inputs[:, self.discrete] = jumps[target]
+            gradient = self._gradient("inputs", target)
+            if self.discrete:
+                (down,) = integrated_gradients(
+                    gradient, [base], [with_base_codes], chosen[target], steps, ramp="down"
+                )
+                (up,) = integrated_gradients(
+                    gradient, [with_row_codes], [X], chosen[target], steps, on_chunk, "up"
+                )
+                inputs = down + up
+                inputs[:, self.discrete] = jumps[target]
+            else:
+                (inputs,) = integrated_gradients(
+                    gradient, [base], [X], chosen[target], steps, on_chunk
+                )
             features, *branches = integrated_gradients(
                 self._gradient("branches", target),
                 [base, *base_branches],
@@ -185,27 +204,37 @@ class RowExplainer:
             }
         return result
 
-    def _code_jumps(self, X, base, chosen, at_base) -> dict[str, np.ndarray]:
-        """Per target, ``(rows, codes)``: each code's switch alone plus an equal share of
-        what the switched codes do only together; they add up to the joint switch."""
+    def _code_jumps(self, X, base, chosen, steps) -> dict[str, np.ndarray]:
+        """Per target, ``(rows, codes)``: the output's jump when the codes switch from the
+        baseline's to the row's, averaged along the path (the gradients' quadrature):
+        each code's switch alone plus an equal share of what the switched codes do only
+        together; they add up to the joint switch."""
         n, k = len(X), len(self.discrete)
-        if not k:
-            return {t: np.zeros((n, 0), np.float32) for t in self.view.targets}
-        together = base.copy()
-        together[:, self.discrete] = X[:, self.discrete]
-        alone = np.repeat(base[None], k, axis=0)  # (codes, rows, features)
-        for j, position in enumerate(self.discrete):
-            alone[j, :, position] = X[:, position]
-        joint = self._scalars(self.view.outputs(together), chosen)
-        single = self._scalars(self.view.outputs(alone.reshape(k * n, -1)), _tile(chosen, k))
+        jumps = {t: np.zeros((n, k), np.float32) for t in self.view.targets}
         switched = X[:, self.discrete] != base[:, self.discrete]
-        jumps = {}
-        for target in self.view.targets:
-            each = single[target].reshape(k, n).T - at_base[target][:, None]
-            each = np.where(switched, each, 0.0)
-            rest = joint[target] - at_base[target] - each.sum(1)
-            share = np.where(switched, 1.0, 0.0) / np.maximum(switched.sum(1, keepdims=True), 1)
-            jumps[target] = each + rest[:, None] * share
+        moved = np.flatnonzero(switched.any(1))
+        if not moved.size:
+            return jumps
+        alphas, weights = quadrature(steps)
+        chunk = max(1, MAX_POINTS // (len(alphas) * (k + 2)))
+        for begin in range(0, moved.size, chunk):
+            rows = moved[begin : begin + chunk]
+            x, b = X[rows], base[rows]
+            path = b[None] + alphas[:, None, None] * (x - b)[None]  # (steps, rows, inputs)
+            path[:, :, self.discrete] = b[:, self.discrete]
+            variants = np.repeat(path[None], k + 2, axis=0)  # base codes, all, each alone
+            variants[1][:, :, self.discrete] = x[:, self.discrete]
+            for j, position in enumerate(self.discrete):
+                variants[2 + j][:, :, position] = x[:, position]
+            picked = {t: np.tile(c[rows], (k + 2) * len(alphas)) for t, c in chosen.items()}
+            outputs = self.view.outputs(variants.reshape(-1, X.shape[1]))
+            for target, out in self._scalars(outputs, picked).items():
+                out = out.reshape(k + 2, len(alphas), len(rows))
+                averaged = np.tensordot(weights, out[1:] - out[0], axes=(0, 1))  # (k+1, rows)
+                each = np.where(switched[rows], averaged[1:].T, 0.0)
+                rest = averaged[0] - each.sum(1)
+                share = switched[rows] / np.maximum(switched[rows].sum(1, keepdims=True), 1)
+                jumps[target][rows] = each + rest[:, None] * share
         return jumps
 
     def _fold(self, inputs: np.ndarray) -> np.ndarray:
@@ -267,10 +296,6 @@ def row_explainer(model, prepared) -> RowExplainer:
         per_model.clear()
         per_model[id(prepared)] = RowExplainer(model, prepared)
     return per_model[id(prepared)]
-
-
-def _tile(chosen: dict[str, np.ndarray], k: int) -> dict[str, np.ndarray]:
-    return {t: np.tile(c, k) for t, c in chosen.items()}
 
 
 def _long(matrix: np.ndarray, comparison: str, branch: str, items: list[str]) -> pd.DataFrame:

@@ -32,6 +32,7 @@ def integrated_gradients(
     select: np.ndarray,
     steps: int = 32,
     on_chunk: Callable[[int], None] | None = None,
+    ramp: str | None = None,
 ) -> list[np.ndarray]:
     """Attributions of an output along the straight path from ``start`` to ``end``.
 
@@ -39,12 +40,16 @@ def integrated_gradients(
     ``(rows, width)`` arrays (one per model input); ``select`` is a per-row int passed to
     ``output`` (e.g. the class whose probability is explained). Returns one ``(rows, width)`` array
     per input whose rows sum to ``output(end) - output(start)`` up to the quadrature error.
-    ``on_chunk(rows_done)`` is called after every chunk.
+    ``on_chunk(rows_done)`` is called after every chunk. ``ramp="up"`` weighs the
+    gradient at path point ``alpha`` by ``alpha``, ``"down"`` by ``1 - alpha``: the two
+    halves of a path along which the output itself is blended (``attributions``).
     """
     start = [np.asarray(a, dtype=np.float32) for a in start]
     end = [np.asarray(a, dtype=np.float32) for a in end]
     select = np.asarray(select, dtype=np.int32)
     alphas, weights = quadrature(steps)
+    if ramp is not None:
+        weights = weights * (alphas if ramp == "up" else 1 - alphas)
     n = len(start[0])
     chunk = max(1, MAX_POINTS // len(alphas))
     results: list[list[np.ndarray]] = [[] for _ in start]
