@@ -49,11 +49,15 @@ def role_of(page, row: int) -> str:
 
 
 def set_role(page, row: int, role: str) -> None:
-    """Double-click the Role cell of ``row``, type the role, press Enter."""
+    """Double-click the Role cell of ``row``, type the role into the editor that opens
+    and pick it from the list. Typing before the editor has the focus loses keys (and
+    Enter then picks whatever option the rest of them match), so wait for it first."""
     box = schema_grid(page).bounding_box()
     page.mouse.dblclick(box["x"] + 100, box["y"] + HEADER_PX + ROW_PX * row + ROW_PX / 2)
-    page.keyboard.type(role)
-    page.keyboard.press("Enter")
+    editor = page.locator("#portal").get_by_role("combobox")
+    expect(editor).to_be_focused()
+    editor.press_sequentially(role)
+    page.locator("#portal").get_by_role("option", name=role, exact=True).click()
     wait_for_app(page)
     expect(schema_grid(page).get_by_test_id(f"glide-cell-2-{row}")).to_contain_text(
         "set by you", timeout=30_000
