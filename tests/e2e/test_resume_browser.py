@@ -9,6 +9,7 @@ import signal
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from sattn_dash.training import RunStore
 from tests.e2e.server import start_server, stop_server
@@ -65,8 +66,9 @@ def test_resume_after_the_server_was_killed(browser, tmp_path, artifacts, churn_
             timeout=60_000
         )
         wait_finished(page)
+        # The page redraws once more when it sees the run end: the results come with it.
+        expect(page.get_by_text("Test-set results")).to_be_visible(timeout=60_000)
         page.screenshot(path=artifacts / "21-resumed-and-finished.png", full_page=True)
-        assert page.get_by_text("Test-set results").is_visible()
         assert not page.get_by_role("button", name="Resume").count()
     finally:
         context.close()

@@ -73,8 +73,8 @@ def test_start_a_search_watch_the_trials_and_open_the_best(page, app_server, art
     assert page.get_by_test_id("stException").count() == 0
 
     page.get_by_role("link", name=re.compile("Open the best trial")).click()
+    page.wait_for_url(re.compile(r"importance\?run=\d{8}-\d{6}-[0-9a-f]{6}"))
     wait_for_app(page)
-    assert re.search(r"importance\?run=\d{8}-\d{6}-[0-9a-f]{6}", page.url)
     page.get_by_text("Module probabilities").first.wait_for(timeout=60_000)
     wait_for_app(page)
     page.screenshot(path=artifacts / "search-04-best-trial.png", full_page=True)
