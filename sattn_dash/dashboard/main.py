@@ -5,9 +5,11 @@ sattn_dash/ui/pages.py for why the folder is not named pages/)."""
 import streamlit as st
 
 from sattn_dash.ui import auth, pages, sidebar, work
+from sattn_dash.ui.keras_guard import keep_keras_between_script_runs
 
 
 def main() -> None:
+    keep_keras_between_script_runs()
     st.set_page_config(page_title="sattn-dash", page_icon=":material/hub:", layout="wide")
     if not auth.signed_in():  # sign-in configured: every address shows the sign-in page
         st.navigation([st.Page(auth.render_sign_in, title="Sign in", url_path="sign-in")]).run()
