@@ -8,8 +8,12 @@
 2. Epoch-to-screen delay: train from the Train page and, for every epoch, compare the
    moment its row lands in the run's history.csv (polled every 5 ms) with the moment the
    page shows "Epochs done k". The live panel polls once per ``POLL_SECONDS``.
+3. In-app training against the CLI: the same sample, preset, epochs, batch size and seed
+   trained from the Train page (the page open and following the run, as a user has it)
+   and by ``python -m sattn_dash train`` in its own process; the figure is the median
+   epoch time after the first (which traces the model), from each run's history.csv.
 
-Usage: .venv/bin/python bench/bench_browser.py [--quick]
+Usage: .venv/bin/python bench/bench_browser.py [--quick] [--only paint|delay|train]
 Prints a markdown table (paste it under "## Dashboard" in bench/RESULTS.md).
 """
 
@@ -18,11 +22,14 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,6 +47,9 @@ from tests.e2e.server import (  # noqa: E402
 
 SCRATCH = ROOT / "bench" / "_scratch"
 TARGET_S = 2.0
+TRAIN_TARGET = 1.2  # in-app epoch time at most this many times the CLI's
+TRAIN_SAMPLE = ("synthetic_groups", "Synthetic churn")  # 4,000 rows, 2,400 to train on
+TRAIN_BATCH = 64
 # Records when an <h1> with the expected text first appears, in ms since navigation start.
 WATCH_TITLE = """
 window.__titleAt = null;
@@ -104,7 +114,6 @@ def paint_series(browser, url: str, title: str, repeats: int) -> dict:
 
 def bench_paint(browser, repeats: int) -> list[dict]:
     rows = []
-    SCRATCH.mkdir(parents=True, exist_ok=True)
     reference = SCRATCH / "reference_app.py"
     reference.write_text('import streamlit as st\n\nst.title("Home")\n')
     with tempfile.TemporaryDirectory() as tmp:
@@ -147,36 +156,43 @@ class HistoryWatcher(threading.Thread):
             time.sleep(0.005)
 
 
+def train_in_browser(browser, url: str, sample: str, epochs: int, batch: int) -> dict:
+    """Load a sample, train it from the Train page with early stopping off and follow the
+    run to its end; returns when each "Epochs done k" first showed (wall clock, s)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1400})
+    page = context.new_page()
+    page.set_default_timeout(120_000)  # the Train page loads TensorFlow on first use
+    page.add_init_script(WATCH_EPOCHS)
+    page.goto(f"{url}/data")
+    wait_for_app(page)
+    page.get_by_test_id("stSelectbox").filter(has_text="Sample").locator("input").click()
+    page.get_by_role("option", name=re.compile(sample)).click()
+    page.get_by_role("button", name="Load sample").click()
+    wait_for_app(page)
+    page.get_by_test_id("stSidebarNav").get_by_text("Train", exact=True).click()
+    wait_for_app(page)
+    for label, value in (("Epochs", epochs), ("Batch size", batch)):
+        field = page.get_by_label(label, exact=True)
+        field.fill(str(value))
+        field.press("Enter")
+        wait_for_app(page)
+    page.get_by_test_id("stCheckbox").filter(has_text="Early stopping").click()
+    wait_for_app(page)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_test_id("stProgress").filter(has_text="finished").wait_for(timeout=1_800_000)
+    shown = {int(k): v / 1000 for k, v in page.evaluate("window.__epochsAt").items()}
+    context.close()
+    return shown
+
+
 def bench_epoch_delay(browser, epochs: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         workspace = Path(tmp) / "ws"
         process, url = start_server(workspace, SCRATCH / "server.log")
         watcher = HistoryWatcher(workspace)
+        watcher.start()
         try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1400})
-            page = context.new_page()
-            page.set_default_timeout(120_000)  # the Train page loads TensorFlow on first use
-            page.add_init_script(WATCH_EPOCHS)
-            page.goto(f"{url}/data")
-            wait_for_app(page)
-            page.get_by_test_id("stSelectbox").filter(has_text="Sample").locator("input").click()
-            page.get_by_role("option", name=re.compile("Palmer penguins")).click()
-            page.get_by_role("button", name="Load sample").click()
-            wait_for_app(page)
-            page.get_by_test_id("stSidebarNav").get_by_text("Train", exact=True).click()
-            wait_for_app(page)
-            for label, value in (("Epochs", epochs), ("Batch size", 16)):
-                field = page.get_by_label(label, exact=True)
-                field.fill(str(value))
-                field.press("Enter")
-                wait_for_app(page)
-            page.get_by_test_id("stCheckbox").filter(has_text="Early stopping").click()
-            wait_for_app(page)
-            watcher.start()
-            page.get_by_role("button", name="Start training").click()
-            page.get_by_test_id("stProgress").filter(has_text="finished").wait_for(timeout=600_000)
-            shown = {int(k): v / 1000 for k, v in page.evaluate("window.__epochsAt").items()}
-            context.close()
+            shown = train_in_browser(browser, url, "Palmer penguins", epochs, 16)
         finally:
             watcher.stop.set()
             stop_server(process)
@@ -190,17 +206,61 @@ def bench_epoch_delay(browser, epochs: int) -> dict:
     }
 
 
+def epoch_seconds(workspace: Path) -> list[float]:
+    """Each epoch's duration after the first (which traces the model), from the one run's
+    history.csv (``time_s`` is the time since the fit started)."""
+    (history,) = workspace.glob("runs/*/history.csv")
+    return pd.read_csv(history)["time_s"].diff().dropna().tolist()
+
+
+def bench_train(browser, epochs: int) -> dict:
+    """The same run from the Train page and from the CLI: median epoch seconds each."""
+    sample, label = TRAIN_SAMPLE
+    with tempfile.TemporaryDirectory() as tmp:
+        app_ws, cli_ws = Path(tmp) / "app", Path(tmp) / "cli"
+        process, url = start_server(app_ws, SCRATCH / "server.log")
+        try:
+            train_in_browser(browser, url, label, epochs, TRAIN_BATCH)
+        finally:
+            stop_server(process)
+        (spec,) = app_ws.glob("runs/*/spec.json")  # the very model the page built
+        command = [sys.executable, "-m", "sattn_dash", "train", "--sample", sample]
+        command += ["--spec", str(spec)]
+        command += ["--workspace", str(cli_ws), "--epochs", str(epochs), "--no-early-stopping"]
+        command += ["--batch-size", str(TRAIN_BATCH), "--seed", "0", "--json"]
+        subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+        app, cli = epoch_seconds(app_ws), epoch_seconds(cli_ws)
+    return {
+        "epochs": epochs,
+        "app": statistics.median(app),
+        "cli": statistics.median(cli),
+        "ratio": statistics.median(app) / statistics.median(cli),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and epochs")
+    parser.add_argument("--only", choices=("paint", "delay", "train"), nargs="+")
     args = parser.parse_args()
+    only = set(args.only or ("paint", "delay", "train"))
     repeats, epochs = (3, 6) if args.quick else (7, 12)
+    SCRATCH.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        paint = bench_paint(browser, repeats)
-        delay = bench_epoch_delay(browser, epochs)
+        paint = bench_paint(browser, repeats) if "paint" in only else None
+        delay = bench_epoch_delay(browser, epochs) if "delay" in only else None
+        train = bench_train(browser, epochs) if "train" in only else None
         browser.close()
+    if paint:
+        print_paint(paint, repeats)
+    if delay:
+        print_delay(delay)
+    if train:
+        print_train(train)
 
+
+def print_paint(paint: list[dict], repeats: int) -> None:
     print(f"First paint (s; warm = median of {repeats} visits, each in a new browser context)\n")
     print(
         "| app | page | cold: title | cold: page drawn | warm: title | warm: page drawn | "
@@ -217,6 +277,9 @@ def main() -> None:
             f"| {r['warm']:.2f} | {r['warm_ready']:.2f} | {r['fcp']:.2f} | {ratio:.2f}x | {ok} "
             f"| {r['server_peak_mb']:.0f} |"
         )
+
+
+def print_delay(delay: dict) -> None:
     print(
         f"\nEpoch end -> page shows it (s; live panel polls every {POLL_SECONDS:g} s, "
         f"so the expected mean is about {POLL_SECONDS / 2:g} s plus one fragment rerun)\n"
@@ -227,6 +290,18 @@ def main() -> None:
         f"| {delay['epochs']} | {delay['median']:.2f} | {delay['min']:.2f} | {delay['max']:.2f} "
         f"| {delay['missed']} |"
     )
+
+
+def print_train(train: dict) -> None:
+    sample, _ = TRAIN_SAMPLE
+    print(
+        f"\nIn-app training vs the CLI ({sample}, the page's default model, batch {TRAIN_BATCH}, "
+        f"{train['epochs']} epochs, early stopping off; median epoch after the first, s)\n"
+    )
+    print(f"| Train page (followed) | CLI | app / CLI | <= {TRAIN_TARGET}x |")
+    print("|---|---|---|---|")
+    ok = "yes" if train["ratio"] <= TRAIN_TARGET else "no"
+    print(f"| {train['app']:.3f} | {train['cli']:.3f} | {train['ratio']:.2f}x | {ok} |")
 
 
 if __name__ == "__main__":
