@@ -118,13 +118,12 @@ def prepare_fit(
 ) -> tuple[Any, Any, dict]:
     """The seeded, compiled model, its batches and the keyword arguments of
     ``model.fit`` for ``config`` (early stopping on the validation split, restoring the
-    best epoch): what a training session and a retrained baseline share, so both train
+    best epoch; ties of the metric go to the lower validation loss): what a training session and a retrained baseline share, so both train
     the same way. A resumed run passes ``first_epoch`` (epochs already done): the
     batches start where it stopped."""
-    import keras
-
     from sattn_dash.modeling import build_model
     from sattn_dash.modeling.build import compile_model, output_targets
+    from sattn_dash.training.early_stopping import MetricEarlyStopping
 
     X_train, y_train = prepared.split("train")
     X_val, y_val = prepared.split("val")
@@ -154,7 +153,7 @@ def prepare_fit(
         if config.early_stopping:
             monitor, mode = early_stopping_monitor(config, prepared, model)
             callbacks.append(
-                keras.callbacks.EarlyStopping(
+                MetricEarlyStopping(
                     monitor=monitor,
                     mode=mode,
                     patience=config.patience,

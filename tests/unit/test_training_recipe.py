@@ -219,3 +219,25 @@ def test_cli_flags_set_the_recipe_and_config():
     defaults = TrainingConfig(**training_overrides(parser.parse_args([])))
     assert defaults == TrainingConfig()
     assert recipe_overrides(parser.parse_args([])) == {}
+
+
+def test_early_stopping_ties_of_the_metric_go_to_the_lower_validation_loss():
+    """Validation AUC reaches 1.0 while the loss still falls (a table one column
+    separates): the epoch kept is the tied one with the lowest loss, not the first."""
+    from sattn_dash.training.early_stopping import MetricEarlyStopping
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    stop = MetricEarlyStopping(monitor="val_auc", mode="max", patience=2, restore_best_weights=True)
+    model.stop_training = False  # what fit sets before the callbacks run
+    stop.set_model(model)
+    stop.on_train_begin()
+    epochs = [(0.9, 1.0), (1.0, 0.8), (1.0, 0.5), (1.0, 0.6), (0.99, 0.4), (1.0, 0.7)]
+    for epoch, (auc, loss) in enumerate(epochs):
+        model.layers[0].set_weights([np.full((1, 1), epoch, "float32"), np.zeros(1, "float32")])
+        stop.on_epoch_end(epoch, {"val_auc": auc, "val_loss": loss})
+        if model.stop_training:
+            break
+    stop.on_train_end()
+    assert stop.best_epoch == 2 and stop.best == 1.0 and stop.best_tie_breaker == 0.5
+    assert model.stop_training and epoch == 4  # patience counted from the tied epoch 2
+    assert model.layers[0].get_weights()[0].item() == 2.0  # its weights are back
