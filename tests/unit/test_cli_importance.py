@@ -18,9 +18,12 @@ def _json(capsys, *argv) -> dict:
     return json.loads(out)
 
 
-# sparse_attention's card value is checked in test_cli_train; its probabilities never
-# depended on data. sparse_dense is the combiner whose importance train --json lost.
-@pytest.mark.parametrize("combiner", ["sparse_dense", "concat"])
+# sparse_dense is the combiner whose importance train --json lost; the baselines without
+# learned weights (concat, mean) have none, and say so in the same way everywhere.
+WEIGHED = ("sparse_attention", "sparse_dense")
+
+
+@pytest.mark.parametrize("combiner", [*WEIGHED, "concat", "mean"])
 def test_train_show_and_the_page_agree_on_module_importance(
     capsys, tmp_path, training_csv, combiner
 ):
@@ -43,11 +46,11 @@ def test_train_show_and_the_page_agree_on_module_importance(
         "3",
         *common,
     )
-    analysis = [] if combiner == "sparse_dense" else ["--no-analysis"]
+    analysis = [] if combiner in WEIGHED else ["--no-analysis"]
     shown = _json(capsys, "show", trained["run_id"], *analysis, *common)
     run = RunStore(ws).load(trained["run_id"])
     assert shown["module_importance"] == trained["module_importance"] == run.module_importance
-    if combiner == "concat":
+    if combiner not in WEIGHED:
         assert trained["module_importance"] is None
         return
     importance = trained["module_importance"]
