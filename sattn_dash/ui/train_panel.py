@@ -253,10 +253,10 @@ def start_label() -> tuple[str, str | None]:
     """What pressing Start will do: start now, start after this tab's own run, or wait
     in the queue behind someone else's (another user's or another tab's) run."""
     registry = sessions.registry()
-    busy = registry.active()
-    if len(busy) < registry.max_concurrent:
+    if not registry.would_wait():  # counts everyone's runs; active() only this user's
         return "Start training", None
-    if {s.run_id for s in busy} <= set(state.MY_RUNS.get()):
+    mine = {s.run_id for s in registry.active()} & set(state.MY_RUNS.get())
+    if len(mine) >= registry.max_concurrent:
         return "Start another run", "It starts as soon as your run in progress ends."
     return (
         "Queue training (another user's or tab's run is busy)",
