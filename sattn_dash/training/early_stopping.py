@@ -6,8 +6,9 @@ probability is still on the majority side of 0.5. Keras counts an equal value as
 improvement, so the first epoch to reach it was the one kept, and on such a public
 table (AER's CreditCard) the restored model predicted the majority class for every row.
 Here an epoch that equals the best metric with a lower validation loss is the better
-epoch (its weights are kept and patience starts again); a strictly better metric wins
-as before.
+epoch, and its weights are the ones kept. Patience still counts from the last epoch
+that made the metric itself better, so a saturated metric ends the run as soon as
+before (a slowly falling loss alone does not keep it going).
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ class MetricEarlyStopping(keras.callbacks.EarlyStopping):
         logs = logs or {}
         current = self.get_monitor_value(logs)
         tie = logs.get(self.tie_breaker)
-        tied = current is not None and current == self.best
-        if tied and tie is not None and tie < self.best_tie_breaker:
-            self.best = None  # Keras counts any value as better than no best at all
         super().on_epoch_end(epoch, logs)
-        if self.best_epoch == epoch and tie is not None:
-            self.best_tie_breaker = float(tie)
+        if self.best_epoch == epoch:  # a better metric (or the first epoch)
+            self.best_tie_breaker = math.inf if tie is None else float(tie)
+            return
+        tied = current is not None and current == self.best
+        if tied and tie is not None and tie < self.best_tie_breaker:  # keep this one
+            self.best_epoch, self.best_tie_breaker = epoch, float(tie)
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
