@@ -76,10 +76,12 @@ def explain_rows(model, prepared, rows: pd.DataFrame) -> dict[str, pd.DataFrame]
 
 def attribute_rows(model, prepared, rows: pd.DataFrame, steps: int = 32) -> dict[str, pd.DataFrame]:
     """Per-row attributions, completeness, attention and their agreement for rows of the
-    original table (as ``analysis.explain_inputs``; ``row`` is the position in ``rows``)."""
+    original table (as ``analysis.explain_inputs``; ``row`` is the position in ``rows``,
+    ``row_index`` its label in the table, so an edited copy names the row it came from)."""
     from sattn_dash.analysis.attributions import explain_inputs
     from sattn_dash.analysis.per_row import row_agreement
 
-    frames = explain_inputs(model, prepared, prepared.transform(rows), steps=steps)
+    X = prepared.transform(rows)
+    frames = explain_inputs(model, prepared, X, row_index=rows.index.to_numpy(), steps=steps)
     frames["agreement"] = row_agreement(frames["attention"], frames["columns"], frames["branches"])
     return frames
