@@ -150,6 +150,7 @@ class TrainingSession:
         self._started_wall = datetime.now(UTC)
         self._nan: NanLossError | None = None
         self._best_val = math.inf
+        self._best_loss = math.inf  # breaks ties of _best_val, as early stopping does
         self._monitor = ("val_loss", "min")  # what early stopping watches (set in _build)
         self._stopped_early = False
         self.data_path = data_path
@@ -267,8 +268,12 @@ class TrainingSession:
             val = logs.get(name)
             if val is not None and math.isfinite(val):
                 val = -val if mode == "max" else val  # smaller is better from here on
-                if best is None or val < self._best_val:
-                    self._best_val, best = val, epoch
+                loss = logs.get("val_loss", math.inf)
+                loss = loss if math.isfinite(loss) else math.inf
+                # The epoch early stopping keeps: a better metric, or as good a metric
+                # with a lower validation loss (training.early_stopping).
+                if best is None or (val, loss) < (self._best_val, self._best_loss):
+                    self._best_val, self._best_loss, best = val, loss, epoch
             self._status = dataclasses.replace(
                 self._status,
                 epoch=epoch,
@@ -424,6 +429,7 @@ class TrainingSession:
             "snapshots": snapshots,
             "best_epoch": status.best_epoch,
             "best_val": self._best_val if math.isfinite(self._best_val) else None,
+            "best_loss": self._best_loss if math.isfinite(self._best_loss) else None,
             "elapsed_s": status.elapsed_s,
             "fit_elapsed_s": time.monotonic() - (self._fit_started_at or time.monotonic()),
             "started_at": self._started_wall.isoformat(),
@@ -436,8 +442,9 @@ class TrainingSession:
         """Pick up a resumed run's history, timings and best epoch from its checkpoint."""
         state = checkpoint.state
         self._writer.restore(state["history"], state["snapshots"])
-        best_val = state.get("best_val")
+        best_val, best_loss = state.get("best_val"), state.get("best_loss")
         self._best_val = math.inf if best_val is None else float(best_val)
+        self._best_loss = math.inf if best_loss is None else float(best_loss)
         self._started_wall = datetime.fromisoformat(state["started_at"])
         resumed = {
             "from_epoch": checkpoint.epoch,

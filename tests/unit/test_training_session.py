@@ -223,3 +223,25 @@ def test_routing_snapshots_of_a_sparse_dense_combiner(store, binary):
     # Each sample's top-2 routing weights sum to 1, so their means over samples do too.
     assert snaps.groupby("epoch")["routing_weight"].sum().to_numpy() == pytest.approx(1.0)
     assert run.module_importance is None or sum(run.module_importance.values()) == pytest.approx(1)
+
+
+def test_the_best_epoch_shown_is_the_one_early_stopping_keeps(store, binary):
+    """A tie of the watched metric goes to the lower validation loss, in the live status
+    as in the callback that restores the weights: one best epoch, not two."""
+    import keras
+
+    from sattn_dash.training.early_stopping import MetricEarlyStopping
+
+    df, schema = binary
+    session = TrainingSession(df, schema, "ensemble", TrainingConfig(**FAST), store)
+    session._monitor = ("val_auc", "max")  # what fitting sets for a binary target
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.stop_training = False
+    stop = MetricEarlyStopping(monitor="val_auc", mode="max", patience=10)
+    stop.set_model(model)
+    stop.on_train_begin()
+    for epoch, (auc, loss) in enumerate([(0.9, 1.0), (1.0, 0.8), (1.0, 0.5), (1.0, 0.6)]):
+        logs = {"val_auc": auc, "val_loss": loss}
+        session.on_epoch(epoch + 1, 4, logs, {})
+        stop.on_epoch_end(epoch, logs)
+    assert session.status().best_epoch == stop.best_epoch + 1 == 3
