@@ -15,6 +15,7 @@ import pytest
 from sattn_dash.ui import pages
 from tests.app.conftest import APP, TIMEOUT
 from tests.app.helpers import by_label, chart_data, chart_titled, no_exception, texts
+from tests.app.test_sign_in import AUTH, ISSUER
 
 PICKER = "analysis.run_picker"
 START = "train.form.start"
@@ -193,16 +194,6 @@ def test_start_button_says_start_unless_another_run_holds_the_slot(app, workspac
     at.run()
     no_exception(at)
     assert _start_label(at) == "Start training"
-
-
-AUTH = {
-    "redirect_uri": "http://localhost:8501/oauth2callback",
-    "cookie_secret": "a-test-secret-that-is-long-enough",
-    "client_id": "sattn-dash",
-    "client_secret": "not-a-real-secret",
-    "server_metadata_url": "https://id.example.org/.well-known/openid-configuration",
-}
-ISSUER = "https://id.example.org"
 
 
 def test_start_button_says_queue_when_another_signed_in_user_holds_the_slot(workspace):
