@@ -6,8 +6,8 @@ regression), each through the real CLI (``python -m sattn_dash search --json``) 
 the default space for the table but small trials (``SMALL_TRIALS``: MLP and residual
 branches only, widths up to 64, 2-4 epochs, patience 2), 2 worker processes, seed 0:
 - the best trial (by validation loss) and its test score (ROC AUC, or R^2);
-- the default preset (``three_branch``, 20 epochs with early stopping, as ``train``
-  runs it) and scikit-learn's HistGradientBoosting on the same split, same metric;
+- the default model (``DEFAULT_PRESET`` with ``TrainingConfig()``, as ``train`` runs
+  it when given nothing else) and scikit-learn's HistGradientBoosting on the same split, same metric;
 - trials per minute of the 2-worker study, and of a 1-worker study of 8 trials on the
   first table (startup included: each worker loads TensorFlow once).
 
@@ -97,20 +97,21 @@ def _search(path, target, space, workdir, study, trials, workers) -> tuple[dict,
 
 
 def _references(path: str, target: str, workdir: Path) -> dict[str, float]:
-    """Test score of the default preset and of HistGradientBoosting on the same split."""
+    """Test score of the default model and of HistGradientBoosting on the same split."""
     from sattn_dash.analysis.baselines import sklearn_baselines
     from sattn_dash.analysis.scoring import HEADLINE_METRIC
+    from sattn_dash.modeling.presets import DEFAULT_PRESET
     from sattn_dash.tabular import infer_schema, prepare, read_table
     from sattn_dash.training import RunStore, TrainingConfig, TrainingSession
 
     df = read_table(ROOT / path)
     schema = infer_schema(df, targets=[target])
-    config = TrainingConfig(epochs=20, seed=0)
+    config = TrainingConfig(seed=0)
     prepared = prepare(df, schema, seed=0)
     task = prepared.tasks[target]
     metric = HEADLINE_METRIC[task]
     session = TrainingSession(
-        df, schema, "three_branch", config, RunStore(workdir), prepared=prepared
+        df, schema, DEFAULT_PRESET, config, RunStore(workdir), prepared=prepared
     )
     session.run()
     default = RunStore(workdir).load(session.run_id).metrics[target][metric]
@@ -122,6 +123,8 @@ def _references(path: str, target: str, workdir: Path) -> dict[str, float]:
 
 
 def main() -> None:
+    from sattn_dash.modeling.presets import DEFAULT_PRESET
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=30)
     args = parser.parse_args()
@@ -141,12 +144,12 @@ def main() -> None:
         print(f"{name}: done in {time.perf_counter() - started:.0f}s", file=sys.stderr)
 
     print(
-        f"Box: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
-        "(shared with other engineers' jobs while this ran); seed 0; trials of 2-4 epochs, "
-        "MLP and residual branches only.\n"
+        f"Box: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; seed 0; "
+        "trials of 2-4 epochs, MLP and residual branches only; default model: "
+        f"{DEFAULT_PRESET} with TrainingConfig().\n"
     )
     print(
-        "| table | metric (test) | best trial | default preset | gradient boosting | "
+        "| table | metric (test) | best trial | default model | gradient boosting | "
         "best − default | best − GB | complete / pruned / failed |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
