@@ -176,11 +176,12 @@ class RowExplainer:
         for target in self.view.targets:
             gradient = self._gradient("inputs", target)
             if self.discrete:
+                first, second = _halves(on_chunk, n)
                 (down,) = integrated_gradients(
-                    gradient, [base], [with_base_codes], chosen[target], steps, ramp="down"
+                    gradient, [base], [with_base_codes], chosen[target], steps, first, "down"
                 )
                 (up,) = integrated_gradients(
-                    gradient, [with_row_codes], [X], chosen[target], steps, on_chunk, "up"
+                    gradient, [with_row_codes], [X], chosen[target], steps, second, "up"
                 )
                 inputs = down + up
                 inputs[:, self.discrete] = jumps[target]
@@ -296,6 +297,13 @@ def row_explainer(model, prepared) -> RowExplainer:
         per_model.clear()
         per_model[id(prepared)] = RowExplainer(model, prepared)
     return per_model[id(prepared)]
+
+
+def _halves(on_chunk, n: int):
+    """``on_chunk`` for a pass over the rows done in two halves: each reports half."""
+    if on_chunk is None:
+        return None, None
+    return (lambda done: on_chunk(done // 2)), (lambda done: on_chunk((n + done) // 2))
 
 
 def _long(matrix: np.ndarray, comparison: str, branch: str, items: list[str]) -> pd.DataFrame:
