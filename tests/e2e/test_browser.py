@@ -150,7 +150,7 @@ def test_refresh_during_training_reattaches(page, app_server, artifacts, churn_c
     set_number(page, "Batch size", 8)
     page.get_by_test_id("stCheckbox").filter(has_text="Early stopping").click()  # run long
     wait_for_app(page)
-    start_training(page, epochs=200)
+    start_training(page, epochs=5000)  # far more than the test lasts: Stop ends it
     run_id = re.search(r"run=([\w-]+)", page.url).group(1)
     moving = re.compile(r"batch [1-9]|epoch [2-9]")
     progress(page).filter(has_text=moving).first.wait_for(timeout=180_000)

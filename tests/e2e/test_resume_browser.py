@@ -26,7 +26,7 @@ from tests.e2e.test_browser import (
 )
 
 pytestmark = pytest.mark.e2e
-EPOCHS = 12
+EPOCHS = 40  # enough that the server is killed mid-run, even though epochs are quick
 
 
 def _wait_for_checkpoint(workspace, run_id, timeout=400):

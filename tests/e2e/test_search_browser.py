@@ -61,7 +61,8 @@ def test_start_a_search_watch_the_trials_and_open_the_best(page, app_server, art
     wait_for_app(page)
     page.wait_for_url(re.compile(r"[?&]study=browser-study"), timeout=30_000)  # the address follows
     main = page.get_by_test_id("stMain")
-    main.get_by_text(re.compile(r"[12] / 3 trials done")).first.wait_for(timeout=SEARCH_TIMEOUT_MS)
+    # Small trials can all end between two refreshes: any count shows the table filling.
+    main.get_by_text(re.compile(r"[123] / 3 trials done")).first.wait_for(timeout=SEARCH_TIMEOUT_MS)
     main.get_by_test_id("stDataFrame").first.wait_for()  # the trials table fills in
     page.screenshot(path=artifacts / "search-02-running.png", full_page=True)
     main.get_by_text(re.compile(r"3 / 3 trials done.*not running")).first.wait_for(
