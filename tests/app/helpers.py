@@ -50,3 +50,12 @@ def by_label(widgets, label: str):
         if widget.label == label:
             return widget
     raise AssertionError(f"no widget labelled {label!r}; labels: {[w.label for w in widgets]}")
+
+
+def open_page(at, page: str, run_id: str | None = None):
+    """Run the app, switch to ``page`` (following ``run_id`` when given) and run it."""
+    at.run()
+    at.switch_page(page)
+    if run_id:
+        at.query_params["run"] = run_id
+    return at.run()

@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 
 from sattn_dash.ui import pages
-from tests.app.helpers import by_label, no_exception, texts
-from tests.app.test_pages import open_page
+from tests.app.helpers import by_label, no_exception, open_page, texts
 
 
 def test_a_gzip_upload_loads_and_says_it_was_unpacked(app):

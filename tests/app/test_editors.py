@@ -12,8 +12,7 @@ import pytest
 from sattn_dash.modeling.spec import BlockSpec
 from sattn_dash.ui import pages, spec_edits
 from sattn_dash.ui.editor_state import apply_editor_changes, role_edits
-from tests.app.helpers import by_label, no_exception, texts
-from tests.app.test_pages import open_page
+from tests.app.helpers import by_label, no_exception, open_page, texts
 
 
 def test_editor_changes_apply_in_streamlit_order():

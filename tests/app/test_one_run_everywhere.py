@@ -14,19 +14,11 @@ import pytest
 
 from sattn_dash.ui import pages
 from tests.app.conftest import APP, TIMEOUT
-from tests.app.helpers import by_label, chart_data, chart_titled, no_exception, texts
+from tests.app.helpers import by_label, chart_data, chart_titled, no_exception, open_page, texts
 from tests.app.test_sign_in import AUTH, ISSUER
 
 PICKER = "analysis.run_picker"
 START = "train.form.start"
-
-
-def _open(at, page: str, run_id: str | None = None):
-    at.run()
-    at.switch_page(page)
-    if run_id:
-        at.query_params["run"] = run_id
-    return at.run()
 
 
 # --- 1. the picked run follows the user across analysis pages ----------------------------
@@ -42,7 +34,7 @@ def test_a_run_picked_on_module_importance_stays_picked_on_the_other_pages(
     newest = RunStore(path).list()[0].run_id
     picked = runs["groups"] if newest != runs["groups"] else runs["tokens"]
 
-    at = _open(app, pages.IMPORTANCE)
+    at = open_page(app, pages.IMPORTANCE)
     no_exception(at)
     assert at.selectbox(key=PICKER).value == newest  # the default: the newest run
     at.selectbox(key=PICKER).set_value(picked).run()
@@ -85,7 +77,7 @@ def test_the_test_headline_metric_is_one_number_named_test_on_every_page(
     assert isinstance(expected, float)
 
     # Train page: the finished run's result table.
-    at = _open(app, pages.TRAIN, run_id)
+    at = open_page(app, pages.TRAIN, run_id)
     no_exception(at)
     assert "Test-set results" in texts(at.subheader)
     result = next(d.value for d in at.dataframe if "split" in d.value.columns)
@@ -95,7 +87,7 @@ def test_the_test_headline_metric_is_one_number_named_test_on_every_page(
     assert row["value"].iloc[0] == pytest.approx(expected, abs=1e-12)
 
     # Module importance: this run's bar on the baselines leaderboard, on the test rows.
-    at = _open(app, pages.IMPORTANCE, run_id)
+    at = open_page(app, pages.IMPORTANCE, run_id)
     no_exception(at)
     leaderboard = chart_titled(at, "Leaderboard")
     board = chart_data(leaderboard)
@@ -110,7 +102,7 @@ def test_the_test_headline_metric_is_one_number_named_test_on_every_page(
             assert "validation" in shown.label and "test" not in shown.label, shown.label
 
     # Runs page: the run table's column names the split.
-    at = _open(app, pages.RUNS)
+    at = open_page(app, pages.RUNS)
     no_exception(at)
     table = at.dataframe[0].value
     column = f"{target} · test {metric}"
@@ -263,7 +255,7 @@ def _importance_of(workspace, monkeypatch, run_id):
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("SATTN_DASH_WORKSPACE", str(workspace))
-    at = _open(AppTest.from_file(APP, default_timeout=TIMEOUT), pages.IMPORTANCE, run_id)
+    at = open_page(AppTest.from_file(APP, default_timeout=TIMEOUT), pages.IMPORTANCE, run_id)
     no_exception(at)
     assert at.selectbox(key=PICKER).value == run_id
     return at

@@ -9,17 +9,17 @@ import pytest
 
 from sattn_dash.charts.attention import HEAD_TITLE
 from sattn_dash.ui import pages
-from tests.app.helpers import by_label, chart_data, chart_titled, charts, no_exception, texts
+from tests.app.helpers import (
+    by_label,
+    chart_data,
+    chart_titled,
+    charts,
+    no_exception,
+    open_page,
+    texts,
+)
 
 PAGE_FILES = [path for path, *_ in pages.ALL]
-
-
-def open_page(at, page: str, run_id: str | None = None):
-    at.run()
-    at.switch_page(page)
-    if run_id:
-        at.query_params["run"] = run_id
-    return at.run()
 
 
 @pytest.mark.parametrize("page", PAGE_FILES)

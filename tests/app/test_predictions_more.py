@@ -13,8 +13,7 @@ from sattn_dash.analysis import calibration
 from sattn_dash.training import RunStore
 from sattn_dash.ui import pages, state
 from tests.app.conftest import APP, TIMEOUT, train_run
-from tests.app.helpers import by_label, chart_titled, charts, no_exception, texts
-from tests.app.test_pages import open_page
+from tests.app.helpers import by_label, chart_titled, charts, no_exception, open_page, texts
 from tests.app.test_predictions_page import _wait_for_explanations
 
 TARGET = "Miles_per_Gallon"

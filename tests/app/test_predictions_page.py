@@ -11,8 +11,7 @@ import pytest
 from sattn_dash.analysis import explanations
 from sattn_dash.training import RunStore
 from sattn_dash.ui import pages
-from tests.app.helpers import chart_data, chart_titled, charts, no_exception, texts
-from tests.app.test_pages import open_page
+from tests.app.helpers import chart_data, chart_titled, charts, no_exception, open_page, texts
 
 
 def _wait_for_explanations(workspace, run_id, rows, timeout=240):

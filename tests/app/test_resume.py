@@ -6,8 +6,7 @@ from __future__ import annotations
 from sattn_dash.tabular import infer_schema
 from sattn_dash.training import RunStore, TrainingConfig
 from sattn_dash.ui import pages
-from tests.app.helpers import by_label, no_exception, texts
-from tests.app.test_pages import open_page
+from tests.app.helpers import by_label, no_exception, open_page, texts
 from tests.interrupt import interrupted_run
 from tests.unit.conftest import make_training_table
 

@@ -14,8 +14,7 @@ from sattn_dash.tabular import load_sample
 from sattn_dash.training import RunStore
 from sattn_dash.ui import pages
 from tests.app.conftest import ROOT
-from tests.app.helpers import no_exception
-from tests.app.test_pages import open_page
+from tests.app.helpers import no_exception, open_page
 
 
 def test_the_shown_lines_load_and_predict_in_a_fresh_process(trained_app, tmp_path):
