@@ -37,6 +37,7 @@ from sattn_dash.errors import DataError, SpecError, UserError  # noqa: E402
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
 COMBINERS = ("sparse_attention", "sparse_dense", "concat", "mean")
+STREAM_MODES = ("auto", "always", "never")  # see tabular.stream.table_stream
 
 
 class CliUsageError(UserError):
@@ -115,6 +116,13 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, metavar="N")
     p.add_argument("--device", default="auto", metavar="auto|cpu|gpu")
     p.add_argument("--title", help="a title for the run (default: model and targets)")
+    p.add_argument(
+        "--stream",
+        choices=STREAM_MODES,
+        default="auto",
+        help="read a Parquet/CSV table in record batches instead of into memory: auto "
+        "(default) when it would not fit in memory, always, or never",
+    )
 
 
 def _train(args: argparse.Namespace) -> Result:
@@ -132,7 +140,11 @@ def _train(args: argparse.Namespace) -> Result:
     from sattn_dash.training.devices import select_device
 
     select_device(config.device)
-    df, schema, prepared = _prepare(args, config)
+    streamed = _streamed(args, config)
+    if streamed is not None:
+        df, schema, prepared = None, streamed.prepared.schema, streamed.prepared
+    else:
+        df, schema, prepared = _prepare(args, config)
     spec = resolve_spec(
         spec_source, prepared, combiner=args.combiner, recipe=recipe_overrides(args)
     )
@@ -144,11 +156,32 @@ def _train(args: argparse.Namespace) -> Result:
         config,
         store,
         prepared=prepared,
+        streamed=streamed,
         title=args.title,
         source=_source_name(args),
         data_path=str(Path(args.data).resolve()) if args.data else None,
     )
     return _trained(store, session)
+
+
+def _streamed(args: argparse.Namespace, config: Any) -> Any:
+    """The ``--data`` table prepared for streaming when ``--stream`` says so (by default:
+    when it would not fit in memory), else None; says which on stderr."""
+    if not args.data:
+        return None
+    from sattn_dash.tabular import infer_schema
+    from sattn_dash.tabular.paths import find_table_files
+    from sattn_dash.tabular.stream import SAMPLE_ROWS, table_stream
+    from sattn_dash.training.streaming import stream_preparer
+
+    stream, why = table_stream(find_table_files(args.data, None, guarded=False), args.stream)
+    if stream is None:
+        return None
+    print(why, file=sys.stderr)
+    sample = stream.sample(SAMPLE_ROWS, config.seed)
+    _check_targets(list(sample.columns), args.target, args)
+    schema = infer_schema(sample, targets=list(dict.fromkeys(args.target)))
+    return stream_preparer(stream, schema, config, sample)()
 
 
 def _trained(store: Any, session: Any) -> Result:
@@ -225,15 +258,19 @@ def _read_with_targets(args: argparse.Namespace) -> tuple[Any, Any]:
     else:
         df = read_path(args.data, None, guarded=False)  # the user's own shell: unguarded
         targets = args.target
-    missing = [t for t in targets if t not in df.columns]
-    if missing:
-        columns = ", ".join(map(str, list(df.columns)[:20]))
-        raise DataError(
-            f"No column {missing[0]!r} in {_source_name(args)}; choose --target from: "
-            f"{columns}" + (" ..." if len(df.columns) > 20 else ".")
-        )
+    _check_targets(list(df.columns), targets, args)
     schema = infer_schema(df, targets=list(dict.fromkeys(targets)), groups=groups)
     return df, schema
+
+
+def _check_targets(columns: list[Any], targets: list[str], args: argparse.Namespace) -> None:
+    missing = [t for t in targets if t not in columns]
+    if missing:
+        shown = ", ".join(map(str, columns[:20]))
+        raise DataError(
+            f"No column {missing[0]!r} in {_source_name(args)}; choose --target from: "
+            f"{shown}" + (" ..." if len(columns) > 20 else ".")
+        )
 
 
 def _follow(session: Any) -> bool:

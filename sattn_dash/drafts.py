@@ -20,6 +20,7 @@ import pandas as pd
 
 from sattn_dash.errors import DataError
 from sattn_dash.tabular import load_sample, read_table
+from sattn_dash.tabular.stream import LoadedTable
 from sattn_dash.training import atomic
 
 DRAFT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -124,14 +125,19 @@ class DraftStore:
             atomic.write_with(target, lambda tmp: tmp.write_bytes(content))
         return digest
 
-    def read(self, ref: TableRef) -> pd.DataFrame:
-        """The table a reference names, read the way it was read first."""
+    def read(self, ref: TableRef) -> LoadedTable:
+        """The table a reference names, read the way it was read first (a server path
+        streams again when it is too large to hold)."""
+        if ref.path:
+            from sattn_dash.tabular.paths import data_root
+            from sattn_dash.tabular.stream import read_path_table
+
+            return read_path_table(ref.path, data_root())
+        return LoadedTable(self._read_file(ref), None, "")
+
+    def _read_file(self, ref: TableRef) -> pd.DataFrame:
         if ref.sample:
             return load_sample(ref.sample)
-        if ref.path:
-            from sattn_dash.tabular.paths import data_root, read_path
-
-            return read_path(ref.path, data_root())
         if not ref.digest or not _HASH_PATTERN.match(ref.digest):
             raise DataError("The saved work names no table; load one on the Data page.")
         path = self.root / "tables" / ref.digest / _safe_file_name(ref.file_name or "")

@@ -35,6 +35,7 @@ def prepare(
     test_size: float = 0.2,
     val_size: float = 0.2,
     options: PrepareOptions | None = None,
+    split: np.ndarray | None = None,
 ) -> PreparedData:
     """Split, fit the preprocessing on the training rows, and encode the targets.
 
@@ -42,7 +43,8 @@ def prepare(
     train). `options` (a `PrepareOptions`; default: standard scaling, integer codes for
     many-level categoricals) picks the feature encoding. Binary targets become 0/1
     float32, multiclass int64 codes in the order of `TargetInfo.classes`, regression
-    float32 in the target's units.
+    float32 in the target's units. `split` gives each row's split instead of drawing it
+    (0 train, 1 validation, 2 test; a streamed table's sample keeps the table's split).
     """
     options = options or PrepareOptions()
     _check_request(df, schema, test_size, val_size)
@@ -59,8 +61,12 @@ def prepare(
         )
     features = df.loc[usable, schema.feature_columns]
     codes = {name: c[usable] for name, c in codes.items()}
-    positions, note = _split(schema, codes, seed, test_size, val_size)
-    notes += [note] if note else []
+    if split is None:
+        positions, note = _split(schema, codes, seed, test_size, val_size)
+        notes += [note] if note else []
+    else:
+        given = np.asarray(split)[usable]
+        positions = {s: np.flatnonzero(given == code) for code, s in enumerate(SPLITS)}
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # unseen categories: handled by design

@@ -25,14 +25,18 @@ import numpy as np
 import pandas as pd
 
 from sattn_dash.errors import DataError
+from sattn_dash.tabular.paths import is_table_file
 from sattn_dash.tabular.prepared import SPLITS, PreparedData
 from sattn_dash.tabular.schema import Schema
+from sattn_dash.tabular.source import megabytes
 
 SAMPLE_ROWS = 200_000  # rows read into memory to infer the schema and fit the preprocessing
 BATCH_ROWS = 65_536  # rows per record batch read from disk
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
 MEMORY_SHARE = 0.25  # tables whose working set needs more than this share of RAM stream
+MEMORY_BUDGET_ENV = "SATTN_DASH_MEMORY_BUDGET_MB"
 BYTES_PER_CELL = 40  # pandas frame + float32 splits + transformed copies, per cell
+CSV_GROWTH = 50  # most memory a CSV byte (compressed) can take once read and prepared
 
 
 # --- the split as a function of the row ---------------------------------------------
@@ -114,7 +118,9 @@ class TableStream:
     def _parquet_chunks(path: Path, columns, batch_rows: int) -> Iterator[pd.DataFrame]:
         import pyarrow.parquet as pq
 
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns):
+        # pre_buffer keeps every column chunk read so far: memory would grow with the file.
+        parquet = pq.ParquetFile(path, pre_buffer=False)
+        for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
             yield batch.to_pandas(date_as_object=False)
 
     @staticmethod
@@ -154,25 +160,102 @@ def _is_parquet(path: Path) -> bool:
     return path.suffix.lower() in (".parquet", ".pq")
 
 
-def available_memory() -> int:
-    """Physical memory of this machine in bytes (the budget the switch compares with)."""
+def memory_budget() -> int:
+    """Bytes a table may take in memory before it streams: `SATTN_DASH_MEMORY_BUDGET_MB`
+    when whoever runs the server or the CLI sets it, else a share of physical memory."""
+    value = os.environ.get(MEMORY_BUDGET_ENV, "").strip()
+    if value:
+        try:
+            return int(float(value) * 1e6)
+        except ValueError:
+            raise DataError(
+                f"{MEMORY_BUDGET_ENV} is {value!r}; set it to a number of megabytes, like 4000."
+            ) from None
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
-        return 8 << 30
+        physical = 8 << 30
+    return int(physical * MEMORY_SHARE)
 
 
-def should_stream(stream: TableStream, budget: int | None = None) -> tuple[bool, str]:
-    """Whether to stream `stream`, and why, in words shown to the user."""
-    budget = budget if budget is not None else int(available_memory() * MEMORY_SHARE)
+def should_stream(
+    stream: TableStream, budget: int | None = None, max_rows: int | None = None
+) -> tuple[bool, str]:
+    """Whether to stream `stream`, and why, in words shown to the user: when holding it
+    would take more than `budget` bytes (a share of this machine's memory) or it has more
+    rows than a table read into memory may have (`ReadLimits.max_rows`)."""
+    from sattn_dash.tabular.read import ReadLimits
+
+    budget = budget if budget is not None else memory_budget()
+    max_rows = max_rows if max_rows is not None else ReadLimits().max_rows
     need = stream.memory_estimate()
     size = f"{stream.n_rows:,} rows × {len(stream.columns)} columns"
+    reading = "training reads record batches from disk"
     if need > budget:
         return True, (
-            f"Streaming: {size} would need about {need / 1e9:.1f} GB in memory, more than "
-            f"the {budget / 1e9:.1f} GB budget; training reads record batches from disk."
+            f"Streaming: {size} would need about {megabytes(need)} in memory, more than "
+            f"the {megabytes(budget)} budget; {reading}."
         )
-    return False, f"In memory: {size} fit in about {need / 1e9:.2f} GB."
+    if stream.n_rows > max_rows:
+        return True, (
+            f"Streaming: {size} are more than the {max_rows:,} rows read into memory; {reading}."
+        )
+    return False, f"In memory: {size} fit in about {megabytes(need)}."
+
+
+def table_stream(
+    files, mode: str = "auto", budget: int | None = None
+) -> tuple[TableStream | None, str]:
+    """The files as a `TableStream` when they are to be streamed, else None; and why.
+    `mode` "auto" decides by size (`should_stream`), "always" streams any Parquet/CSV
+    table, "never" reads it into memory. Small CSV files are not even opened (counting
+    their rows would take a pass): well under the budget, they are read into memory."""
+    files = [Path(f) for f in files]
+    if mode == "never":
+        return None, "In memory: streaming is switched off."
+    if not all(map(is_table_file, files)):  # Parquet or delimited text, compressed or not
+        if mode == "always":
+            raise DataError(
+                "Only Parquet and CSV files (also compressed) can be streamed. Convert the "
+                "table to Parquet, or read it into memory."
+            )
+        return None, "In memory: only Parquet and CSV files are streamed."
+    budget = budget if budget is not None else memory_budget()
+    on_disk = sum(f.stat().st_size for f in files)
+    if mode == "auto" and not all(map(_is_parquet, files)) and on_disk * CSV_GROWTH < budget:
+        return None, f"In memory: {megabytes(on_disk)} of CSV fit in memory."
+    stream = TableStream.open(files)
+    streams, why = should_stream(stream, budget)
+    if mode == "always" and not streams:
+        return stream, f"Streaming (asked for): {stream.n_rows:,} rows read in record batches."
+    return (stream if streams else None), why
+
+
+@dataclass(frozen=True)
+class LoadedTable:
+    """A table as the pages get it: the frame they show (the whole table, or a seeded
+    sample of a streamed one), the stream when it streams, and why (or "")."""
+
+    df: pd.DataFrame
+    stream: TableStream | None
+    why: str
+
+
+def read_path_table(text: str, root: Path | None, *, guarded: bool = True) -> LoadedTable:
+    """The table at `text` (see `paths.find_table_files`), streamed when it would not
+    fit in memory: then the frame is a seeded sample of `SAMPLE_ROWS` rows, indexed by
+    position in the table, for the profile, the schema and the analysis pages."""
+    from sattn_dash.tabular.paths import find_table_files, read_path
+    from sattn_dash.tabular.read import READ_INFO_KEY, ReadInfo
+
+    stream, why = table_stream(find_table_files(text, root, guarded=guarded))
+    if stream is None:
+        return LoadedTable(read_path(text, root, guarded=guarded), None, why)
+    df = stream.sample(SAMPLE_ROWS, seed=0)
+    kind = "parquet" if all(map(_is_parquet, stream.files)) else "csv"
+    note = f"A seeded sample of {len(df):,} of its {stream.n_rows:,} rows is shown and profiled."
+    df.attrs = {READ_INFO_KEY: ReadInfo(text, kind, notes=(note,))}
+    return LoadedTable(df, stream, why)
 
 
 # --- preparing a stream --------------------------------------------------------------
@@ -197,6 +280,46 @@ class StreamedData:
     @property
     def seed(self) -> int:
         return self.prepared.seed
+
+    def record(self) -> dict:
+        """The stream as JSON, kept with a run: what `reopen` needs to read it again."""
+        return {
+            "files": [str(f) for f in self.stream.files],
+            "bytes": [f.stat().st_size for f in self.stream.files],
+            "columns": list(self.stream.columns),
+            "n_rows": self.stream.n_rows,
+            "rows": dict(self.rows),
+            "chunk_rows": {split: list(counts) for split, counts in self.chunk_rows.items()},
+            "test_size": self.test_size,
+            "val_size": self.val_size,
+        }
+
+    @classmethod
+    def reopen(cls, record: dict, prepared: PreparedData) -> StreamedData:
+        """The stream a run recorded, with the run's stored preprocessing; `DataError`
+        when a file is gone or changed (the run would no longer read the same rows)."""
+        files = tuple(Path(f) for f in record["files"])
+        for path, size in zip(files, record["bytes"], strict=True):
+            if not path.is_file():
+                raise DataError(
+                    f"{path}, one of the files this run streams from, is gone. Put it back "
+                    "to resume the run, or train a new run."
+                )
+            if path.stat().st_size != size:
+                raise DataError(
+                    f"{path} has changed since the run started, so a resumed run would not "
+                    "read the same rows. Put the original file back, or train a new run."
+                )
+        stream = TableStream(files, record["n_rows"], tuple(record["columns"]))
+        chunk_rows = {split: tuple(c) for split, c in record["chunk_rows"].items()}
+        return cls(
+            prepared,
+            stream,
+            dict(record["rows"]),
+            record["test_size"],
+            record["val_size"],
+            chunk_rows,
+        )
 
     def chunks(
         self, split: str, *, shuffle_seed: int | None = None
@@ -249,25 +372,44 @@ def _typed(codes: np.ndarray, task: str) -> np.ndarray:
 
 def prepare_stream(
     stream: TableStream,
-    targets,
+    targets=None,
     seed: int = 0,
     test_size: float = 0.2,
     val_size: float = 0.2,
     *,
+    schema: Schema | None = None,
+    sample: pd.DataFrame | None = None,
+    options=None,
     sample_rows: int = SAMPLE_ROWS,
     roles=None,
     tasks=None,
     groups=None,
 ) -> StreamedData:
     """Schema and preprocessing from a seeded sample, exact counts and numeric scaling
-    from one streaming pass over the training rows. Raises `DataError` as `prepare` does."""
+    from one streaming pass over the training rows. `schema` (else inferred from the
+    sample for `targets`) and `sample` (rows indexed by table position, as
+    `TableStream.sample` gives them) are the caller's when it already has them. The
+    sample keeps each row's split in the table, so its test rows are held out too.
+    Raises `DataError` as `prepare` does."""
     from sattn_dash.tabular import prepare
     from sattn_dash.tabular.infer import infer_schema
 
-    sample = stream.sample(sample_rows, seed)
+    if sample is None:
+        sample = stream.sample(sample_rows, seed)
+    sample = sample.copy()
     sample.attrs = {}
-    schema = infer_schema(sample, targets=targets, tasks=tasks, groups=groups, roles=roles)
-    prepared = prepare(sample, schema, seed=seed, test_size=test_size, val_size=val_size)
+    if schema is None:
+        schema = infer_schema(sample, targets=targets, tasks=tasks, groups=groups, roles=roles)
+    split = split_codes(sample.index.to_numpy(), seed, test_size, val_size)
+    prepared = prepare(
+        sample,
+        schema,
+        seed=seed,
+        test_size=test_size,
+        val_size=val_size,
+        options=options,
+        split=split,
+    )
     streamed = StreamedData(prepared, stream, {}, test_size, val_size)
     return _exact_statistics(streamed, schema)
 

@@ -117,56 +117,79 @@ def prepare_fit(
     spec: Any, prepared: Any, config: Any, strategy: Any = None, first_epoch: int = 0
 ) -> tuple[Any, Any, dict]:
     """The seeded, compiled model, its batches and the keyword arguments of
-    ``model.fit`` for ``config`` (early stopping on the validation split, restoring the
-    best epoch; ties of the metric go to the lower validation loss): what a training session and a retrained baseline share, so both train
-    the same way. A resumed run passes ``first_epoch`` (epochs already done): the
-    batches start where it stopped."""
-    from sattn_dash.modeling import build_model
-    from sattn_dash.modeling.build import compile_model, output_targets
-    from sattn_dash.training.early_stopping import MetricEarlyStopping
+    ``model.fit`` for ``config``: what a training session and a retrained baseline
+    share, so both train the same way. A resumed run passes ``first_epoch`` (epochs
+    already done): the batches start where it stopped."""
+    from sattn_dash.modeling.build import output_targets
 
     X_train, y_train = prepared.split("train")
     X_val, y_val = prepared.split("val")
     outputs = output_targets(spec)  # heads and ensemble members learn the same targets
     batch_size = config.batch_size_for(len(X_train))
-    total_steps = config.epochs * steps_per_epoch(len(X_train), batch_size)
-    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
-    with seeded(config.seed), scope:
-        model = compile_model(
-            build_model(spec, prepared, compile=False), spec, prepared, total_steps=total_steps
-        )
-        dataset = training_dataset(
-            np.asarray(X_train, dtype=np.float32),
-            {name: y_train[t] for name, t in outputs.items()},
-            batch_size,
-            config.seed,
-            epochs=config.epochs,
-            first_epoch=first_epoch,
-        )
-    callbacks: list[Any] = []
+    steps = steps_per_epoch(len(X_train), batch_size)
+    model = compiled_model(spec, prepared, config, config.epochs * steps, strategy)
+    dataset = training_dataset(
+        np.asarray(X_train, dtype=np.float32),
+        {name: y_train[t] for name, t in outputs.items()},
+        batch_size,
+        config.seed,
+        epochs=config.epochs,
+        first_epoch=first_epoch,
+    )
     validation = None
     if len(X_val):
         validation = (
             np.asarray(X_val, dtype=np.float32),
             {name: y_val[t] for name, t in outputs.items()},
         )
-        if config.early_stopping:
-            monitor, mode = early_stopping_monitor(config, prepared, model)
-            callbacks.append(
-                MetricEarlyStopping(
-                    monitor=monitor,
-                    mode=mode,
-                    patience=config.patience,
-                    restore_best_weights=True,
-                )
+    fit_kwargs = fit_arguments(config, prepared, model, steps, validation, first_epoch)
+    return model, dataset, fit_kwargs
+
+
+def compiled_model(
+    spec: Any, prepared: Any, config: Any, total_steps: int, strategy: Any = None
+) -> Any:
+    """The model of ``spec`` built under ``config.seed`` and compiled for
+    ``total_steps`` training steps (the learning-rate schedule's length)."""
+    from sattn_dash.modeling import build_model
+    from sattn_dash.modeling.build import compile_model
+
+    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    with seeded(config.seed), scope:
+        return compile_model(
+            build_model(spec, prepared, compile=False), spec, prepared, total_steps=total_steps
+        )
+
+
+def fit_arguments(
+    config: Any,
+    prepared: Any,
+    model: Any,
+    steps: int,
+    validation: Any,
+    first_epoch: int = 0,
+    **more: Any,
+) -> dict[str, Any]:
+    """Keyword arguments of ``model.fit``: early stopping on ``validation`` (when there is
+    one) restoring the best epoch, ties of the metric going to the lower validation
+    loss; ``more`` adds fit arguments (a streamed validation split's steps)."""
+    from sattn_dash.training.early_stopping import MetricEarlyStopping
+
+    callbacks: list[Any] = []
+    if validation is not None and config.early_stopping:
+        monitor, mode = early_stopping_monitor(config, prepared, model)
+        callbacks.append(
+            MetricEarlyStopping(
+                monitor=monitor, mode=mode, patience=config.patience, restore_best_weights=True
             )
-    fit_kwargs = {
+        )
+    return {
         "epochs": config.epochs,
         "initial_epoch": first_epoch,
-        "steps_per_epoch": steps_per_epoch(len(X_train), batch_size),
+        "steps_per_epoch": steps,
         "callbacks": callbacks,
         "validation_data": validation,
         "shuffle": False,  # the dataset shuffles itself, with its own seed
         "verbose": 0,
+        **more,
     }
-    return model, dataset, fit_kwargs

@@ -9,7 +9,9 @@ uninterrupted run would have seen; then it evaluates and saves like any run.
 
 The run is resumed on the training rows stored with it. When the file it was trained
 from is known (the CLI records it) and still there, it must still hold the same table:
-a changed file is refused, because the run would no longer be a run on that file.
+a changed file is refused, because the run would no longer be a run on that file. A
+streamed run (a table larger than memory) has no stored rows to fall back on: it reads
+its files again, and they must be there, unchanged.
 
 Checking whether a run can be resumed (``why_not_resumable``) reads no model and
 imports no TensorFlow, so a page can decide to show its Resume button cheaply.
@@ -82,6 +84,7 @@ def resume_session(
             raise RunError(f"Run {run_id} has no spec or schema stored; train it again.")
         prepared = run.prepared
         notes = [*_skipped_note(checkpoint), *check_data(run_id, checkpoint, prepared, data_path)]
+        streamed = _reopened_stream(checkpoint, prepared)
         config = run.config if device is None else dataclasses.replace(run.config, device=device)
         select_device(config.device)  # a missing GPU is refused here, the run left as it was
         session = TrainingSession(
@@ -91,6 +94,7 @@ def resume_session(
             config,
             store,
             prepared=prepared,
+            streamed=streamed,
             data_path=data_path,
             resume=ResumePoint(run_id, checkpoint, tuple(notes)),
             **session_options,
@@ -111,8 +115,8 @@ def check_data(
             "was trained on, so it cannot be resumed; train it again."
         )
     path = data_path or recorded.get("path")
-    if path is None:
-        return []
+    if path is None or recorded.get("stream"):
+        return []  # a stream is checked file by file when it is opened again
     if not Path(path).is_file():
         if data_path is not None:
             raise DataError(f"No data file {data_path}; check the path given to --data.")
@@ -127,6 +131,16 @@ def check_data(
             "it with --data), or train a new run on the changed file."
         )
     return []
+
+
+def _reopened_stream(checkpoint: Checkpoint, prepared: Any) -> Any:
+    """The stream a streamed run read, opened again (None for a run held in memory)."""
+    record = checkpoint.state.get("data", {}).get("stream")
+    if not record:
+        return None
+    from sattn_dash.tabular.stream import StreamedData
+
+    return StreamedData.reopen(record, prepared)
 
 
 def _skipped_note(checkpoint: Checkpoint) -> list[str]:

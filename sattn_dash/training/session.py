@@ -112,6 +112,11 @@ class TrainingSession:
     ``callbacks`` are more Keras callbacks for ``fit`` (a search's pruning, for one: to
     end a run early it sets ``model.stop_training``, as early stopping does); ``files``
     are more JSON files for the run folder, written with it (a search's trial tag).
+    ``streamed`` is a ``tabular.stream.StreamedData`` (a table larger than memory), or a
+    function that makes one, called in the worker (its exact statistics take a pass over
+    the table): the session trains and evaluates on its record batches
+    (``training.streaming``), and ``prepared`` becomes the stream's sample (what the
+    analysis pages read).
     """
 
     def __init__(
@@ -130,12 +135,14 @@ class TrainingSession:
         resume: Any = None,
         callbacks: Sequence[Any] = (),
         files: dict[str, Any] | None = None,
+        streamed: Any = None,
     ):
         self.config = config or TrainingConfig()
         self.store = store or RunStore()
         self._df = df
         self._schema = schema
         self._spec = spec
+        self.streamed = streamed
         self.prepared = prepared
         self.model = None
         self._on_done = on_done
@@ -337,7 +344,11 @@ class TrainingSession:
         t = time.perf_counter()
         if not self._phase("preparing data"):
             return self._end("stopped")
-        if self.prepared is None:
+        if callable(self.streamed):
+            self.streamed = self.streamed()
+        if self.streamed is not None:
+            self.prepared = self.streamed.prepared
+        elif self.prepared is None:
             self.prepared = prepare(
                 self._df,
                 self._schema,
@@ -353,6 +364,8 @@ class TrainingSession:
         if self.resumed_from is None:  # a resumed run keeps the files it started with
             self._writer.json("spec.json", spec.to_dict())
             self._writer.prepared(prepared)
+            if self.streamed is not None:
+                self._writer.json("stream.json", self.streamed.record())
         self._timed("prepare_s", t)
 
         if not self._phase("building model"):
@@ -390,13 +403,20 @@ class TrainingSession:
         from sattn_dash.training.checkpoint import Checkpointer
         from sattn_dash.training.devices import select_device
         from sattn_dash.training.pipeline import early_stopping_monitor, prepare_fit
+        from sattn_dash.training.streaming import prepare_streamed_fit
 
         config = self.config
         plan = select_device(config.device)
         checkpoint = self.resumed_from.checkpoint if self.resumed_from is not None else None
-        model, dataset, fit_kwargs = prepare_fit(
-            spec, prepared, config, plan.strategy, first_epoch=checkpoint.epoch if checkpoint else 0
-        )
+        first_epoch = checkpoint.epoch if checkpoint else 0
+        if self.streamed is not None:
+            model, dataset, fit_kwargs = prepare_streamed_fit(
+                spec, self.streamed, config, plan.strategy, first_epoch
+            )
+        else:
+            model, dataset, fit_kwargs = prepare_fit(
+                spec, prepared, config, plan.strategy, first_epoch
+            )
         self._monitor = early_stopping_monitor(config, prepared, model)
         batches = fit_kwargs["steps_per_epoch"]
         with self._lock:
@@ -435,7 +455,11 @@ class TrainingSession:
             "started_at": self._started_wall.isoformat(),
             "stopped_by_user": self._stop.is_set(),
             "resumed": self._before.get("resumed", []),
-            "data": {"hash": self.prepared.data_hash, "path": self.data_path},
+            "data": {
+                "hash": self.prepared.data_hash,
+                "path": self.data_path,
+                "stream": self.streamed.record() if self.streamed is not None else None,
+            },
         }
 
     def _restore_progress(self, checkpoint: Any) -> None:
@@ -478,7 +502,12 @@ class TrainingSession:
 
         X_test, y_test = prepared.split("test")
         outputs = predict_outputs(model, X_test, list(prepared.tasks), once=True)
-        metrics = evaluate_outputs(outputs, y_test, prepared.tasks)
+        if self.streamed is not None:  # metrics on every test row, the frame on the sample's
+            from sattn_dash.training.streaming import evaluate_streamed
+
+            metrics = evaluate_streamed(model, self.streamed)
+        else:
+            metrics = evaluate_outputs(outputs, y_test, prepared.tasks)
         frame = predictions_frame(outputs, prepared, y_test, prepared.row_index.get("test"))
         return metrics, frame
 
@@ -492,7 +521,8 @@ class TrainingSession:
             "config": self.config.to_dict(),
             "seed": self.config.seed,
             "data_hash": prepared.data_hash,
-            "rows": {s: int(len(prepared.split(s)[0])) for s in ("train", "val", "test")},
+            "rows": self._rows(prepared),
+            "streamed": self._stream_card(),
             "features": len(prepared.feature_names),
             "parameters": int(model.count_params()),
             "device": {
@@ -509,6 +539,21 @@ class TrainingSession:
             "module_importance": branch_importance(model, prepared, seed=self.config.seed),
             "data_path": self.data_path,
             "resumed": self._before.get("resumed", []),
+        }
+
+    def _rows(self, prepared: Any) -> dict[str, int]:
+        if self.streamed is not None:
+            return {s: int(n) for s, n in self.streamed.rows.items()}
+        return {s: int(len(prepared.split(s)[0])) for s in ("train", "val", "test")}
+
+    def _stream_card(self) -> dict[str, Any] | None:
+        """How a streamed run read its table (None for a table held in memory)."""
+        if self.streamed is None:
+            return None
+        return {
+            "table_rows": self.streamed.stream.n_rows,
+            "files": len(self.streamed.stream.files),
+            "sample_rows": sum(len(self.prepared.split(s)[0]) for s in ("train", "val", "test")),
         }
 
     def _end(

@@ -2,47 +2,76 @@
 
 The batches come through `tf.data.Dataset.from_generator`, one split at a time, with
 the split decided per row by `tabular.stream.split_codes`; each epoch visits the
-training rows in a new seeded order (record batches in a seeded window, rows shuffled
-within each). The model is built by `build_model` from the sample's `PreparedData`, under
-the same seeded lock as the in-memory path, and early stopping watches the streamed
-validation split the same way.
+training rows in a seeded order of its own (record batches in a seeded window, rows
+shuffled within each). The model is built from the sample's `PreparedData` and compiled
+as in memory (`pipeline.compiled_model`), and early stopping watches the streamed
+validation split with the same rule (`pipeline.fit_arguments`). A `TrainingSession`
+given a `StreamedData` trains this way.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Any
 
 from sattn_dash.training.evaluation import evaluate_batches
-from sattn_dash.training.pipeline import seeded
+from sattn_dash.training.pipeline import compiled_model, fit_arguments
 
 VALIDATION_BATCH = 4096
 
 
-def streamed_dataset(streamed: Any, split: str, batch_size: int, seed: int | None) -> Any:
-    """A `tf.data.Dataset` of `(X, {head: y})` batches of one split, read anew each
-    epoch; `seed` None keeps table order (validation), else each epoch reshuffles.
+def stream_preparer(stream: Any, schema: Any, config: Any, sample: Any = None) -> Any:
+    """What a `TrainingSession` calls in its worker to prepare `stream` for `config`
+    (its seed, split sizes and preprocessing options); `sample` is the one already read
+    for the Data page, reused so the profile and the model see the same rows."""
+    from sattn_dash.tabular.stream import prepare_stream
+
+    return functools.partial(
+        prepare_stream,
+        stream,
+        schema=schema,
+        sample=sample,
+        seed=config.seed,
+        test_size=config.test_size,
+        val_size=config.val_size,
+        options=config.prepare_options(),
+    )
+
+
+def streamed_dataset(
+    streamed: Any,
+    split: str,
+    batch_size: int,
+    outputs: dict[str, str],
+    *,
+    seed: int | None = None,
+    first_epoch: int = 0,
+) -> Any:
+    """A `tf.data.Dataset` of `(X, {output: y})` batches of one split, read anew each
+    time it repeats; `outputs` maps each model output to its target. `seed` None keeps
+    table order (validation); else pass `e` (counting from `first_epoch`) visits the rows
+    in an order drawn from `(seed, e)` alone, so a resumed run sees the batches an
+    uninterrupted one would.
 
     Python hands over whole record batches; tf.data cuts them into `batch_size` rows in
     C++, so the generator's cost is per record batch, not per training step."""
     import tensorflow as tf
 
-    from sattn_dash.modeling import head_name
-
     prepared = streamed.prepared
-    epochs = itertools.count()
+    epochs = itertools.count(first_epoch)
 
     def generate():
         shuffle = None if seed is None else seed * 100_003 + next(epochs)
         for X, y in streamed.chunks(split, shuffle_seed=shuffle):
-            yield X, {head_name(t): v for t, v in y.items()}
+            yield X, {name: y[target] for name, target in outputs.items()}
 
     n_features = len(prepared.feature_names)
     targets = {
-        head_name(t): tf.TensorSpec(
-            (None,), tf.int64 if prepared.tasks[t] == "multiclass" else tf.float32
+        name: tf.TensorSpec(
+            (None,), tf.int64 if prepared.tasks[target] == "multiclass" else tf.float32
         )
-        for t in prepared.tasks
+        for name, target in outputs.items()
     }
     signature = (tf.TensorSpec((None, n_features), tf.float32), targets)
     chunks = tf.data.Dataset.from_generator(generate, output_signature=signature)
@@ -51,39 +80,38 @@ def streamed_dataset(streamed: Any, split: str, batch_size: int, seed: int | Non
     ).prefetch(tf.data.AUTOTUNE)
 
 
+def prepare_streamed_fit(
+    spec: Any, streamed: Any, config: Any, strategy: Any = None, first_epoch: int = 0
+) -> tuple[Any, Any, dict]:
+    """`pipeline.prepare_fit` for a stream: the seeded, compiled model, the training
+    batches read from disk, and the keyword arguments of `model.fit` (early stopping on
+    the streamed validation split, the same rule as in memory)."""
+    from sattn_dash.modeling.build import output_targets
+
+    prepared = streamed.prepared
+    outputs = output_targets(spec)
+    batch_size = config.batch_size_for(streamed.rows["train"])
+    steps = streamed.steps("train", batch_size)
+    model = compiled_model(spec, prepared, config, config.epochs * steps, strategy)
+    train = streamed_dataset(
+        streamed, "train", batch_size, outputs, seed=config.seed, first_epoch=first_epoch
+    )
+    validation, more = None, {}
+    if streamed.rows.get("val"):
+        validation = streamed_dataset(streamed, "val", VALIDATION_BATCH, outputs).repeat()
+        more["validation_steps"] = streamed.steps("val", VALIDATION_BATCH)
+    fit_kwargs = fit_arguments(config, prepared, model, steps, validation, first_epoch, **more)
+    return model, train.repeat(), fit_kwargs
+
+
 def fit_streamed(spec: Any, streamed: Any, config: Any) -> tuple[Any, Any]:
     """The model trained on every training row of the stream, and its Keras history.
     `spec` is a `ModelSpec` or a preset name, checked against the sample's columns."""
-    import keras
-
-    from sattn_dash.modeling import build_model
     from sattn_dash.training.session import resolve_spec
 
     spec = resolve_spec(spec, streamed.prepared, learning_rate=config.learning_rate)
-    with seeded(config.seed):
-        model = build_model(spec, streamed.prepared)
-    batch_size = config.batch_size_for(streamed.rows["train"])
-    train = streamed_dataset(streamed, "train", batch_size, config.seed)
-    validation = None
-    callbacks: list[Any] = []
-    if streamed.rows.get("val"):
-        validation = streamed_dataset(streamed, "val", VALIDATION_BATCH, None).repeat()
-        if config.early_stopping:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=config.patience, restore_best_weights=True
-                )
-            )
-    history = model.fit(
-        train.repeat(),
-        steps_per_epoch=streamed.steps("train", batch_size),
-        epochs=config.epochs,
-        validation_data=validation,
-        validation_steps=streamed.steps("val", VALIDATION_BATCH) if validation else None,
-        callbacks=callbacks,
-        shuffle=False,  # the stream shuffles itself, with its own seed
-        verbose=0,
-    )
+    model, dataset, fit_kwargs = prepare_streamed_fit(spec, streamed, config)
+    history = model.fit(dataset, **fit_kwargs)
     return model, history
 
 

@@ -3,18 +3,16 @@ carries on from its checkpoint to the run an uninterrupted process trains."""
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from sattn_dash.cli import main
 from sattn_dash.training import RunStore
+from tests.interrupt import assert_same_training, kill_after_first_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN = ["--target", "label", "--preset", "ensemble", "--epochs", "5", "--batch-size", "16"]
@@ -38,30 +36,13 @@ def _spawn_train(workspace, data):
     )
 
 
-def _kill_after_first_checkpoint(workspace, proc, timeout=180):
-    """SIGKILL the process once a checkpoint exists, a moment into the next epoch."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = list(Path(workspace).glob("runs/*/checkpoints/epoch-*"))
-        if found:
-            time.sleep(0.1)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-            return found[0].parents[1].name
-        if proc.poll() is not None:
-            pytest.fail(f"training ended before it was killed: {proc.communicate()}")
-        time.sleep(0.02)
-    proc.kill()
-    pytest.fail("no checkpoint was written in time")
-
-
 def test_resume_a_killed_process_to_the_uninterrupted_result(capsys, tmp_path, training_table):
     data = tmp_path / "table.csv"
     pd.concat([training_table] * 3, ignore_index=True).to_csv(data, index=False)
     original = data.read_bytes()
     ws = tmp_path / "ws"
 
-    run_id = _kill_after_first_checkpoint(ws, _spawn_train(ws, data))
+    run_id = kill_after_first_checkpoint(ws, _spawn_train(ws, data))
     store = RunStore(ws)
     killed = store.load(run_id)
     assert killed.status == "interrupted" and not (killed.path / "model.keras").exists()
@@ -97,13 +78,7 @@ def test_resume_a_killed_process_to_the_uninterrupted_result(capsys, tmp_path, t
     )
     assert code == 0, err
     reference = store.load(whole["run_id"])
-    pd.testing.assert_frame_equal(
-        resumed.history.drop(columns="time_s"), reference.history.drop(columns="time_s")
-    )
-    for mine, theirs in zip(
-        resumed.model.get_weights(), reference.model.get_weights(), strict=True
-    ):
-        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+    assert_same_training(resumed, reference)
     mine, theirs = result["metrics"]["label"], whole["metrics"]["label"]
     assert mine["confusion_matrix"] == theirs["confusion_matrix"]
     assert mine["log_loss"] == pytest.approx(theirs["log_loss"], rel=1e-4)

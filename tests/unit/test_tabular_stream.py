@@ -104,7 +104,7 @@ def test_the_switch_says_why(parquet_parts):
     stream = TableStream.open(paths)
     assert should_stream(stream, budget=10**12) == (
         False,
-        "In memory: 9,000 rows × 4 columns fit in about 0.00 GB.",
+        "In memory: 9,000 rows × 4 columns fit in about 1.4 MB.",
     )
     streams, why = should_stream(stream, budget=1000)
     assert streams and why.startswith("Streaming: 9,000 rows × 4 columns")
