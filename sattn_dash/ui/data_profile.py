@@ -16,12 +16,18 @@ MISSING_BARS = 40  # the missing-values chart shows the most-missing columns
 NUMERIC_ROLES = (Role.numeric,)
 
 
-def render_summary(df: pd.DataFrame, name: str) -> None:
+def render_summary(df: pd.DataFrame, name: str, loaded=None) -> None:
+    """Name, shape and how the table was read. `loaded` (a `LoadedTable` of a server
+    path) says whether it streams and why; a streamed frame is the table's sample."""
     from sattn_dash.tabular.read import read_info
 
     info = read_info(df)
     how = f" · read as {info.describe()}" if info else ""
-    st.markdown(f"**{name}** · {len(df):,} rows × {df.shape[1]:,} columns{how}")
+    stream = loaded.stream if loaded is not None else None
+    rows = f"{stream.n_rows:,} rows (streamed)" if stream is not None else f"{len(df):,} rows"
+    st.markdown(f"**{name}** · {rows} × {df.shape[1]:,} columns{how}")
+    if loaded is not None:
+        st.caption(f":material/{'stream' if stream else 'memory'}: {loaded.why}")
     for note in info.notes if info else ():
         st.caption(note)
 

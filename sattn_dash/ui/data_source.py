@@ -13,6 +13,7 @@ from sattn_dash.drafts import TableRef
 from sattn_dash.errors import UserError
 from sattn_dash.tabular import (
     SAMPLES,
+    LoadedTable,
     ReadLimits,
     infer_schema,
     load_sample,
@@ -38,10 +39,13 @@ def limits_line() -> str:
     )
 
 
-def use_table(df, name: str, schema, ref: TableRef) -> None:
-    """Make ``df`` the session's table; everything built on the old one is dropped.
-    ``ref`` says where it came from, so the saved work can read it again."""
-    state.TABLE.set(df)
+def use_table(table, name: str, schema, ref: TableRef) -> None:
+    """Make ``table`` (a frame, or a ``LoadedTable`` of a server path, which may stream)
+    the session's table; everything built on the old one is dropped. ``ref`` says where
+    it came from, so the saved work can read it again."""
+    loaded = table if isinstance(table, LoadedTable) else None
+    state.TABLE.set(loaded.df if loaded else table)
+    state.STREAM.set(loaded)
     state.TABLE_NAME.set(name)
     state.TABLE_REF.set(ref)
     state.SAMPLE_NAME.set(ref.sample)
@@ -83,16 +87,17 @@ def _read_upload(sheet: str | None = None) -> None:
 
 def _read_server_path() -> None:
     """Read the path typed in the server-path box (only below the data root)."""
-    from sattn_dash.tabular.paths import data_root, read_path
+    from sattn_dash.tabular.paths import data_root
+    from sattn_dash.tabular.stream import read_path_table
 
     text = st.session_state.get(state.PATH_INPUT.name) or ""
     try:
-        df = read_path(text, data_root())
-        schema = infer_schema(df)
+        table = read_path_table(text, data_root())
+        schema = infer_schema(table.df)
     except UserError as error:
         state.UPLOAD_ERROR.set(f"{text.strip() or 'Server path'}: {error}")
         return
-    use_table(df, text.strip(), schema, TableRef(text.strip(), path=text.strip()))
+    use_table(table, text.strip(), schema, TableRef(text.strip(), path=text.strip()))
 
 
 def _render_server_path() -> None:

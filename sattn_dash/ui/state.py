@@ -52,6 +52,9 @@ TABLE_NAME = Key("data.table_name", "data_source", doc="file name or sample titl
 TABLE_VERSION = Key("data.table_version", "data_source", lambda: 0, "bumped per new table")
 SAMPLE_NAME = Key("data.sample_name", "data_source", doc="sample key when a sample is loaded")
 TABLE_REF = Key("data.table_ref", "data_source", doc="drafts.TableRef: where the table came from")
+STREAM = Key(
+    "data.stream", "data_source", doc="tabular.stream.LoadedTable of a server path, or None"
+)
 UPLOAD_ERROR = Key("data.upload_error", "data_source", doc="message of the last bad upload")
 UPLOADER = Key("data.uploader", "data_source", doc="file_uploader widget")
 SHEET = Key("data.sheet", "data_source", doc="Excel sheet selectbox widget")

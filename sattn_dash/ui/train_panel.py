@@ -232,11 +232,18 @@ def start(spec) -> None:
     """Submit the current table, schema and spec to the queue; follow the new run."""
     try:
         config = config_from_widgets(spec)
+        df, schema, loaded = state.TABLE.get(), state.SCHEMA.get(), state.STREAM.get()
+        streamed = None
+        if loaded is not None and loaded.stream is not None:
+            from sattn_dash.training.streaming import stream_preparer
+
+            streamed = stream_preparer(loaded.stream, schema, config, sample=df)
         run_id = sessions.registry().submit(
-            state.TABLE.get(),
-            state.SCHEMA.get(),
+            None if streamed else df,
+            schema,
             spec,
             config,
+            streamed=streamed,
             title=st.session_state.get(_key("title")) or None,
             source=state.TABLE_NAME.get(),
         )
@@ -265,6 +272,13 @@ def start_label() -> tuple[str, str | None]:
 
 
 def render_start(spec) -> None:
+    loaded = state.STREAM.get()
+    if loaded is not None and loaded.stream is not None:
+        st.caption(
+            f":material/stream: {loaded.why} Every one of its {loaded.stream.n_rows:,} rows "
+            "is trained and tested on; the analysis pages use the seeded sample the Data "
+            "page shows."
+        )
     label, why = start_label()
     st.button(
         label,

@@ -55,13 +55,13 @@ def _apply(draft: Draft) -> None:
     if draft.table is None:
         return
     try:
-        df = drafts().read(draft.table)
-        schema = Schema.from_dict(draft.schema) if draft.schema else infer_schema(df)
+        table = drafts().read(draft.table)
+        schema = Schema.from_dict(draft.schema) if draft.schema else infer_schema(table.df)
         spec = ModelSpec.from_dict(draft.spec) if draft.spec else None
     except (UserError, KeyError, TypeError, ValueError) as error:
         state.UPLOAD_ERROR.set(f"The saved work could not be restored: {error}")
         return
-    data_source.use_table(df, draft.table.name, schema, draft.table)
+    data_source.use_table(table, draft.table.name, schema, draft.table)
     if spec is not None:
         state.SPEC.set(spec)
         state.PRESET.set(draft.preset)

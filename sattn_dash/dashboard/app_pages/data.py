@@ -17,7 +17,7 @@ if df is None:
     st.stop()
 
 st.divider()
-data_profile.render_summary(df, state.TABLE_NAME.get())
+data_profile.render_summary(df, state.TABLE_NAME.get(), state.STREAM.get())
 schema_editor.render_errors()
 
 st.subheader("1 · What to predict")
