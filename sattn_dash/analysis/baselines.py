@@ -62,33 +62,60 @@ def _predict(estimator, task: str, X: pd.DataFrame, n_classes: int) -> np.ndarra
 
 
 def sklearn_baselines(
-    prepared, splits: Sequence[str] = ("test",), seed: int | None = None
+    prepared, splits: Sequence[str] = ("test",), seed: int | None = None, streamed=None
 ) -> pd.DataFrame:
     """Scores of the scikit-learn baselines, one row per (target, model, split, metric).
+
+    With `streamed` (the `StreamedData` a run trained on), they are fitted on the
+    sample's training rows and scored on every row of each split of the table, a record
+    batch at a time, as the run itself was.
 
     The estimators run on one thread: gradient boosting's OpenMP threads spin-wait when
     the cores are busy (a model training beside it, other users), which made it 25x
     slower on a loaded 2-core machine, while one thread costs little on these sizes.
     """
     with threadpool_limits(limits=1):
-        return _sklearn_baselines(prepared, splits, prepared.seed if seed is None else seed)
+        seed = prepared.seed if seed is None else seed
+        return _sklearn_baselines(prepared, splits, seed, streamed)
 
 
-def _sklearn_baselines(prepared, splits: Sequence[str], seed: int) -> pd.DataFrame:
+def _sklearn_baselines(prepared, splits: Sequence[str], seed: int, streamed) -> pd.DataFrame:
     rows = []
     for target, task in prepared.tasks.items():
         y_train = prepared.y_train[target]
-        n_classes = len(prepared.classes.get(target) or []) or 2
         if task != "regression":
             y_train = y_train.astype(np.int64)
-        for name, estimator in _estimators(task, prepared, seed).items():
-            estimator.fit(prepared.X_train, y_train)
-            for split in splits:
-                X, y = prepared.split(split)
-                y_hat = _predict(estimator, task, X, n_classes)
-                for metric, value in score(task, y[target], y_hat).items():
+        fitted = {
+            name: estimator.fit(prepared.X_train, y_train)
+            for name, estimator in _estimators(task, prepared, seed).items()
+        }
+        for split in splits:
+            y, predicted = _split_predictions(fitted, target, prepared, split, streamed)
+            for name, y_hat in predicted.items():
+                for metric, value in score(task, y, y_hat).items():
                     rows.append((target, task, name, split, metric, value))
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _split_predictions(fitted: dict, target: str, prepared, split: str, streamed):
+    """True values of `target` on one split and each fitted baseline's predictions:
+    from the prepared arrays, or from a streamed table a record batch at a time."""
+    task = prepared.tasks[target]
+    n_classes = len(prepared.classes.get(target) or []) or 2
+    if streamed is None:
+        batches = [prepared.split(split)]
+    else:
+        batches = (
+            (pd.DataFrame(X, columns=prepared.feature_names), y) for X, y in streamed.chunks(split)
+        )
+    truth, predicted = [], {name: [] for name in fitted}
+    for X, y in batches:
+        truth.append(np.asarray(y[target]))
+        for name, estimator in fitted.items():
+            predicted[name].append(_predict(estimator, task, X, n_classes))
+    if not truth:
+        return np.zeros(0), {name: np.zeros(0) for name in fitted}
+    return np.concatenate(truth), {name: np.concatenate(p) for name, p in predicted.items()}
 
 
 def summary(results: pd.DataFrame) -> pd.DataFrame:

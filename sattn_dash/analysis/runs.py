@@ -10,6 +10,7 @@ CLI hold a ``Run`` and use these.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -92,12 +93,27 @@ def cls_attention_for_run(run, split: str = "val", with_permutation: bool = True
 def baselines_for_run(run, splits: Sequence[str] = ("test",), retrain: bool = True) -> pd.DataFrame:
     """scikit-learn baselines and (with ``retrain``) the run's own simpler variants, on
     the run's split, with the same metrics; one table."""
-    frames = [sklearn_baselines(run.prepared, splits=splits, seed=run.config.seed)]
+    streamed = run_stream(run)
+    frames = [sklearn_baselines(run.prepared, splits, run.config.seed, streamed)]
     if retrain:
         from sattn_dash.analysis.retrained import model_baselines
 
         frames.append(model_baselines(run.model, run.spec, run.prepared, run.config, splits))
     return pd.concat(frames, ignore_index=True)
+
+
+def run_stream(run) -> Any:
+    """The table a streamed run read, opened again (a `StreamedData`); None for a run
+    held in memory, or when the table's files are gone or changed."""
+    from sattn_dash.errors import DataError
+    from sattn_dash.tabular.stream import StreamedData
+
+    if run.stream is None:
+        return None
+    try:
+        return StreamedData.reopen(run.stream, run.prepared)
+    except DataError:
+        return None
 
 
 def baseline_for_run(run) -> pd.DataFrame:

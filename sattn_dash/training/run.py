@@ -97,6 +97,11 @@ class Run:
         return self._json("card.json", {})
 
     @cached_property
+    def stream(self) -> dict[str, Any] | None:
+        """How a streamed run read its table (``StreamedData.record``); None otherwise."""
+        return self._json("stream.json")
+
+    @cached_property
     def metrics(self) -> dict[str, dict[str, Any]]:
         """Test-split metrics: target -> metric -> value (empty if never evaluated)."""
         return self._json("metrics.json", {})

@@ -248,6 +248,15 @@ def render_baselines(run: Run) -> None:
         "The same test rows scored by simpler models fitted on the same training rows. If "
         "gradient boosting wins, the ensemble is not yet worth its complexity."
     )
+    streamed = (run.card or {}).get("streamed")
+    if streamed:
+        st.caption(
+            f":material/stream: This run streamed a table of {streamed['table_rows']:,} rows. "
+            f"The baselines are fitted on the training rows of its {streamed['sample_rows']:,}"
+            "-row sample and scored on every test row of the table, as this run was (on the "
+            "sample's test rows when the table's files are no longer there). Retrained "
+            "versions of this model learn from the sample."
+        )
     retrain = st.toggle(
         "Also retrain simpler versions of this model (best branch alone, mean combiner)",
         key=f"{state.IMPORTANCE_WIDGET.name}.retrain",

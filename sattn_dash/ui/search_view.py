@@ -67,6 +67,13 @@ def _reset_space(prepared) -> None:
 def render_start(prepared) -> None:
     """The form that starts (or resumes) a study on the current table."""
     df, schema = state.TABLE.get(), state.SCHEMA.get()
+    loaded = state.STREAM.get()
+    if loaded is not None and loaded.stream is not None:
+        st.caption(
+            f":material/stream: The table streams ({loaded.stream.n_rows:,} rows): trials "
+            f"train on the seeded {len(df):,}-row sample the Data page shows, so a search "
+            "stays quick. A run started on the Train page reads every row."
+        )
     default_name = default_study_name(state.TABLE_NAME.get() or "table", schema.target_names)
     cols = st.columns([2, 1, 1, 1])
     cols[0].text_input(

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sattn_dash.analysis.runs import baselines_for_run, run_stream
 from sattn_dash.cli import main
 from sattn_dash.tabular import split_codes
 from sattn_dash.training import RunStore
@@ -60,6 +61,9 @@ def test_a_streamed_run_reads_every_row_and_keeps_its_sample_held_out(capsys, tm
     for split, code_ in (("train", 0), ("val", 1), ("test", 2)):
         assert (codes[run.prepared.row_index[split]] == code_).all()
     assert json.loads((run.path / "stream.json").read_text())["rows"] == expected
+    assert run_stream(run).rows == expected  # the analysis pages open the table again
+    board = baselines_for_run(run, retrain=False)
+    assert set(board["model"]) >= {"gradient boosting", "logistic regression"}
 
     code, small, err = _cli(capsys, *argv)  # auto: 3,000 rows fit in memory
     assert code == 0, err

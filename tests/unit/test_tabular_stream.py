@@ -131,3 +131,18 @@ def test_schema_inference_on_the_sample_matches_the_whole_table(parquet_parts):
     streamed = prepare_stream(TableStream.open(paths), "y", seed=0, sample_rows=2_000)
     whole = infer_schema(df, targets="y")
     assert [c.role for c in streamed.prepared.schema.columns] == [c.role for c in whole.columns]
+
+
+def test_baselines_of_a_stream_are_scored_on_every_test_row(parquet_parts):
+    from sattn_dash.analysis.baselines import sklearn_baselines
+
+    df, paths = parquet_parts
+    streamed = prepare_stream(TableStream.open(paths), "y", seed=0, sample_rows=1_500)
+    codes = split_codes(np.arange(len(df)), 0, 0.2, 0.2)
+    test = df["y"][codes == 2]
+    frame = sklearn_baselines(streamed.prepared, streamed=streamed).set_index(["model", "metric"])
+    prior = frame.loc[("dummy (class prior)", "accuracy"), "value"]
+    assert prior == pytest.approx(test.value_counts(normalize=True).max())
+    assert frame.loc[("gradient boosting", "accuracy"), "value"] > 0.9
+    sample_test = streamed.prepared.split("test")[1]["y"]
+    assert len(sample_test) < len(test)  # the sample alone would score fewer rows
