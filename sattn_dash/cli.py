@@ -116,6 +116,10 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, metavar="N")
     p.add_argument("--device", default="auto", metavar="auto|cpu|gpu")
     p.add_argument("--title", help="a title for the run (default: model and targets)")
+    _stream_argument(p)
+
+
+def _stream_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--stream",
         choices=STREAM_MODES,
@@ -166,7 +170,7 @@ def _train(args: argparse.Namespace) -> Result:
 
 def _streamed(args: argparse.Namespace, config: Any) -> Any:
     """The ``--data`` table prepared for streaming when ``--stream`` says so (by default:
-    when it would not fit in memory), else None; says which on stderr."""
+    when it would not fit in memory), else None; says so, and why, on stderr."""
     if not args.data:
         return None
     from sattn_dash.tabular import infer_schema
@@ -448,6 +452,7 @@ def _format_analysis(
 def _baselines_arguments(p: argparse.ArgumentParser) -> None:
     _table_arguments(p)
     p.add_argument("--seed", type=int, default=0, metavar="N")
+    _stream_argument(p)
 
 
 def _baselines(args: argparse.Namespace) -> Result:
@@ -456,9 +461,16 @@ def _baselines(args: argparse.Namespace) -> Result:
     from sattn_dash.training import TrainingConfig
 
     config = TrainingConfig(seed=args.seed)
-    df, schema = _read_with_targets(args)
+    _check_table_arguments(args)
+    streamed = _streamed(args, config)
+    df, schema = (None, None) if streamed else _read_with_targets(args)
     report = baselines_report(
-        df, schema, seed=args.seed, test_size=config.test_size, val_size=config.val_size
+        df,
+        schema,
+        seed=args.seed,
+        test_size=config.test_size,
+        val_size=config.val_size,
+        streamed=streamed,
     )
     return Result(report, format_report(report))
 

@@ -153,21 +153,27 @@ def baselines_report(
     test_size: float = 0.2,
     val_size: float = 0.2,
     splits: Sequence[str] = ("val", "test"),
+    streamed=None,
 ) -> dict:
     """Baselines for a table, JSON-safe, for ``python -m sattn_dash baselines``.
 
     ``targets`` is a ``Schema`` or one target column name or a list of them (the schema
-    is then inferred as the app would).
+    is then inferred as the app would). A ``streamed`` table (``StreamedData``; then
+    ``df`` and ``targets`` are unused) is scored on every row of each split.
     """
     from sattn_dash.tabular import Schema, infer_schema, prepare
 
-    schema = targets if isinstance(targets, Schema) else infer_schema(df, targets=targets)
-    prepared = prepare(df, schema, seed=seed, test_size=test_size, val_size=val_size)
-    results = sklearn_baselines(prepared, splits=splits, seed=seed)
+    if streamed is not None:
+        prepared, rows = streamed.prepared, dict(streamed.rows)
+    else:
+        schema = targets if isinstance(targets, Schema) else infer_schema(df, targets=targets)
+        prepared = prepare(df, schema, seed=seed, test_size=test_size, val_size=val_size)
+        rows = {s: int(len(prepared.split(s)[0])) for s in ("train", "val", "test")}
+    results = sklearn_baselines(prepared, splits, seed, streamed)
     return {
         "targets": {t: task for t, task in prepared.tasks.items()},
         "seed": seed,
-        "rows": {s: int(len(prepared.split(s)[0])) for s in ("train", "val", "test")},
+        "rows": rows,
         "features": len(prepared.feature_names),
         "summary": records(summary(results)),
         "results": records(results),

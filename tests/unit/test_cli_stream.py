@@ -65,6 +65,14 @@ def test_a_streamed_run_reads_every_row_and_keeps_its_sample_held_out(capsys, tm
     board = baselines_for_run(run, retrain=False)
     assert set(board["model"]) >= {"gradient boosting", "logistic regression"}
 
+    code, report, err = _cli(
+        capsys, "baselines", "--data", str(folder), "--target", "y", "--stream", "always", "--json"
+    )
+    assert code == 0, err
+    assert report["rows"] == expected and "Streaming" in err
+    test_rows = [r for r in report["results"] if r["split"] == "test"]
+    assert {r["model"] for r in test_rows} >= {"gradient boosting", "dummy (class prior)"}
+
     code, small, err = _cli(capsys, *argv)  # auto: 3,000 rows fit in memory
     assert code == 0, err
     assert "Streaming" not in err
