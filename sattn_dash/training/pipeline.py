@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 _seed_lock = threading.Lock()
+VALIDATION_BATCH = 4096  # rows per validation batch: scoring only, so large is cheap
 
 
 @contextlib.contextmanager
@@ -142,7 +143,10 @@ def prepare_fit(
             np.asarray(X_val, dtype=np.float32),
             {name: y_val[t] for name, t in outputs.items()},
         )
-    fit_kwargs = fit_arguments(config, prepared, model, steps, validation, first_epoch)
+    # Keras would score validation arrays 32 rows at a time: most of an epoch on a
+    # large validation split (6 of 9 s at 200,000 rows, bench/RESULTS.md).
+    more = {"validation_batch_size": VALIDATION_BATCH} if validation is not None else {}
+    fit_kwargs = fit_arguments(config, prepared, model, steps, validation, first_epoch, **more)
     return model, dataset, fit_kwargs
 
 

@@ -16,9 +16,7 @@ import itertools
 from typing import Any
 
 from sattn_dash.training.evaluation import evaluate_batches
-from sattn_dash.training.pipeline import compiled_model, fit_arguments
-
-VALIDATION_BATCH = 4096
+from sattn_dash.training.pipeline import VALIDATION_BATCH, compiled_model, fit_arguments
 
 
 def stream_preparer(stream: Any, schema: Any, config: Any, sample: Any = None) -> Any:
