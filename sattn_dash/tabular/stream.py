@@ -37,6 +37,7 @@ MEMORY_SHARE = 0.25  # tables whose working set needs more than this share of RA
 MEMORY_BUDGET_ENV = "SATTN_DASH_MEMORY_BUDGET_MB"
 BYTES_PER_CELL = 40  # pandas frame + float32 splits + transformed copies, per cell
 CSV_GROWTH = 50  # most memory a CSV byte (compressed) can take once read and prepared
+SMALL_CSV_BYTES = 8e6  # CSV this small has too few rows to stream: not even counted
 
 
 # --- the split as a function of the row ---------------------------------------------
@@ -209,7 +210,7 @@ def table_stream(
     """The files as a `TableStream` when they are to be streamed, else None; and why.
     `mode` "auto" decides by size (`should_stream`), "always" streams any Parquet/CSV
     table, "never" reads it into memory. Small CSV files are not even opened (counting
-    their rows would take a pass): well under the budget, they are read into memory."""
+    their rows would take a pass): they are read into memory."""
     files = [Path(f) for f in files]
     if mode == "never":
         return None, "In memory: streaming is switched off."
@@ -222,7 +223,8 @@ def table_stream(
         return None, "In memory: only Parquet and CSV files are streamed."
     budget = budget if budget is not None else memory_budget()
     on_disk = sum(f.stat().st_size for f in files)
-    if mode == "auto" and not all(map(_is_parquet, files)) and on_disk * CSV_GROWTH < budget:
+    small = min(budget / CSV_GROWTH, SMALL_CSV_BYTES)
+    if mode == "auto" and not all(map(_is_parquet, files)) and on_disk < small:
         return None, f"In memory: {megabytes(on_disk)} of CSV fit in memory."
     stream = TableStream.open(files)
     streams, why = should_stream(stream, budget)
