@@ -102,7 +102,7 @@ def render_settings(spec) -> None:
         persist_state="session",
         placeholder="automatic",
         help="Empty = from the training rows: about 1/64 of them, a power of two "
-        "between 32 and 512.",
+        "between 64 and 512.",
     )
     cols[3].number_input(
         "Learning rate",

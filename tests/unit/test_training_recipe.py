@@ -56,7 +56,7 @@ def test_the_compiled_model_carries_the_recipe(modeling_data):
     (loss,) = model.loss.values() if isinstance(model.loss, dict) else [model.loss]
     assert isinstance(loss, SparseCrossentropy) and loss.label_smoothing == 0.1
     stop = early_stopping(fit_kwargs)
-    assert (stop.monitor, stop.mode, stop.patience) == ("val_accuracy", "max", 16)
+    assert (stop.monitor, stop.mode, stop.patience) == ("val_accuracy", "max", 8)
     assert stop.restore_best_weights
 
 
@@ -136,11 +136,11 @@ def test_an_old_spec_and_config_keep_their_old_behaviour(modeling_data):
 
 def test_new_defaults_are_patient():
     config = TrainingConfig()
-    assert (config.epochs, config.patience, config.monitor) == (200, 16, "auto")
+    assert (config.epochs, config.patience, config.monitor) == (200, 8, "auto")
     assert config.batch_size is None
     assert [config.batch_size_for(n) for n in (100, 1000, 6000, 20_000, 100_000)] == [
-        32,
-        32,
+        64,
+        64,
         128,
         256,
         512,
