@@ -65,6 +65,16 @@ MODERN_RECIPE = {
 }
 
 
+EMBEDDED_WIDTH = 512  # most values the numeric embedding hands each TabM member per row
+
+
+def embedding_units(prepared) -> int:
+    """Units per column of the default's numeric embedding: 16, fewer on wide tables so
+    an embedded row stays within `EMBEDDED_WIDTH` values (at least 4 per column). On
+    the 64 columns of digits this halved the fit time for 0.9 points of accuracy."""
+    return int(min(16, max(4, EMBEDDED_WIDTH // max(1, len(prepared.feature_names)))))
+
+
 def tabm(prepared) -> ModelSpec:
     # TabM (Gorishniy et al., ICLR 2025) with piecewise-linear embeddings (Gorishniy et
     # al., NeurIPS 2022), sized for a CPU: 8 members of 2 x 128 units instead of 32 of
@@ -72,7 +82,7 @@ def tabm(prepared) -> ModelSpec:
     branch = BranchSpec(
         "tabm",
         blocks=(
-            BlockSpec("piecewise_linear", units=16, bins=32),
+            BlockSpec("piecewise_linear", units=embedding_units(prepared), bins=32),
             BlockSpec("batch_ensemble", units=128, layers=2, members=8, rate=0.1),
         ),
     )

@@ -177,3 +177,14 @@ def test_the_default_preset_is_a_tabm_ensemble(modeling_data):
     assert (spec.optimizer, spec.schedule) == ("adamw", "cosine")
     model = build_model(spec, prepared)
     assert len(branch_names(model)) == spec.branches[0].members
+
+
+def test_the_default_embedding_narrows_on_wide_tables():
+    from types import SimpleNamespace
+
+    from sattn_dash.modeling.presets import embedding_units
+
+    def units(n_columns):
+        return embedding_units(SimpleNamespace(feature_names=[f"c{i}" for i in range(n_columns)]))
+
+    assert [units(n) for n in (1, 32, 64, 128, 10_000)] == [16, 16, 8, 4, 4]
