@@ -14,6 +14,10 @@ DEVICE_CHOICES = ("auto", "cpu", "gpu")
 # (single) target (AUC for binary, accuracy for multiclass, RMSE for regression; the
 # summed validation loss with several targets), "val_loss" the validation loss.
 MONITORS = ("auto", "val_loss")
+# The smallest automatic batch size. It was 32 until 2026-12-06; a run checkpointed
+# before then resumes with that (training.resume), so it stays the same run.
+AUTO_BATCH_FLOOR = 64
+LEGACY_BATCH_FLOOR = 32
 # Settings a config written before they existed ran with: an old config.json keeps
 # training the way it did.
 LEGACY_DEFAULTS: dict[str, Any] = {
@@ -81,13 +85,14 @@ class TrainingConfig:
                 "make them smaller."
             )
 
-    def batch_size_for(self, n_train: int) -> int:
+    def batch_size_for(self, n_train: int, smallest: int = AUTO_BATCH_FLOOR) -> int:
         """The batch size for ``n_train`` training rows: the config's, or (None) the
-        general rule of about 1/64 of the rows as a power of two between 64 and 512,
-        so small tables still take many steps per epoch and large ones stay quick."""
+        general rule of about 1/64 of the rows as a power of two between ``smallest``
+        and 512, so small tables still take many steps per epoch and large ones stay
+        quick."""
         if self.batch_size is not None:
             return self.batch_size
-        return int(min(512, max(64, 2 ** round(math.log2(max(n_train, 1) / 64)))))
+        return int(min(512, max(smallest, 2 ** round(math.log2(max(n_train, 1) / 64)))))
 
     def prepare_options(self) -> Any:
         """The ``PrepareOptions`` that ``prepare`` takes for this config."""

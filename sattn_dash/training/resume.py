@@ -85,7 +85,9 @@ def resume_session(
         prepared = run.prepared
         notes = [*_skipped_note(checkpoint), *check_data(run_id, checkpoint, prepared, data_path)]
         streamed = _reopened_stream(checkpoint, prepared)
-        config = run.config if device is None else dataclasses.replace(run.config, device=device)
+        rows = streamed.rows["train"] if streamed is not None else len(prepared.X_train)
+        config = trained_batch_size(run.config, checkpoint, rows)
+        config = config if device is None else dataclasses.replace(config, device=device)
         select_device(config.device)  # a missing GPU is refused here, the run left as it was
         session = TrainingSession(
             None,
@@ -131,6 +133,19 @@ def check_data(
             "it with --data), or train a new run on the changed file."
         )
     return []
+
+
+def trained_batch_size(config: Any, checkpoint: Checkpoint, rows: int) -> Any:
+    """``config`` with the batch size the run trained with, so a resume takes the same
+    steps even where the automatic rule changed since: the checkpoint records the size;
+    one written before it did ran the rule with its old floor."""
+    if config.batch_size is not None:
+        return config
+    from sattn_dash.training.config import LEGACY_BATCH_FLOOR
+
+    size = checkpoint.state.get("batch_size")
+    size = size or config.batch_size_for(rows, smallest=LEGACY_BATCH_FLOOR)
+    return dataclasses.replace(config, batch_size=int(size))
 
 
 def _reopened_stream(checkpoint: Checkpoint, prepared: Any) -> Any:

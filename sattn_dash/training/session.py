@@ -418,6 +418,8 @@ class TrainingSession:
                 spec, prepared, config, plan.strategy, first_epoch
             )
         self._monitor = early_stopping_monitor(config, prepared, model)
+        rows = self.streamed.rows["train"] if self.streamed is not None else len(prepared.X_train)
+        self._batch_size = config.batch_size_for(rows)  # kept: a resume trains with it
         batches = fit_kwargs["steps_per_epoch"]
         with self._lock:
             self._status = dataclasses.replace(self._status, batches=batches)
@@ -454,6 +456,7 @@ class TrainingSession:
             "fit_elapsed_s": time.monotonic() - (self._fit_started_at or time.monotonic()),
             "started_at": self._started_wall.isoformat(),
             "stopped_by_user": self._stop.is_set(),
+            "batch_size": self._batch_size,
             "resumed": self._before.get("resumed", []),
             "data": {
                 "hash": self.prepared.data_hash,

@@ -138,3 +138,28 @@ def test_killed_while_evaluating_resumes_without_training_again(
     )
     _same_weights(run, reference)  # early stopping's best weights put back as fit would
     assert run.card["best_epoch"] == reference.card["best_epoch"]
+
+
+def test_an_automatic_batch_size_resumes_at_the_size_it_trained_with(store, table, monkeypatch):
+    """The automatic rule may change between a crash and its resume (an upgrade): the
+    resumed run keeps the size it trained with, so it takes the same steps."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from sattn_dash.training.resume import trained_batch_size
+
+    config = dataclasses.replace(CONFIG, batch_size=None, epochs=3)
+    run_id = interrupted_run(store, *table, PRESET, config, monkeypatch, epoch=3, batch=1)
+    steps = int(store.load(run_id).history["batches"].iloc[0])
+    trained = config.batch_size_for(144)  # the training split of the 240 rows
+    changed_rule = lambda self, rows, smallest=0: self.batch_size or 8  # noqa: E731
+    monkeypatch.setattr(TrainingConfig, "batch_size_for", changed_rule)
+    session = resume_session(run_id, store)
+    assert session.config.batch_size == trained == 64
+    assert session.run().state == "finished"
+    assert store.load(run_id).history["batches"].tolist() == [steps] * 3
+
+    monkeypatch.undo()
+    before_recorded = SimpleNamespace(state={})  # a checkpoint from before sizes were kept
+    assert trained_batch_size(config, before_recorded, 144).batch_size == 32
+    assert trained_batch_size(CONFIG, before_recorded, 144) is CONFIG  # a size of its own
