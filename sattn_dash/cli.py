@@ -326,7 +326,11 @@ class ProgressBar:
 # --- resume ------------------------------------------------------------------------------
 def _resume_arguments(p: argparse.ArgumentParser) -> None:
     _run_id_argument(p)
-    p.add_argument("--data", metavar="FILE", help="the run's data file, if it moved")
+    p.add_argument(
+        "--data",
+        metavar="PATH",
+        help="the run's data file (a streamed run's folder or glob), if it moved",
+    )
     p.add_argument("--device", metavar="auto|cpu|gpu", help="train on another device")
 
 

@@ -297,10 +297,16 @@ class StreamedData:
         }
 
     @classmethod
-    def reopen(cls, record: dict, prepared: PreparedData) -> StreamedData:
-        """The stream a run recorded, with the run's stored preprocessing; `DataError`
-        when a file is gone or changed (the run would no longer read the same rows)."""
-        files = tuple(Path(f) for f in record["files"])
+    def reopen(cls, record: dict, prepared: PreparedData, files=None) -> StreamedData:
+        """The stream a run recorded, with the run's stored preprocessing; `files` where
+        they have moved (the same files, in the same order). `DataError` when a file is
+        gone or changed (the run would no longer read the same rows)."""
+        files = tuple(Path(f) for f in (files or record["files"]))
+        if len(files) != len(record["bytes"]):
+            raise DataError(
+                f"The run streamed {len(record['bytes'])} file(s); {len(files)} were given. "
+                "Point at the folder or pattern that holds exactly the run's files."
+            )
         for path, size in zip(files, record["bytes"], strict=True):
             if not path.is_file():
                 raise DataError(

@@ -84,7 +84,7 @@ def resume_session(
             raise RunError(f"Run {run_id} has no spec or schema stored; train it again.")
         prepared = run.prepared
         notes = [*_skipped_note(checkpoint), *check_data(run_id, checkpoint, prepared, data_path)]
-        streamed = _reopened_stream(checkpoint, prepared)
+        streamed = _reopened_stream(checkpoint, prepared, data_path)
         rows = streamed.rows["train"] if streamed is not None else len(prepared.X_train)
         config = trained_batch_size(run.config, checkpoint, rows)
         config = config if device is None else dataclasses.replace(config, device=device)
@@ -148,14 +148,17 @@ def trained_batch_size(config: Any, checkpoint: Checkpoint, rows: int) -> Any:
     return dataclasses.replace(config, batch_size=int(size))
 
 
-def _reopened_stream(checkpoint: Checkpoint, prepared: Any) -> Any:
-    """The stream a streamed run read, opened again (None for a run held in memory)."""
+def _reopened_stream(checkpoint: Checkpoint, prepared: Any, data_path: str | None) -> Any:
+    """The stream a streamed run read, opened again (None for a run held in memory);
+    ``data_path`` names its files (a folder or glob) where they have moved."""
     record = checkpoint.state.get("data", {}).get("stream")
     if not record:
         return None
+    from sattn_dash.tabular.paths import find_table_files
     from sattn_dash.tabular.stream import StreamedData
 
-    return StreamedData.reopen(record, prepared)
+    files = find_table_files(data_path, None, guarded=False) if data_path else None
+    return StreamedData.reopen(record, prepared, files)
 
 
 def _skipped_note(checkpoint: Checkpoint) -> list[str]:

@@ -104,13 +104,18 @@ def test_a_killed_streamed_run_resumes_to_the_uninterrupted_result(capsys, tmp_p
     assert store.info(run_id).status == "interrupted"
 
     part.write_bytes(original)
-    code, result, err = _cli(capsys, "resume", run_id, "--workspace", str(ws), "--json")
+    moved = folder.rename(tmp_path / "moved")  # the files moved: found again with --data
+    code, result, _ = _cli(capsys, "resume", run_id, "--workspace", str(ws), "--json")
+    assert code == 2 and "is gone" in result["error"]
+    resume = ["resume", run_id, "--data", str(moved), "--workspace", str(ws), "--json"]
+    code, result, err = _cli(capsys, *resume)
     assert code == 0, err
     assert result["status"] == "finished"
     resumed = store.load(run_id)
     assert resumed.history["epoch"].tolist() == [1, 2, 3, 4]
     assert resumed.card["resumed"][0]["from_epoch"] >= 1
 
+    argv[argv.index(str(folder))] = str(moved)
     code, whole, err = _cli(capsys, "train", *argv, "--workspace", str(ws), "--json")
     assert code == 0, err
     reference = store.load(whole["run_id"])
