@@ -164,16 +164,15 @@ def baselines_report(
     from sattn_dash.tabular import Schema, infer_schema, prepare
 
     if streamed is not None:
-        prepared, rows = streamed.prepared, dict(streamed.rows)
+        prepared = streamed.prepared
     else:
         schema = targets if isinstance(targets, Schema) else infer_schema(df, targets=targets)
         prepared = prepare(df, schema, seed=seed, test_size=test_size, val_size=val_size)
-        rows = {s: int(len(prepared.split(s)[0])) for s in ("train", "val", "test")}
     results = sklearn_baselines(prepared, splits, seed, streamed)
     return {
         "targets": {t: task for t, task in prepared.tasks.items()},
         "seed": seed,
-        "rows": rows,
+        "rows": dict((streamed or prepared).rows),
         "features": len(prepared.feature_names),
         "summary": records(summary(results)),
         "results": records(results),

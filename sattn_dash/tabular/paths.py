@@ -122,8 +122,14 @@ def read_path(
     """Every file `text` names (see `find_table_files`) read as one table: the same
     columns in every file, rows in file order. Raises `DataError` naming the file that
     does not fit."""
+    return read_table_files(find_table_files(text, root, guarded=guarded), text, limits)
+
+
+def read_table_files(
+    files: list[Path], text: str, limits: ReadLimits | None = None
+) -> pd.DataFrame:
+    """`files` (what `text` named, as `find_table_files` lists them) read as one table."""
     limits = limits or ReadLimits()
-    files = find_table_files(text, root, guarded=guarded)
     frames = [read_table(f, limits=limits) for f in files]
     first = frames[0]
     for path, frame in zip(files[1:], frames[1:], strict=True):

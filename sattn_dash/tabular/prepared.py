@@ -58,6 +58,11 @@ class PreparedData:
     def target_names(self) -> list[str]:
         return list(self.tasks)
 
+    @property
+    def rows(self) -> dict[str, int]:
+        """Rows per split (as ``StreamedData.rows`` counts a streamed table's)."""
+        return {s: len(getattr(self, f"X_{s}")) for s in SPLITS}
+
     def split(self, name: str) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
         """(X, y) of "train", "val" or "test"."""
         if name not in SPLITS:

@@ -247,12 +247,13 @@ def read_path_table(text: str, root: Path | None, *, guarded: bool = True) -> Lo
     """The table at `text` (see `paths.find_table_files`), streamed when it would not
     fit in memory: then the frame is a seeded sample of `SAMPLE_ROWS` rows, indexed by
     position in the table, for the profile, the schema and the analysis pages."""
-    from sattn_dash.tabular.paths import find_table_files, read_path
+    from sattn_dash.tabular.paths import find_table_files, read_table_files
     from sattn_dash.tabular.read import READ_INFO_KEY, ReadInfo
 
-    stream, why = table_stream(find_table_files(text, root, guarded=guarded))
+    files = find_table_files(text, root, guarded=guarded)
+    stream, why = table_stream(files)
     if stream is None:
-        return LoadedTable(read_path(text, root, guarded=guarded), None, why)
+        return LoadedTable(read_table_files(files, text), None, why)
     df = stream.sample(SAMPLE_ROWS, seed=0)
     kind = "parquet" if all(map(_is_parquet, stream.files)) else "csv"
     note = f"A seeded sample of {len(df):,} of its {stream.n_rows:,} rows is shown and profiled."

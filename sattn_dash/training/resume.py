@@ -85,8 +85,7 @@ def resume_session(
         prepared = run.prepared
         notes = [*_skipped_note(checkpoint), *check_data(run_id, checkpoint, prepared, data_path)]
         streamed = _reopened_stream(checkpoint, prepared, data_path)
-        rows = streamed.rows["train"] if streamed is not None else len(prepared.X_train)
-        config = trained_batch_size(run.config, checkpoint, rows)
+        config = trained_batch_size(run.config, checkpoint, (streamed or prepared).rows["train"])
         config = config if device is None else dataclasses.replace(config, device=device)
         select_device(config.device)  # a missing GPU is refused here, the run left as it was
         session = TrainingSession(

@@ -418,7 +418,7 @@ class TrainingSession:
                 spec, prepared, config, plan.strategy, first_epoch
             )
         self._monitor = early_stopping_monitor(config, prepared, model)
-        rows = self.streamed.rows["train"] if self.streamed is not None else len(prepared.X_train)
+        rows = (self.streamed or prepared).rows["train"]
         self._batch_size = config.batch_size_for(rows)  # kept: a resume trains with it
         batches = fit_kwargs["steps_per_epoch"]
         with self._lock:
@@ -524,7 +524,7 @@ class TrainingSession:
             "config": self.config.to_dict(),
             "seed": self.config.seed,
             "data_hash": prepared.data_hash,
-            "rows": self._rows(prepared),
+            "rows": dict((self.streamed or prepared).rows),
             "streamed": self._stream_card(),
             "features": len(prepared.feature_names),
             "parameters": int(model.count_params()),
@@ -544,11 +544,6 @@ class TrainingSession:
             "resumed": self._before.get("resumed", []),
         }
 
-    def _rows(self, prepared: Any) -> dict[str, int]:
-        if self.streamed is not None:
-            return {s: int(n) for s, n in self.streamed.rows.items()}
-        return {s: int(len(prepared.split(s)[0])) for s in ("train", "val", "test")}
-
     def _stream_card(self) -> dict[str, Any] | None:
         """How a streamed run read its table (None for a table held in memory)."""
         if self.streamed is None:
@@ -556,7 +551,7 @@ class TrainingSession:
         return {
             "table_rows": self.streamed.stream.n_rows,
             "files": len(self.streamed.stream.files),
-            "sample_rows": sum(len(self.prepared.split(s)[0]) for s in ("train", "val", "test")),
+            "sample_rows": sum(self.prepared.rows.values()),
         }
 
     def _end(

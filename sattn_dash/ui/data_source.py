@@ -58,6 +58,13 @@ def use_table(table, name: str, schema, ref: TableRef) -> None:
         key.bump()
 
 
+def streamed_table():
+    """The session's table as a `LoadedTable` when it streams (too large to hold), else
+    None: then only its seeded sample is in memory."""
+    loaded = state.STREAM.get()
+    return loaded if loaded is not None and loaded.stream is not None else None
+
+
 def load_sample_table(name: str) -> None:
     """Load a bundled sample with its targets and groups already chosen."""
     info = SAMPLES[name]

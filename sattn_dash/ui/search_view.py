@@ -28,7 +28,7 @@ from sattn_dash.search.study import (
     trials_frame,
 )
 from sattn_dash.training.store import default_workspace
-from sattn_dash.ui import pages, state
+from sattn_dash.ui import data_source, pages, state
 from sattn_dash.ui.components import chart, download_csv, empty_state, table, user_error
 
 POLL_SECONDS = 2.0
@@ -67,8 +67,8 @@ def _reset_space(prepared) -> None:
 def render_start(prepared) -> None:
     """The form that starts (or resumes) a study on the current table."""
     df, schema = state.TABLE.get(), state.SCHEMA.get()
-    loaded = state.STREAM.get()
-    if loaded is not None and loaded.stream is not None:
+    loaded = data_source.streamed_table()
+    if loaded is not None:
         st.caption(
             f":material/stream: The table streams ({loaded.stream.n_rows:,} rows): trials "
             f"train on the seeded {len(df):,}-row sample the Data page shows, so a search "

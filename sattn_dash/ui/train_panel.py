@@ -15,7 +15,7 @@ from sattn_dash.charts import training as training_charts
 from sattn_dash.errors import RunError, UserError
 from sattn_dash.training.config import TrainingConfig
 from sattn_dash.training.store import ACTIVE_STATES
-from sattn_dash.ui import pages, resume_view, sessions, state, tidy
+from sattn_dash.ui import data_source, pages, resume_view, sessions, state, tidy
 from sattn_dash.ui.components import chart, empty_state, user_error
 
 POLL_SECONDS = 1.0
@@ -232,9 +232,9 @@ def start(spec) -> None:
     """Submit the current table, schema and spec to the queue; follow the new run."""
     try:
         config = config_from_widgets(spec)
-        df, schema, loaded = state.TABLE.get(), state.SCHEMA.get(), state.STREAM.get()
+        df, schema, loaded = state.TABLE.get(), state.SCHEMA.get(), data_source.streamed_table()
         streamed = None
-        if loaded is not None and loaded.stream is not None:
+        if loaded is not None:
             from sattn_dash.training.streaming import stream_preparer
 
             streamed = stream_preparer(loaded.stream, schema, config, sample=df)
@@ -272,8 +272,8 @@ def start_label() -> tuple[str, str | None]:
 
 
 def render_start(spec) -> None:
-    loaded = state.STREAM.get()
-    if loaded is not None and loaded.stream is not None:
+    loaded = data_source.streamed_table()
+    if loaded is not None:
         st.caption(
             f":material/stream: {loaded.why} Every one of its {loaded.stream.n_rows:,} rows "
             "is trained and tested on; the analysis pages use the seeded sample the Data "
