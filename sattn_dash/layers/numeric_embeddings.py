@@ -98,17 +98,22 @@ class _Bins:
     def encode(self, x, dtype):
         """(batch, n_features) -> (batch, n_features, max_bins) in ``dtype``, computed
         in the dtype of ``x``. The unclipped first and last bins of a value far outside
-        the training range can exceed float16: they saturate at its largest finite
-        value instead of becoming inf."""
+        the training range can exceed float16: they saturate (``_saturating_cast``)."""
         left, width, lower, upper = (
             ops.convert_to_tensor(a, x.dtype)
             for a in (self.left, self.width, self.lower, self.upper)
         )
         encoded = ops.minimum(ops.maximum((x[..., None] - left) / width, lower), upper)
-        if dtype == "float16":
-            limit = float(np.finfo("float16").max)
-            encoded = ops.clip(encoded, -limit, limit)
-        return ops.cast(encoded, dtype)
+        return _saturating_cast(encoded, dtype)
+
+
+def _saturating_cast(x, dtype):
+    """``x`` in ``dtype``, values beyond float16's range held at its largest finite
+    value instead of becoming inf."""
+    if dtype == "float16":
+        limit = float(np.finfo("float16").max)
+        x = ops.clip(x, -limit, limit)
+    return ops.cast(x, dtype)
 
 
 def _checked_edges(index, edges):
@@ -224,33 +229,67 @@ class PiecewiseLinearEmbedding(_NumericEmbedding):
 
     ``activation="relu"`` is the paper's "Q-LR" embedding, ``"linear"`` its "Q-L".
 
+    With ``start_linear`` (TabM's "version B" of rtdl): a linear embedding of the raw
+    value, ``x_j w_j + b_j``, is added, the piecewise map has no bias and starts at
+    zero, and ``activation`` applies to the sum. The embedding starts as a plain linear
+    one and learns the bends the data supports; on small noisy tables, where the bends
+    are mostly noise, it stays close to linear instead of starting from a random
+    piecewise function of every feature.
+
     Args:
         bin_edges: as for ``PiecewiseLinearEncoding``.
         units: width of each feature's embedding.
         activation: a Keras activation (name or function).
+        start_linear: add the linear embedding and zero-initialise the piecewise map.
 
     Input ``(batch, n_features)``, output ``(batch, n_features, units)``. Weights:
-    ``kernel (n_features, max_bins, units)``, ``bias (n_features, units)``.
+    ``kernel (n_features, max_bins, units)`` and ``bias (n_features, units)``; with
+    ``start_linear``, ``linear_kernel (n_features, units)`` and ``bias`` instead.
     """
 
-    def __init__(self, bin_edges, units, activation="relu", **kwargs):
+    def __init__(self, bin_edges, units, activation="relu", start_linear=False, **kwargs):
         super().__init__(**kwargs)
         check_positive_int("units", units)
+        if not isinstance(start_linear, bool):
+            raise ValueError(f"start_linear must be True or False, got {start_linear!r}.")
         self.bins = _Bins(bin_edges)
         self.n_features = self.bins.n_features
         self.units = units
         self.output_width = units
         self.activation = keras.activations.get(activation)
+        self.start_linear = start_linear
 
     def build(self, input_shape):
         self._check_input_shape(input_shape)
-        self.kernel, self.bias = self._add_feature_dense(
-            per_feature=True, fan_in=self.bins.max_bins, units=self.units
+        if not self.start_linear:
+            self.kernel, self.bias = self._add_feature_dense(
+                per_feature=True, fan_in=self.bins.max_bins, units=self.units
+            )
+            return
+        # rtdl's LinearEmbeddings: weight and bias uniform in +-1/sqrt(units).
+        limit = 1.0 / math.sqrt(self.units)
+        self.linear_kernel, self.bias = (
+            self.add_weight(
+                name=name,
+                shape=(self.n_features, self.units),
+                initializer=keras.initializers.RandomUniform(-limit, limit),
+            )
+            for name in ("linear_kernel", "bias")
+        )
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(self.n_features, self.bins.max_bins, self.units),
+            initializer="zeros",
         )
 
     def call(self, inputs):
         encoded = self.bins.encode(inputs, self.compute_dtype)
-        return self.activation(_feature_dense(encoded, self.kernel, self.bias))
+        embedded = _feature_dense(encoded, self.kernel, self.bias)
+        if self.start_linear:
+            # The raw value is multiplied in float32 (see the module docstring).
+            kernel = ops.cast(self.linear_kernel, inputs.dtype)
+            embedded = embedded + _saturating_cast(inputs[..., None] * kernel, self.compute_dtype)
+        return self.activation(embedded)
 
     def get_config(self):
         config = super().get_config()
@@ -259,6 +298,7 @@ class PiecewiseLinearEmbedding(_NumericEmbedding):
                 "bin_edges": self.bins.edges,
                 "units": self.units,
                 "activation": keras.activations.serialize(self.activation),
+                "start_linear": self.start_linear,
             }
         )
         return config

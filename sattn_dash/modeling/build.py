@@ -169,7 +169,11 @@ def _numeric_embedding(block: BlockSpec, x, train_values, name: str):
     if block.kind == "piecewise_linear":
         edges = quantile_bin_edges(train_values, block.bins)
         embedded = PiecewiseLinearEmbedding(
-            edges, block.units, activation=block.activation, name=f"{name}_piecewise_linear"
+            edges,
+            block.units,
+            activation=block.activation,
+            start_linear=block.start_linear,
+            name=f"{name}_piecewise_linear",
         )(x)
     else:
         embedded = PeriodicEmbedding(

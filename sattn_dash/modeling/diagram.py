@@ -29,9 +29,10 @@ def block_label(block: BlockSpec) -> str:
         inner = f"{block.hidden_units}→" * (block.layers - 1) + str(block.units)
         return f"Residual Dense {inner} · {block.activation}\n+ skip (projected if widths differ)"
     if block.kind == "piecewise_linear":
+        start = "\n+ linear in the value, bends learned on top" if block.start_linear else ""
         return (
             f"Piecewise-linear embedding\n{block.bins} quantile bins per numeric column\n"
-            f"→ Dense {block.units} · {block.activation} each"
+            f"→ Dense {block.units} · {block.activation} each{start}"
         )
     if block.kind == "periodic":
         shared = "one shared Dense" if block.lite else "Dense per column"

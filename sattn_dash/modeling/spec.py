@@ -69,7 +69,7 @@ BLOCK_FIELDS: dict[str, dict[str, Any]] = {
         "pooling": None,
         "rate": 0.0,
     },
-    "piecewise_linear": {"units": 8, "bins": 32, "activation": "relu"},
+    "piecewise_linear": {"units": 8, "bins": 32, "activation": "relu", "start_linear": False},
     "periodic": {
         "units": 16,
         "frequencies": 16,
@@ -165,7 +165,9 @@ class BlockSpec:
       then ``pooling`` (``cls`` or ``mean``) down to ``units`` values.
     - ``piecewise_linear`` (first block only): each numeric column encoded over ``bins``
       quantile bins of the training split, then its own Dense(``units``, ``activation``)
-      (Gorishniy et al. 2022, "Q-LR"); the bin edges are saved in the model.
+      (Gorishniy et al. 2022, "Q-LR"); the bin edges are saved in the model. With
+      ``start_linear`` (TabM's version) it starts as a linear embedding of the value
+      and learns the piecewise part on top.
     - ``periodic`` (first block only): each numeric column as ``frequencies`` learned
       sine/cosine pairs (initial scale ``sigma``), then Dense(``units``, ``activation``)
       per column, or one shared Dense with ``lite`` ("PLR").
@@ -192,6 +194,7 @@ class BlockSpec:
     sigma: float | None = None
     lite: bool | None = None
     members: int | None = None
+    start_linear: bool | None = None
 
     def __post_init__(self):
         # Fill the kind's defaults so a saved spec says exactly what was built.
@@ -225,8 +228,11 @@ class BlockSpec:
             raise SpecError(f"{path}.bins: expected at least 2 bins, got {self.bins!r}.")
         if "sigma" in used:
             _number(f"{path}.sigma", self.sigma, low=0.0, low_open=True)
-        if "lite" in used and not isinstance(self.lite, bool):
-            raise SpecError(f"{path}.lite: expected true or false, got {self.lite!r}.")
+        for name in ("lite", "start_linear"):
+            if name in used and not isinstance(getattr(self, name), bool):
+                raise SpecError(
+                    f"{path}.{name}: expected true or false, got {getattr(self, name)!r}."
+                )
         if "activation" in used:
             _one_of(f"{path}.activation", self.activation, ACTIVATIONS, "activation")
         if "rate" in used:

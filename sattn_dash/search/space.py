@@ -159,7 +159,11 @@ EMBEDDING_KINDS = ("mlp", "residual", "batch_ensemble")
 # Numeric embeddings a branch's first block may be: each one's settings (BlockSpec fields).
 NUMERIC_EMBEDDINGS: dict[str, dict[str, Any]] = {
     "none": {},
-    "piecewise_linear": {"bins": {"choices": [8, 16, 32]}, "units": {"choices": [4, 8]}},
+    "piecewise_linear": {
+        "bins": {"choices": [8, 16, 32]},
+        "units": {"choices": [4, 8]},
+        "start_linear": True,
+    },
     "periodic": {
         "frequencies": {"choices": [8, 16]},
         "sigma": {"low": 0.01, "high": 1.0, "log": True},
@@ -292,6 +296,11 @@ def _positive(path: str, value: Any) -> None:
         _fail(path, f"expected a number > 0, got {value!r}.")
 
 
+def _flag(path: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        _fail(path, f"expected true or false, got {value!r}.")
+
+
 def _not_negative(path: str, value: Any) -> None:
     if not _is_number(value) or value < 0:
         _fail(path, f"expected a number >= 0, got {value!r}.")
@@ -323,6 +332,7 @@ SETTING_CHECKS: dict[str, Callable[[str, Any], None]] = {
     "units": _whole(),
     "frequencies": _whole(),
     "sigma": _positive,
+    "start_linear": _flag,
 }
 CHECKS: dict[str, Callable[[str, Any], None]] = {
     "layout": _among(LAYOUTS, "layout"),

@@ -251,6 +251,11 @@ def render_branch(prepared, index: int, branch: BranchSpec, count: int) -> None:
                 "lite": st.column_config.CheckboxColumn(
                     "Lite", help="periodic: one Dense shared by every column"
                 ),
+                "start_linear": st.column_config.CheckboxColumn(
+                    "Start linear",
+                    help="piecewise_linear: start as a linear embedding of each value "
+                    "and learn the bends on top (TabM's version)",
+                ),
                 "members": st.column_config.NumberColumn(
                     "Members",
                     min_value=1,

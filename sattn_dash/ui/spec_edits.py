@@ -35,7 +35,7 @@ def blocks_frame(blocks: tuple[BlockSpec, ...]) -> pd.DataFrame:
         frame[name] = frame[name].astype("Int64")
     for name in ("rate", "sigma"):
         frame[name] = frame[name].astype("Float64")
-    for name in ("cls_token", "lite"):
+    for name in ("cls_token", "lite", "start_linear"):
         frame[name] = frame[name].astype("boolean")
     for name in ("kind", "activation", "pooling"):
         frame[name] = frame[name].astype("object")

@@ -44,6 +44,17 @@ def test_blocks_round_trip_and_new_kinds_get_starter_values():
     changed[1].validate("b")
 
 
+def test_the_start_linear_checkbox_of_an_embedding_round_trips():
+    blocks = (BlockSpec("piecewise_linear", units=4, start_linear=True),)
+    frame = spec_edits.blocks_frame(blocks)
+    assert frame["start_linear"].tolist() == [True]
+    assert spec_edits.blocks_from_frame(frame) == blocks
+    frame.loc[0, "start_linear"] = False
+    assert spec_edits.blocks_from_frame(frame)[0].start_linear is False
+    frame.loc[0, "kind"] = "dense"  # a kind without the field drops it
+    assert spec_edits.blocks_from_frame(frame)[0].start_linear is None
+
+
 @pytest.fixture
 def arch(app):
     """The Architecture page with the synthetic sample and its default preset."""

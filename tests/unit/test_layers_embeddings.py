@@ -151,6 +151,37 @@ def test_embedding_matches_numpy_per_feature_linear_map():
         np.testing.assert_allclose(output, expected, atol=1e-5)
 
 
+def test_start_linear_embedding_matches_numpy_linear_plus_piecewise():
+    x = sample_inputs()
+    rng = np.random.default_rng(4)
+    for activation, numpy_activation in (("relu", relu), ("linear", lambda v: v)):
+        layer = PiecewiseLinearEmbedding(EDGES, units=5, activation=activation, start_linear=True)
+        layer(x)
+        assert layer.kernel.shape == (3, 3, 5)
+        assert layer.linear_kernel.shape == layer.bias.shape == (3, 5)
+        layer.kernel.assign(rng.normal(size=(3, 3, 5)).astype("float32"))
+        piecewise = numpy_feature_dense(
+            numpy_ple(x, EDGES), to_numpy(layer.kernel), to_numpy(layer.bias)
+        )
+        linear = x.astype("float64")[..., None] * to_numpy(layer.linear_kernel)
+        expected = numpy_activation(piecewise + linear)
+        np.testing.assert_allclose(to_numpy(layer(x)), expected, atol=1e-5)
+
+
+def test_start_linear_embedding_starts_as_a_linear_embedding_of_the_value():
+    """TabM's version: the piecewise map starts at zero, so at initialisation each
+    feature's embedding is x_j w_j + b_j, with w and b uniform in +-1/sqrt(units)."""
+    keras.utils.set_random_seed(0)
+    x = sample_inputs(8)
+    layer = PiecewiseLinearEmbedding(EDGES, units=64, activation="linear", start_linear=True)
+    output = to_numpy(layer(x))
+    assert not to_numpy(layer.kernel).any()
+    w, b = to_numpy(layer.linear_kernel), to_numpy(layer.bias)
+    np.testing.assert_allclose(output, x[..., None] * w + b, atol=1e-5)
+    for values in (w, b):
+        assert 0.9 / 8 < np.abs(values).max() <= 1 / 8
+
+
 @pytest.mark.parametrize("lite", [False, True])
 def test_periodic_matches_numpy(lite):
     x = sample_inputs()
@@ -203,16 +234,20 @@ def test_mixed_precision_saturates_values_far_outside_the_bins_instead_of_inf():
     x = np.array([[1000.0], [-1000.0]], "float32")
     encoded = to_numpy(PiecewiseLinearEncoding(edges, dtype="mixed_float16")(x))
     np.testing.assert_array_equal(encoded, [[[1.0, 65504.0]], [[-65504.0, 0.0]]])
-    embedded = PiecewiseLinearEmbedding(edges, units=2, dtype="mixed_float16")
-    embedded(x)
-    embedded.kernel.assign(np.full((1, 2, 2), 0.5, "float32"))
-    assert np.isfinite(to_numpy(embedded(x))).all()
+    for start_linear in (False, True):
+        embedded = PiecewiseLinearEmbedding(
+            edges, units=2, start_linear=start_linear, dtype="mixed_float16"
+        )
+        embedded(x)
+        embedded.kernel.assign(np.full((1, 2, 2), 0.5, "float32"))
+        assert np.isfinite(to_numpy(embedded(x))).all()
 
 
 def test_mixed_precision_embeddings_output_float16_close_to_float32():
     x = sample_inputs(16)
     for make in (
         lambda **kw: PiecewiseLinearEmbedding(EDGES, units=6, **kw),
+        lambda **kw: PiecewiseLinearEmbedding(EDGES, units=6, start_linear=True, **kw),
         lambda **kw: PeriodicEmbedding(3, units=6, sigma=2.0, **kw),
         lambda **kw: PeriodicEmbedding(3, units=6, lite=True, **kw),
     ):
@@ -247,6 +282,9 @@ LAYERS = {
     "encoding": lambda: PiecewiseLinearEncoding(EDGES, name="numeric"),
     "embedding": lambda: PiecewiseLinearEmbedding(
         EDGES, units=4, activation="linear", name="numeric"
+    ),
+    "embedding_start_linear": lambda: PiecewiseLinearEmbedding(
+        EDGES, units=4, activation="linear", start_linear=True, name="numeric"
     ),
     "periodic": lambda: PeriodicEmbedding(3, units=4, n_frequencies=6, sigma=0.2, name="numeric"),
     "periodic_lite": lambda: PeriodicEmbedding(
@@ -290,18 +328,20 @@ def test_saved_model_reloads_with_identical_predictions(kind, reload_keras_model
     assert type(restored.get_layer("numeric")) is type(model.get_layer("numeric"))
 
 
-@pytest.mark.parametrize("kind", ["embedding", "periodic", "periodic_lite"])
+@pytest.mark.parametrize(
+    "kind", ["embedding", "embedding_start_linear", "periodic", "periodic_lite"]
+)
 def test_a_training_step_changes_every_weight_with_finite_loss(kind):
     keras.utils.set_random_seed(2)
     features = keras.Input((3,))
     layer = LAYERS[kind]()
     model = keras.Model(features, keras.layers.Dense(1)(keras.layers.Flatten()(layer(features))))
-    model.compile(keras.optimizers.SGD(0.05), "mse")
+    model.compile(keras.optimizers.Adam(0.01), "mse")  # raw inputs up to 12
     before = [to_numpy(w).copy() for w in layer.trainable_weights]
     x = sample_inputs(32)
     history = model.fit(x, x[:, :1] ** 2, epochs=2, batch_size=8, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
-    assert len(before) == (3 if "periodic" in kind else 2)
+    assert len(before) == (2 if kind == "embedding" else 3)
     for old, new in zip(before, layer.trainable_weights, strict=True):
         assert np.isfinite(to_numpy(new)).all()
         assert not np.allclose(old, to_numpy(new)), new.name
@@ -320,15 +360,19 @@ def fit_mse(model, x, y, epochs):
     return float(model.evaluate(x, y, verbose=0))
 
 
-def test_piecewise_linear_embedding_fits_a_step_function_a_plain_mlp_does_not():
+@pytest.mark.parametrize("start_linear", [False, True])
+def test_piecewise_linear_embedding_fits_a_step_function_a_plain_mlp_does_not(start_linear):
     """y = a square wave of x (three jumps): the bins let each piece be learned on its
-    own; an MLP of the same width on the raw number needs many more steps."""
+    own, also when the embedding starts linear; an MLP of the same width on the raw
+    number needs many more steps."""
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, size=(1024, 1)).astype("float32")
     y = (np.floor(4 * x) % 2).astype("float32")  # variance 0.25
     features = keras.Input((1,))
-    embedded = PiecewiseLinearEmbedding(quantile_bin_edges(x, 16), units=8)(features)
+    embedded = PiecewiseLinearEmbedding(
+        quantile_bin_edges(x, 16), units=8, start_linear=start_linear
+    )(features)
     ple = keras.Model(features, keras.layers.Dense(1)(keras.layers.Flatten()(embedded)))
     mlp = keras.Sequential(
         [keras.Input((1,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)]
@@ -364,6 +408,7 @@ def test_periodic_embedding_fits_a_fast_oscillation():
         (lambda: PiecewiseLinearEncoding([[1.0, 1.0 + 1e-9]]), r"strictly increasing \(in float32"),
         (lambda: PiecewiseLinearEmbedding(EDGES, units=0), "units must be a positive integer"),
         (lambda: PiecewiseLinearEmbedding(EDGES, 4, activation="nope"), "nope"),
+        (lambda: PiecewiseLinearEmbedding(EDGES, 4, start_linear=1), "start_linear must be"),
         (lambda: PeriodicEmbedding(0, 4), "n_features must be a positive integer"),
         (lambda: PeriodicEmbedding(3, 4, n_frequencies=True), "n_frequencies must be"),
         (lambda: PeriodicEmbedding(3, 4, sigma=0), "sigma must be a positive finite number"),

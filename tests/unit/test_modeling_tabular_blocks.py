@@ -30,7 +30,9 @@ from sattn_dash.training import TrainingConfig
 from sattn_dash.training.pipeline import prepare_fit
 
 
-def ensemble_spec(prepared, combiner="sparse_attention", members=3, inputs="all"):
+def ensemble_spec(
+    prepared, combiner="sparse_attention", members=3, inputs="all", start_linear=False
+):
     return ModelSpec(
         name="tabm test",
         branches=(
@@ -38,7 +40,7 @@ def ensemble_spec(prepared, combiner="sparse_attention", members=3, inputs="all"
                 "tabm",
                 inputs=inputs,
                 blocks=(
-                    BlockSpec("piecewise_linear", units=4, bins=8),
+                    BlockSpec("piecewise_linear", units=4, bins=8, start_linear=start_linear),
                     BlockSpec("batch_ensemble", units=16, layers=2, members=members),
                 ),
             ),
@@ -64,7 +66,11 @@ def test_new_blocks_round_trip_with_their_defaults():
         "units": 8,
         "bins": 32,
         "activation": "relu",
+        "start_linear": False,
     }
+    # A spec saved before start_linear existed builds the embedding it built then.
+    saved = {"kind": "piecewise_linear", "units": 8, "bins": 32, "activation": "relu"}
+    assert BlockSpec.from_dict(saved).start_linear is False
     assert BlockSpec("batch_ensemble").members == 8
 
 
@@ -83,6 +89,11 @@ def test_new_blocks_round_trip_with_their_defaults():
         ),
         ([BlockSpec("piecewise_linear", bins=1)], "branches[0].blocks[0].bins", "at least 2"),
         ([BlockSpec("periodic", sigma=0.0)], "branches[0].blocks[0].sigma", "> 0"),
+        (
+            [BlockSpec("piecewise_linear", start_linear="yes")],
+            "branches[0].blocks[0].start_linear",
+            "true or false",
+        ),
         ([BlockSpec("batch_ensemble", members=0)], "branches[0].blocks[0].members", ">= 1"),
         ([BlockSpec("dense", units=4, bins=8)], "branches[0].blocks[0].bins", "does not use"),
     ],
@@ -106,13 +117,16 @@ def test_member_names_and_routing_top_k_are_checked():
         ).validate()
 
 
+@pytest.mark.parametrize("start_linear", [False, True])
 def test_bin_edges_come_from_the_training_split_and_live_in_the_model(
-    modeling_data, reload_keras_model
+    modeling_data, reload_keras_model, start_linear
 ):
     prepared = modeling_data["binary"]
     keras.utils.set_random_seed(0)
-    model = build_model(ensemble_spec(prepared), prepared, compile=False)
+    spec = ensemble_spec(prepared, start_linear=start_linear)
+    model = build_model(spec, prepared, compile=False)
     layer = model.get_layer("branch_tabm_0_piecewise_linear")
+    assert layer.start_linear is start_linear
     numeric = [n for n in prepared.feature_names if n not in prepared.categorical_features]
     expected = quantile_bin_edges(prepared.X_train[numeric].to_numpy(), 8)
     assert layer.get_config()["bin_edges"] == expected

@@ -104,6 +104,8 @@ def test_the_default_space_samples_the_tabular_recipe(prepared):
                 embeddings.add(first.kind)
                 assert first.units in (4, 8, 16)
                 assert first.bins in (8, 16, 32) or first.frequencies in (8, 16)
+                # as the default model's embedding: linear at first
+                assert first.start_linear is (True if first.kind == "piecewise_linear" else None)
             if last.kind == "batch_ensemble":
                 ensembles += 1
                 assert last.members in (4, 8) and last.layers in (1, 2)
@@ -127,6 +129,16 @@ def test_a_space_saved_before_the_recipe_samples_as_it_did(prepared):
     assert (spec.schedule, spec.label_smoothing, config["scaling"]) == ("constant", 0.0, "standard")
     assert all(b.blocks[0].kind == "dense" for b in spec.branches)
     assert not any(name.endswith("embedding") for name in trial.params)
+
+
+def test_a_study_saved_before_start_linear_embeds_as_it_did(prepared):
+    """A study stores its checked space; one stored before the setting existed has no
+    start_linear, and its trials keep building the embedding they built then."""
+    stored = check_space({**TINY, "numeric_embeddings": {"piecewise_linear": {"bins": 8}}})
+    assert stored["numeric_embeddings"]["piecewise_linear"]["start_linear"] is True  # new
+    del stored["numeric_embeddings"]["piecewise_linear"]["start_linear"]
+    spec, _ = sample(stored, optuna.create_study().ask(), prepared)
+    assert [b.blocks[0].start_linear for b in spec.branches] == [False] * len(spec.branches)
 
 
 def test_the_default_space_survives_a_json_round_trip(prepared):
@@ -167,6 +179,10 @@ def test_a_narrowed_space_fixes_what_it_names_and_keeps_the_defaults(prepared):
         (
             {"numeric_embeddings": {"piecewise_linear": {"bins": 1}}},
             "space.numeric_embeddings.piecewise_linear.bins: expected a whole number >= 2",
+        ),
+        (
+            {"numeric_embeddings": {"piecewise_linear": {"start_linear": {"choices": [1]}}}},
+            "piecewise_linear.start_linear.choices[0]: expected true or false, got 1",
         ),
         (
             {"branch_kinds": {"batch_ensemble": {"members": {"choices": [1, 4]}}}},
