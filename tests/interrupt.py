@@ -14,13 +14,14 @@ from sattn_dash.training.callbacks import SessionCallback
 
 
 def interrupted_run(store, df, schema, preset, config, monkeypatch, *, epoch, batch) -> str:
-    """A run whose process 'dies' at ``batch`` (0-based) of ``epoch`` (1-based): the
-    exception ends fit as a kill would, with no final status, then the process's claim
-    on the run is dropped, so the run reads as interrupted."""
+    """A run whose process 'dies' as the call into the graph that would run ``batch``
+    (0-based) of ``epoch`` (1-based) begins: the exception ends fit as a kill would, with
+    no final status, then the process's claim on the run is dropped, so the run reads
+    as interrupted."""
     original = SessionCallback.on_train_batch_begin
 
     def dying(callback, b, logs=None):
-        if callback.epoch == epoch and b == batch:
+        if callback.epoch == epoch and b <= batch < b + callback.model.steps_per_execution:
             raise KeyboardInterrupt
         original(callback, b, logs)
 

@@ -5,7 +5,8 @@ calls in the training thread); reading the loss values, which waits for the devi
 in ``on_train_batch_end``, which Keras dispatches off the training loop because the
 callback is ``async_safe``. Per epoch it writes the history row, a snapshot of the
 combiner and the status file. A stop or a NaN loss sets ``model.stop_training``, which
-Keras checks after every batch: the run ends within one batch, keeping its weights.
+Keras checks after every call into the graph (``pipeline.steps_per_call`` batches, at
+most 32): the run ends within one call, keeping its weights.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ class SessionCallback(keras.callbacks.Callback):
         self.hooks.on_progress(self.epoch, 0, None)
 
     def on_train_batch_begin(self, batch, logs=None):
-        self.batch = batch
+        # One call runs steps_per_execution batches: ``batch`` up to this one.
+        self.batch = batch + self.model.steps_per_execution - 1
         self._halt_if_asked()
         now = time.monotonic()
         if now >= self._next_heartbeat:

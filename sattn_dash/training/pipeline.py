@@ -122,6 +122,7 @@ def prepare_fit(
     share, so both train the same way. A resumed run passes ``first_epoch`` (epochs
     already done): the batches start where it stopped."""
     from sattn_dash.modeling.build import output_targets
+    from sattn_dash.training.steps_per_call import steps_per_call
 
     X_train, y_train = prepared.split("train")
     X_val, y_val = prepared.split("val")
@@ -146,7 +147,10 @@ def prepare_fit(
     # Keras would score validation arrays 32 rows at a time: most of an epoch on a
     # large validation split (6 of 9 s at 200,000 rows, bench/RESULTS.md).
     more = {"validation_batch_size": VALIDATION_BATCH} if validation is not None else {}
-    fit_kwargs = fit_arguments(config, prepared, model, steps, validation, first_epoch, **more)
+    calls = steps_per_call(steps)
+    fit_kwargs = fit_arguments(
+        config, prepared, model, steps, validation, first_epoch, calls, **more
+    )
     return model, dataset, fit_kwargs
 
 
@@ -172,14 +176,19 @@ def fit_arguments(
     steps: int,
     validation: Any,
     first_epoch: int = 0,
+    calls: int = 1,
     **more: Any,
 ) -> dict[str, Any]:
     """Keyword arguments of ``model.fit``: early stopping on ``validation`` (when there is
     one) restoring the best epoch, ties of the metric going to the lower validation
-    loss; ``more`` adds fit arguments (a streamed validation split's steps)."""
+    loss; ``calls`` training steps per call into the graph for this fit (it sets the
+    model's ``steps_per_execution``, back to 1 when the fit ends); ``more`` adds fit
+    arguments (a streamed validation split's steps)."""
     from sattn_dash.training.early_stopping import MetricEarlyStopping
+    from sattn_dash.training.steps_per_call import OneStepPerCallAfterwards, use_steps_per_call
 
-    callbacks: list[Any] = []
+    use_steps_per_call(model, calls)
+    callbacks: list[Any] = [OneStepPerCallAfterwards()]
     if validation is not None and config.early_stopping:
         monitor, mode = early_stopping_monitor(config, prepared, model)
         callbacks.append(

@@ -15,7 +15,9 @@ from sattn_dash.errors import SpecError
 from sattn_dash.modeling import ModelSpec, preset_spec
 from sattn_dash.modeling.losses import SparseCrossentropy
 from sattn_dash.training import TrainingConfig
+from sattn_dash.training import steps_per_call as steps_module
 from sattn_dash.training.pipeline import early_stopping_monitor, prepare_fit
+from sattn_dash.training.steps_per_call import steps_per_call
 
 RECIPE = {
     "optimizer": "adamw",
@@ -92,6 +94,38 @@ def test_the_monitored_metric_is_in_the_training_logs(modeling_data, case, monit
     assert early_stopping_monitor(config, prepared, model) == monitor
     history = model.fit(dataset, **fit_kwargs)
     assert monitor[0] in history.history
+
+
+def test_steps_per_call_divide_the_epoch():
+    # at most 32, and never a count that would run into the next epoch's batches
+    sizes = (1, 5, 19, 20, 64, 97, 1954)
+    assert [steps_per_call(steps) for steps in sizes] == [1, 5, 19, 20, 32, 1, 2]
+
+
+def test_several_steps_per_call_train_exactly_the_same_model(modeling_data, monkeypatch):
+    prepared = modeling_data["binary"]
+    spec = preset_spec("tabm", prepared)
+    config = TrainingConfig(epochs=3, batch_size=16, seed=2)
+    runs = []
+    for calls in (steps_per_call, lambda steps: 1):
+        monkeypatch.setattr(steps_module, "steps_per_call", calls)
+        model, dataset, fit_kwargs = prepare_fit(spec, prepared, config)
+        several = model.steps_per_execution
+        history = model.fit(dataset, **fit_kwargs).history
+        runs.append((several, fit_kwargs["steps_per_epoch"], history, model))
+    (several, steps, history, model), (one, _, one_history, one_model) = runs
+    assert several == steps_per_call(steps) > 1 and one == 1
+    assert history == one_history
+    for weights, one_weights in zip(model.get_weights(), one_model.get_weights(), strict=True):
+        np.testing.assert_array_equal(weights, one_weights)
+    # Afterwards one step per call again: it predicts as the saved model will, and
+    # the saved configuration never held the count.
+    X = np.asarray(prepared.X_test, dtype=np.float32)
+    assert model.steps_per_execution == 1
+    assert model.get_compile_config()["steps_per_execution"] == 1
+    np.testing.assert_array_equal(
+        model.predict(X, verbose=0)["head_label"], one_model.predict(X, verbose=0)["head_label"]
+    )
 
 
 def test_early_stopping_restores_the_best_epoch(modeling_data):
