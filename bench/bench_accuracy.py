@@ -181,13 +181,17 @@ def table(rows: list[dict]) -> str:
         )
     gap = means["new"] - means["boosting"]
     versus_old = means["new"] - means["old"]
+    worst = means["table"][versus_old.idxmin()]
+    paired = (frame["new"] - frame["old"])[frame["table"] == worst]
     ratio = (means["new_s"] / means["old_s"]).max()
     lines += [
         "",
         f"- mean gap to HGB: {gap.mean():+.2f} points (target >= 0)",
         f"- tables within 1 point of HGB or ahead: {(gap >= -1).sum()} of {len(gap)} "
         "(target >= 7 of 8)",
-        f"- worst new - old: {versus_old.min():+.2f} points (target >= -1)",
+        f"- worst new - old: {versus_old.min():+.2f} points on {worst}, standard error "
+        f"{paired.std() / np.sqrt(len(paired)):.2f} over {len(paired)} paired seeds "
+        "(target >= -1)",
         f"- largest new/old fit-time ratio: {ratio:.2f}x (target <= 3x)",
     ]
     return "\n".join(lines)

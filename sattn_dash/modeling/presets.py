@@ -79,10 +79,14 @@ def tabm(prepared) -> ModelSpec:
     # TabM (Gorishniy et al., ICLR 2025) with piecewise-linear embeddings (Gorishniy et
     # al., NeurIPS 2022), sized for a CPU: 8 members of 2 x 128 units instead of 32 of
     # 3 x 512. Each member is a module the combiner weighs and trains on its own loss.
+    # The embedding starts linear in each value, as TabM's, so a small noisy table does
+    # not start from (and stop at) a random bent function of every column.
     branch = BranchSpec(
         "tabm",
         blocks=(
-            BlockSpec("piecewise_linear", units=embedding_units(prepared), bins=32),
+            BlockSpec(
+                "piecewise_linear", units=embedding_units(prepared), bins=32, start_linear=True
+            ),
             BlockSpec("batch_ensemble", units=128, layers=2, members=8, rate=0.1),
         ),
     )
@@ -231,8 +235,9 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "tabm",
             "TabM: piecewise-linear + BatchEnsemble (default)",
-            "The default: numeric columns embedded over quantile bins, then 8 weight-sharing "
-            "MLP members (TabM), each a module the combiner weighs; AdamW + cosine.",
+            "The default: numeric columns embedded over quantile bins (linear at first, "
+            "bends learned), then 8 weight-sharing MLP members (TabM), each a module the "
+            "combiner weighs; AdamW + cosine.",
             tabm,
         ),
         Preset(

@@ -191,6 +191,10 @@ def test_the_default_preset_is_a_tabm_ensemble(modeling_data):
     assert (spec.optimizer, spec.schedule) == ("adamw", "cosine")
     model = build_model(spec, prepared)
     assert len(branch_names(model)) == spec.branches[0].members
+    # TabM's embedding: linear in each value at first, the bends learned in training.
+    embedding = model.get_layer("branch_tabm_0_piecewise_linear")
+    assert embedding.start_linear and not np.any(embedding.kernel.numpy())
+    assert "+ linear in the value, bends learned on top" in spec_to_dot(spec, prepared)
 
 
 def test_the_default_embedding_narrows_on_wide_tables():
