@@ -5,8 +5,8 @@ calls in the training thread); reading the loss values, which waits for the devi
 in ``on_train_batch_end``, which Keras dispatches off the training loop because the
 callback is ``async_safe``. Per epoch it writes the history row, a snapshot of the
 combiner and the status file. A stop or a NaN loss sets ``model.stop_training``, which
-Keras checks after every call into the graph (``pipeline.steps_per_call`` batches, at
-most 32): the run ends within one call, keeping its weights.
+Keras checks after every call into the graph (at most 32 batches: ``steps_per_call``):
+the run ends within one call, keeping its weights.
 """
 
 from __future__ import annotations
