@@ -98,7 +98,9 @@ class Checkpointer:
         resume_from: Checkpoint | None = None,
     ):
         self.directory = Path(run_dir) / CHECKPOINTS
-        self.callbacks = list(callbacks)
+        # A callback that holds nothing of the run (``checkpointed = False``) is left
+        # out, so adding one does not make older checkpoints unresumable.
+        self.callbacks = [c for c in callbacks if getattr(c, "checkpointed", True)]
         self.session_state = session_state
         self.resume_from = resume_from
 

@@ -39,5 +39,7 @@ def use_steps_per_call(model: Any, steps: int) -> None:
 class OneStepPerCallAfterwards(keras.callbacks.Callback):
     """Back to one step per call when the fit ends."""
 
+    checkpointed = False  # no state: checkpoints written before it existed still resume
+
     def on_train_end(self, logs=None):
         use_steps_per_call(self.model, 1)

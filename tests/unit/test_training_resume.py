@@ -55,6 +55,10 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(store, table, refere
     run_id = _killed(store, table, monkeypatch, epoch=4, batch=2)
     folder = store.path(run_id) / CHECKPOINTS
     assert sorted(p.name for p in folder.iterdir()) == ["epoch-000002", "epoch-000003"]
+    # The callbacks a checkpoint holds are those of checkpoints written before several
+    # steps per call existed, so those still resume.
+    saved = latest_checkpoint(store.path(run_id)).manifest["callbacks"]
+    assert [c["class"] for c in saved] == ["SessionCallback", "MetricEarlyStopping"]
     assert len(store.load(run_id).history) == 3
     assert why_not_resumable(store, run_id) is None
 
