@@ -32,6 +32,7 @@ from sattn_dash.modeling.keras_layers import (
     TokenPool,
 )
 from sattn_dash.modeling.losses import MemberLoss, SparseCrossentropy
+from sattn_dash.modeling.schedules import WarmupCosine
 from sattn_dash.modeling.spec import (
     NUMERIC_EMBEDDINGS,
     BlockSpec,
@@ -445,12 +446,7 @@ def learning_rate_schedule(spec: ModelSpec, total_steps: int | None):
     if spec.schedule != "cosine" or not total_steps:
         return spec.learning_rate
     warmup = int(round(spec.warmup_fraction * total_steps))
-    return keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=0.0 if warmup else spec.learning_rate,
-        decay_steps=max(1, total_steps - warmup),
-        warmup_target=spec.learning_rate if warmup else None,
-        warmup_steps=warmup,
-    )
+    return WarmupCosine(spec.learning_rate, max(1, total_steps - warmup), warmup)
 
 
 def make_optimizer(spec: ModelSpec, total_steps: int | None = None):

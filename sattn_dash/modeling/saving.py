@@ -10,6 +10,7 @@ import sattn_dash.layers.sparse_attention_weighting  # noqa: F401  (registers th
 import sattn_dash.layers.sparse_dense_attention  # noqa: F401  (registers the layer)
 import sattn_dash.modeling.keras_layers  # noqa: F401  (registers our helper layers)
 import sattn_dash.modeling.losses  # noqa: F401  (registers our losses)
+import sattn_dash.modeling.schedules  # noqa: F401  (registers our learning-rate schedule)
 
 
 def load_model(path, compile: bool = False) -> keras.Model:

@@ -14,6 +14,7 @@ from sattn_dash.cli_recipe import add_recipe_arguments, recipe_overrides, traini
 from sattn_dash.errors import SpecError
 from sattn_dash.modeling import ModelSpec, preset_spec
 from sattn_dash.modeling.losses import SparseCrossentropy
+from sattn_dash.modeling.schedules import WarmupCosine
 from sattn_dash.training import TrainingConfig
 from sattn_dash.training import steps_per_call as steps_module
 from sattn_dash.training.pipeline import early_stopping_monitor, prepare_fit
@@ -48,7 +49,7 @@ def test_the_compiled_model_carries_the_recipe(modeling_data):
     assert isinstance(optimizer, keras.optimizers.AdamW)
     assert optimizer.weight_decay == pytest.approx(3e-4)
     schedule = optimizer._learning_rate
-    assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
+    assert isinstance(schedule, WarmupCosine)
     steps = 10 * int(np.ceil(len(prepared.X_train) / 32))
     assert schedule.warmup_steps == round(0.1 * steps)
     assert schedule.decay_steps == steps - schedule.warmup_steps
@@ -60,6 +61,28 @@ def test_the_compiled_model_carries_the_recipe(modeling_data):
     stop = early_stopping(fit_kwargs)
     assert (stop.monitor, stop.mode, stop.patience) == ("val_accuracy", "max", 8)
     assert stop.restore_best_weights
+
+
+@pytest.mark.parametrize("warmup", [0, 7])
+def test_the_schedule_is_keras_cosine_decay_with_warm_up(warmup):
+    """The rates of Keras' CosineDecay, step by step, through warm-up, decay and after."""
+    reference = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if warmup else 2e-3,
+        decay_steps=40,
+        warmup_target=2e-3 if warmup else None,
+        warmup_steps=warmup,
+    )
+    schedule = WarmupCosine(2e-3, 40, warmup)
+    steps = np.arange(warmup + 45)
+    ours = [float(schedule(s)) for s in steps]
+    np.testing.assert_allclose(ours, [float(reference(s)) for s in steps], rtol=1e-5, atol=1e-9)
+    assert max(ours) == pytest.approx(2e-3) and ours[-1] == pytest.approx(0.0, abs=1e-12)
+    copy = WarmupCosine.from_config(schedule.get_config())
+    assert float(copy(warmup + 13)) == ours[warmup + 13]
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(schedule))
+    assert isinstance(restored, WarmupCosine) and restored.get_config() == schedule.get_config()
+    with pytest.raises(ValueError, match="decay_steps"):
+        WarmupCosine(2e-3, 0)
 
 
 def test_smoothed_sparse_crossentropy_matches_numpy():
