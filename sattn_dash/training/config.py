@@ -11,7 +11,7 @@ from sattn_dash.errors import SpecError
 
 DEVICE_CHOICES = ("auto", "cpu", "gpu")
 # What early stopping watches: "auto" is the validation metric a user reads for the
-# (single) target (AUC for binary, accuracy for multiclass, RMSE for regression; the
+# (single) target (its log loss for binary, accuracy for multiclass, RMSE for regression; the
 # summed validation loss with several targets), "val_loss" the validation loss.
 MONITORS = ("auto", "val_loss")
 # The smallest automatic batch size. It was 32 until 2026-12-06; a run checkpointed

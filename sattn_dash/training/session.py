@@ -403,21 +403,20 @@ class TrainingSession:
         from sattn_dash.training.checkpoint import Checkpointer
         from sattn_dash.training.devices import select_device
         from sattn_dash.training.pipeline import early_stopping_monitor, prepare_fit
+        from sattn_dash.training.resume import trained_monitor
         from sattn_dash.training.streaming import prepare_streamed_fit
 
         config = self.config
         plan = select_device(config.device)
         checkpoint = self.resumed_from.checkpoint if self.resumed_from is not None else None
         first_epoch = checkpoint.epoch if checkpoint else 0
-        if self.streamed is not None:
-            model, dataset, fit_kwargs = prepare_streamed_fit(
-                spec, self.streamed, config, plan.strategy, first_epoch
-            )
-        else:
-            model, dataset, fit_kwargs = prepare_fit(
-                spec, prepared, config, plan.strategy, first_epoch
-            )
-        self._monitor = early_stopping_monitor(config, prepared, model)
+        monitor = trained_monitor(checkpoint) if checkpoint else None
+        prepare = prepare_fit if self.streamed is None else prepare_streamed_fit
+        data = prepared if self.streamed is None else self.streamed
+        model, dataset, fit_kwargs = prepare(
+            spec, data, config, plan.strategy, first_epoch, monitor
+        )
+        self._monitor = monitor or early_stopping_monitor(config, prepared, model)
         rows = (self.streamed or prepared).rows["train"]
         self._batch_size = config.batch_size_for(rows)  # kept: a resume trains with it
         batches = fit_kwargs["steps_per_epoch"]
@@ -457,6 +456,7 @@ class TrainingSession:
             "started_at": self._started_wall.isoformat(),
             "stopped_by_user": self._stop.is_set(),
             "batch_size": self._batch_size,
+            "monitor": list(self._monitor),
             "resumed": self._before.get("resumed", []),
             "data": {
                 "hash": self.prepared.data_hash,
@@ -538,6 +538,7 @@ class TrainingSession:
             "timings": dict(self._timings),
             "epochs_run": status.epochs_run,
             "best_epoch": status.best_epoch,
+            "monitor": dict(zip(("name", "mode"), self._monitor, strict=True)),
             "stopped_by_user": self._stopped_early,
             "module_importance": branch_importance(model, prepared, seed=self.config.seed),
             "data_path": self.data_path,

@@ -79,11 +79,17 @@ def streamed_dataset(
 
 
 def prepare_streamed_fit(
-    spec: Any, streamed: Any, config: Any, strategy: Any = None, first_epoch: int = 0
+    spec: Any,
+    streamed: Any,
+    config: Any,
+    strategy: Any = None,
+    first_epoch: int = 0,
+    monitor: tuple[str, str] | None = None,
 ) -> tuple[Any, Any, dict]:
     """`pipeline.prepare_fit` for a stream: the seeded, compiled model, the training
     batches read from disk, and the keyword arguments of `model.fit` (early stopping on
-    the streamed validation split, the same rule as in memory)."""
+    the streamed validation split, the same rule as in memory; ``first_epoch`` and
+    ``monitor`` as there)."""
     from sattn_dash.modeling.build import output_targets
 
     prepared = streamed.prepared
@@ -98,7 +104,9 @@ def prepare_streamed_fit(
     if streamed.rows.get("val"):
         validation = streamed_dataset(streamed, "val", VALIDATION_BATCH, outputs).repeat()
         more["validation_steps"] = streamed.steps("val", VALIDATION_BATCH)
-    fit_kwargs = fit_arguments(config, prepared, model, steps, validation, first_epoch, **more)
+    fit_kwargs = fit_arguments(
+        config, prepared, model, steps, validation, first_epoch, monitor=monitor, **more
+    )
     return model, train.repeat(), fit_kwargs
 
 

@@ -126,6 +126,15 @@ def saved_epoch(run: Run) -> int | None:
     return best if run.config.early_stopping and best is not None else last
 
 
+def judged_by(run: Run) -> str:
+    """What made the best epoch best, e.g. ``val_loss (lower is better)``."""
+    monitor = run.card.get("monitor")
+    if not monitor:  # a run from before the card recorded it
+        return MISSING
+    better = "higher" if monitor["mode"] == "max" else "lower"
+    return f"{monitor['name']} ({better} is better)"
+
+
 def facts(runs: list[Run]) -> pd.DataFrame:
     """``item`` plus one column per run: id, status, combiner and which epochs count."""
     per_run = {
@@ -135,6 +144,7 @@ def facts(runs: list[Run]) -> pd.DataFrame:
             "combiner": run.combiner or MISSING,
             "epochs run": run.epochs_run,
             "best epoch": run.card.get("best_epoch"),
+            "best epoch judged by": judged_by(run),
             "weights saved from epoch": saved_epoch(run),
         }
         for run in runs
@@ -145,8 +155,9 @@ def facts(runs: list[Run]) -> pd.DataFrame:
 
 
 def best_and_final(runs: Iterable[Run]) -> pd.DataFrame:
-    """Each curve's value at the run's best epoch (lowest validation loss) and at its
-    last: ``run, metric, split, at, epoch, value``."""
+    """Each curve's value at the run's best epoch (the one early stopping judged best,
+    else the lowest validation loss) and at its last: ``run, metric, split, at, epoch,
+    value``."""
     rows = []
     for run in runs:
         history = tidy.history_long(run.history)

@@ -160,7 +160,7 @@ def render_settings(spec) -> None:
 
 
 MONITOR_LABELS = {
-    "auto": "the target's validation metric (AUC, accuracy or RMSE)",
+    "auto": "the target's validation metric (log loss, accuracy or RMSE)",
     "val_loss": "the validation loss",
 }
 SCALING_LABELS = {

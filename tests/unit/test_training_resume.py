@@ -83,6 +83,37 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(store, table, refere
     assert "finished" in why_not_resumable(store, run_id)
 
 
+def test_a_run_resumes_watching_what_its_early_stopping_watched(
+    store, table, reference, monkeypatch
+):
+    """The automatic monitor may change between a crash and its resume (a binary
+    target's ROC AUC became its log loss): the resumed run goes on watching what it
+    watched, so it ends where the uninterrupted run did."""
+    from types import SimpleNamespace
+
+    from sattn_dash.training import pipeline
+    from sattn_dash.training.resume import trained_monitor
+
+    run_id = _killed(store, table, monkeypatch, epoch=4, batch=1)
+    checkpoint = latest_checkpoint(store.path(run_id))
+    assert checkpoint.state["monitor"] == ["val_loss", "min"]  # one output: its log loss
+    monkeypatch.setitem(pipeline.MONITORED_METRIC, "binary", ("auc", "max"))
+    session = resume_session(run_id, store)
+    assert session.run().state == "finished"
+    resumed = store.load(run_id)
+    pd.testing.assert_frame_equal(
+        resumed.history.drop(columns="time_s"), reference.history.drop(columns="time_s")
+    )
+    _same_weights(resumed, reference)
+    assert resumed.card["best_epoch"] == reference.card["best_epoch"]
+    assert resumed.card["monitor"] == {"name": "val_loss", "mode": "min"}
+
+    # Checkpoints from before the monitor was recorded: their early stopping's own.
+    before = SimpleNamespace(state={}, manifest=checkpoint.manifest)
+    assert trained_monitor(before) == ("val_loss", "min")
+    assert trained_monitor(SimpleNamespace(state={}, manifest={"callbacks": []})) is None
+
+
 def test_a_damaged_or_half_written_checkpoint_falls_back(store, table, reference, monkeypatch):
     run_id = _killed(store, table, monkeypatch, epoch=4, batch=1)
     folder = store.path(run_id) / CHECKPOINTS

@@ -210,6 +210,7 @@ def test_early_stopping_restores_the_best_weights(store, training_table):
     assert status.epochs_run < 40
     best = int(run.history["val_loss"].idxmin())
     assert status.best_epoch == best + 1 == run.card["best_epoch"]
+    assert run.card["monitor"] == {"name": "val_loss", "mode": "min"}
     X_val, y_val = run.prepared.split("val")
     model = run.model
     model.compile(loss={"head_label": "binary_crossentropy"})
