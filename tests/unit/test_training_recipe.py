@@ -153,6 +153,38 @@ def test_several_steps_per_call_train_exactly_the_same_model(modeling_data, monk
     )
 
 
+def test_the_training_step_is_traced_once_and_trains_the_same(modeling_data, monkeypatch):
+    """The optimizer's and the metrics' variables exist before the fit, so TensorFlow
+    traces the training step once (a step that creates variables is traced twice),
+    and the model trains exactly as when Keras creates them itself."""
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    from sattn_dash.training import pipeline
+
+    traced = []
+    train_step = TensorFlowTrainer.train_step
+    monkeypatch.setattr(
+        TensorFlowTrainer,
+        "train_step",
+        lambda self, data: traced.append(1) or train_step(self, data),
+    )
+    prepared = modeling_data["regression"]
+    spec, config = preset_spec("tabm", prepared), TrainingConfig(epochs=2, seed=4)
+    runs = []
+    for build_first in (True, False):
+        if not build_first:
+            monkeypatch.setattr(pipeline, "build_training_state", lambda *args: None)
+        traced.clear()
+        model, dataset, fit_kwargs = prepare_fit(spec, prepared, config)
+        assert model.optimizer.built == build_first
+        runs.append((model.fit(dataset, **fit_kwargs).history, len(traced), model))
+    (history, traces, model), (keras_history, keras_traces, keras_model) = runs
+    assert (traces, keras_traces) == (1, 2)
+    assert history == keras_history
+    for weights, keras_weights in zip(model.get_weights(), keras_model.get_weights(), strict=True):
+        np.testing.assert_array_equal(weights, keras_weights)
+
+
 def test_early_stopping_restores_the_best_epoch(modeling_data):
     prepared = modeling_data["binary"]
     # A learning rate this high makes later epochs worse than the best one.
