@@ -19,9 +19,9 @@ SPEC_FLAGS = {
 }
 # flag -> (config field, type, help)
 CONFIG_FLAGS = {
-    "--epochs": ("epochs", int, "epoch budget (default 200; early stopping ends sooner)"),
+    "--epochs": ("epochs", int, "epoch budget (default 32; early stopping ends sooner)"),
     "--batch-size": ("batch_size", int, "rows per step (default: from the row count)"),
-    "--patience": ("patience", int, "epochs without improvement before stopping (16)"),
+    "--patience": ("patience", int, "epochs without improvement before stopping (8)"),
     "--monitor": ("monitor", str, "auto (the target's validation metric) or val_loss"),
     "--scaling": ("scaling", str, "numeric scaling: standard, robust or quantile"),
     "--clip": ("clip", float, "bound scaled numeric values to +-N"),

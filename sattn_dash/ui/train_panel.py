@@ -90,8 +90,8 @@ def render_settings(spec) -> None:
         DEFAULTS.epochs,
         key=_key("epochs"),
         persist_state="session",
-        help="The epoch budget: passes over the training rows. Early stopping usually "
-        "ends sooner and keeps the best epoch.",
+        help="The epoch budget: passes over the training rows. A cosine learning-rate "
+        "schedule anneals over it; early stopping often ends sooner and keeps the best epoch.",
     )
     cols[2].number_input(
         "Batch size",

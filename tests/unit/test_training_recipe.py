@@ -228,7 +228,7 @@ def test_an_old_spec_and_config_keep_their_old_behaviour(modeling_data):
 
 def test_new_defaults_are_patient():
     config = TrainingConfig()
-    assert (config.epochs, config.patience, config.monitor) == (200, 8, "auto")
+    assert (config.epochs, config.patience, config.monitor) == (32, 8, "auto")
     assert config.batch_size is None
     assert [config.batch_size_for(n) for n in (100, 1000, 6000, 20_000, 100_000)] == [
         64,
