@@ -54,6 +54,9 @@ def test_three_runs_side_by_side(comparison_app, comparison_workspace):
     final = final.set_index("at")[labels["routed"]]
     assert final["final epoch"] == pytest.approx(history["val_loss"].iloc[-1])
     assert final["best epoch"] == pytest.approx(history["val_loss"].min())
+    facts = next(t.value for t in at.dataframe if "item" in t.value.columns)
+    judged = facts.set_index("item").loc["best epoch judged by"]
+    assert all(v.startswith("val_") and v.endswith("is better)") for v in judged)
     tests = chart_data(chart_titled(at, "Test metrics"))
     assert set(tests["run"]) == set(labels.values())
 
