@@ -412,13 +412,13 @@ class TrainingSession:
         first_epoch = checkpoint.epoch if checkpoint else 0
         monitor = trained_monitor(checkpoint) if checkpoint else None
         prepare = prepare_fit if self.streamed is None else prepare_streamed_fit
-        data = prepared if self.streamed is None else self.streamed
+        data = self.streamed or prepared
         model, dataset, fit_kwargs = prepare(
             spec, data, config, plan.strategy, first_epoch, monitor
         )
         self._monitor = monitor or early_stopping_monitor(config, prepared, model)
-        rows = (self.streamed or prepared).rows["train"]
-        self._batch_size = config.batch_size_for(rows)  # kept: a resume trains with it
+        # kept: a resume trains with it
+        self._batch_size = config.batch_size_for(data.rows["train"])
         batches = fit_kwargs["steps_per_epoch"]
         with self._lock:
             self._status = dataclasses.replace(self._status, batches=batches)
