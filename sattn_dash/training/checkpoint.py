@@ -276,8 +276,12 @@ def _encode_state(callback: Any, prefix: str, arrays: dict) -> dict[str, Any]:
                 arrays[f"{key}/{index}"] = np.asarray(item)
             state[name] = {"kind": "arrays", "key": key, "count": len(value)}
         elif isinstance(value, list | tuple) and value:
-            log.warning("%s.%s is not checkpointed (a list of %s)", type(callback).__name__,
-                        name, sorted({type(v).__name__ for v in value}))
+            log.warning(
+                "%s.%s is not checkpointed (a list of %s)",
+                type(callback).__name__,
+                name,
+                sorted({type(v).__name__ for v in value}),
+            )
     return state
 
 
