@@ -2,21 +2,25 @@
 
 It knows which model input column comes from which source column and group, so a
 branch can be fed a subset (`features_for`) and charts can label importances. It saves
-to a run directory as JSON + NumPy arrays + the fitted transformer (joblib). The joblib
-file is one sattn-dash wrote itself into the run directory; nothing a user uploads is
-ever unpickled.
+to a run directory as JSON + NumPy arrays + the fitted transformer in skops' format,
+which builds only the types it is told to trust and runs no code when loaded: whoever
+can write to the workspace cannot make the server run theirs. ``save_transformer`` and
+``load_transformer`` are the one way the fitted transformer is written and read. Runs
+saved before 2026-12-07 hold a joblib pickle instead: it is read once by an unpickler
+that builds only scikit-learn's, NumPy's and this package's preprocessing types (a note
+says so), then stored again in skops' format beside it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 import sklearn
@@ -27,7 +31,9 @@ from sattn_dash.tabular.schema import Schema
 
 SPLITS = ("train", "val", "test")
 FORMAT = 1
-META_FILE, ARRAYS_FILE, TRANSFORMER_FILE = "prepared.json", "arrays.npz", "transformer.joblib"
+META_FILE, ARRAYS_FILE, TRANSFORMER_FILE = "prepared.json", "arrays.npz", "transformer.skops"
+LEGACY_TRANSFORMER_FILE = "transformer.joblib"  # a pickle: runs saved before 2026-12-07
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,7 @@ class PreparedData:
     # --- files ---------------------------------------------------------------------
 
     def save(self, directory) -> None:
-        """Write prepared.json, arrays.npz and transformer.joblib into `directory`."""
+        """Write prepared.json, arrays.npz and transformer.skops into `directory`."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         targets = self.target_names
@@ -156,7 +162,7 @@ class PreparedData:
             "options": self.options.to_dict(),
         }
         _atomic(directory / ARRAYS_FILE, lambda f: np.savez(f, **arrays))
-        _atomic(directory / TRANSFORMER_FILE, lambda f: joblib.dump(self.transformer, f))
+        save_transformer(self.transformer, directory)
         _atomic(directory / META_FILE, lambda f: f.write(json.dumps(meta, indent=1).encode()))
 
     @classmethod
@@ -169,7 +175,7 @@ class PreparedData:
                 raise ValueError(f"format {meta.get('format')!r}, expected {FORMAT}")
             with np.load(directory / ARRAYS_FILE, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
-            transformer = joblib.load(directory / TRANSFORMER_FILE)
+            transformer = load_transformer(directory)
         except (OSError, ValueError, KeyError, EOFError) as exc:
             raise RunError(
                 f"The prepared data in '{directory}' is missing or damaged ({exc}). "
@@ -221,3 +227,115 @@ def _atomic(path: Path, write) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+# --- the fitted transformer on disk ---------------------------------------------------------
+# What a stored transformer may hold besides scikit-learn's own classes: this package's
+# preprocessing (its transformers and the functions its FunctionTransformers call) and
+# NumPy's plain types. skops names every other type it finds, and it is refused.
+_OWN_TYPES = ("sattn_dash.tabular.",)
+_NUMPY_TYPES = {"numpy.dtype", "numpy.ndarray"}
+
+
+def _trusted(name: str) -> bool:
+    if name.startswith(_OWN_TYPES) or name in _NUMPY_TYPES or name.startswith("numpy.dtypes."):
+        return True
+    module, _, attr = name.rpartition(".")
+    if module.split(".")[0] == "numpy":  # a scalar type such as numpy.float32
+        return isinstance(getattr(np, attr, None), type) and issubclass(
+            getattr(np, attr), np.generic
+        )
+    return False
+
+
+def save_transformer(transformer, directory) -> Path:
+    """Store a fitted transformer as ``directory/transformer.skops``; returns the path."""
+    import skops.io
+
+    path = Path(directory) / TRANSFORMER_FILE
+    _atomic(path, lambda f: f.write(skops.io.dumps(transformer)))
+    return path
+
+
+def load_transformer(directory):
+    """The fitted transformer stored in ``directory`` (see ``save_transformer``); an older
+    run's joblib file is read with only preprocessing types allowed and stored again as
+    skops. ``RunError`` names the file when it holds anything else or is damaged."""
+    import skops.io
+
+    directory = Path(directory)
+    path = directory / TRANSFORMER_FILE
+    if not path.exists() and (directory / LEGACY_TRANSFORMER_FILE).exists():
+        return _load_legacy(directory)
+    data = path.read_bytes()
+    try:
+        found = skops.io.get_untrusted_types(data=data)
+    except Exception as exc:  # not a skops file at all (cut short, overwritten)
+        raise ValueError(f"{path.name} is not a readable skops file ({exc})") from None
+    foreign = [name for name in found if not _trusted(name)]
+    if foreign:
+        raise RunError(
+            f"{path} holds {', '.join(foreign[:3])}, which is no preprocessing sattn-dash "
+            "writes, so it was not loaded. Someone changed the file: delete the run "
+            f"(`sattn-dash delete {directory.parent.name}`) or train it again."
+        )
+    try:
+        return skops.io.loads(data, trusted=found)
+    except Exception as exc:
+        raise ValueError(f"{path.name} could not be read ({type(exc).__name__}: {exc})") from None
+
+
+def _load_legacy(directory: Path):
+    legacy = directory / LEGACY_TRANSFORMER_FILE
+    transformer = _restricted_unpickle(legacy)
+    try:
+        save_transformer(transformer, directory)
+        legacy.unlink()
+        done = f"stored again as {TRANSFORMER_FILE}; this note will not come back"
+    except OSError as exc:  # a read-only workspace: read the old file each time
+        done = f"it could not be stored again ({exc.strerror})"
+    log.warning(
+        "Run %s kept its preprocessing as a pickle (%s, written before 2026-12-07); it was "
+        "read allowing only preprocessing types and %s.",
+        directory.parent.name,
+        legacy,
+        done,
+    )
+    return transformer
+
+
+def _restricted_unpickle(path: Path):
+    """Unpickle a joblib file building only scikit-learn classes, this package's
+    preprocessing and NumPy's arrays: a pickle naming any other callable is refused."""
+    from joblib.numpy_pickle import NumpyUnpickler
+
+    class Restricted(NumpyUnpickler):
+        def find_class(self, module: str, name: str):
+            found = super().find_class(module, name)
+            root = module.split(".")[0]
+            allowed = (
+                (root == "sklearn" and isinstance(found, type))
+                or module.startswith(_OWN_TYPES)
+                or f"{module}.{name}" in _NUMPY_TYPES
+                or _trusted(f"numpy.{name}")
+                and root == "numpy"
+                or (root == "numpy" and name in ("_reconstruct", "scalar"))
+                or (module == "joblib.numpy_pickle" and name == "NumpyArrayWrapper")
+                or (module == "builtins" and name in ("slice", "set", "frozenset"))
+            )
+            if not allowed:
+                raise RunError(
+                    f"{path} asks to run {module}.{name}, which is no preprocessing "
+                    "sattn-dash writes, so it was not loaded. Someone changed the file: "
+                    f"delete the run (`sattn-dash delete {path.parents[1].name}`) or train "
+                    "it again."
+                )
+            return found
+
+    with open(path, "rb") as handle:
+        try:
+            return Restricted(str(path), handle, ensure_native_byte_order=True).load()
+        except (RunError, OSError):
+            raise
+        except Exception as exc:  # cut short or garbled
+            raise ValueError(f"{path.name} is not a readable pickle ({exc})") from None
