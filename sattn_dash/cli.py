@@ -33,7 +33,7 @@ from sattn_dash.cli_recipe import (  # noqa: E402
     recipe_overrides,
     training_overrides,
 )
-from sattn_dash.errors import DataError, SpecError, UserError  # noqa: E402
+from sattn_dash.errors import DataError, SpecError, UserError, disk_full, where_full  # noqa: E402
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
 COMBINERS = ("sparse_attention", "sparse_dense", "concat", "mean")
@@ -194,8 +194,8 @@ def _trained(store: Any, session: Any) -> Result:
     status = session.status()
     data = _run_summary(store, session.run_id)
     text = _format_run(data)
-    if status.state == "failed":
-        code = EXIT_USER if status.error_kind == "user" else EXIT_INTERNAL
+    if status.state == "failed" or status.error_kind == "disk":  # a full disk interrupts
+        code = EXIT_INTERNAL if status.error_kind == "internal" else EXIT_USER
         print(f"error: {status.error}", file=sys.stderr)
         return Result(data, text, code)
     return Result(data, text, EXIT_INTERRUPTED if interrupted else EXIT_OK)
@@ -656,6 +656,13 @@ def _dispatch(argv: list[str]) -> tuple[int, dict[str, Any], str]:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED, {"status": "error", "error": "interrupted"}, ""
     except Exception as exc:
+        if disk_full(exc):  # the machine's, not a bug
+            message = (
+                f"The disk is full: {where_full(exc)} could not be written. Free some "
+                "space there and run the command again."
+            )
+            print(f"error: {message}", file=sys.stderr)
+            return EXIT_USER, {"status": "error", "error": message}, ""
         traceback.print_exc(file=sys.stderr)
         message = f"internal error: {type(exc).__name__}: {exc}"
         print(message, file=sys.stderr)

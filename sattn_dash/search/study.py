@@ -96,7 +96,12 @@ def open_storage(name: str, url: str | None = None, workspace: str | Path | None
     if not url or url.endswith(JOURNAL_SUFFIX):
         path = Path(url) if url else journal_path(name, workspace)
         path.parent.mkdir(parents=True, exist_ok=True)
-        return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+        backend = JournalFileBackend(str(path))
+        _cut_torn_tail(path, backend)
+        try:
+            return optuna.storages.JournalStorage(backend)
+        except (ValueError, UnicodeDecodeError, KeyError, TypeError) as exc:
+            raise SearchError(damaged_journal(path, exc)) from None
     try:
         return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
     except Exception as exc:  # bad scheme, missing driver, server down, bad password
@@ -106,6 +111,39 @@ def open_storage(name: str, url: str | None = None, workspace: str | Path | None
             "check the URL (e.g. postgresql://user:password@host:5432/db) and that the "
             "database server is reachable."
         ) from None
+
+
+def damaged_journal(path: Path, exc: BaseException) -> str:
+    """What to say when a study's journal cannot be read."""
+    reason = " ".join(str(exc).split())[:200]
+    return (
+        f"The study journal {path} is damaged ({type(exc).__name__}: {reason}), so its "
+        "study cannot be opened. Its trials' runs are still in the run store. Delete the "
+        "journal to start the study afresh (or restore it from a backup); every other "
+        "study and run is unaffected."
+    )
+
+
+def _cut_torn_tail(path: Path, backend: Any) -> None:
+    """Drop a last line cut short (a writer killed, or a full disk, mid-append): left in
+    place, the next append would glue onto it and make the journal unreadable. Done
+    under the journal's own lock, so no writer is mid-append."""
+    from optuna.storages.journal._file import get_lock_file
+
+    if path.stat().st_size == 0:
+        return
+    with open(path, "rb") as handle:
+        handle.seek(-1, 2)
+        if handle.read(1) == b"\n":
+            return
+    with get_lock_file(backend._lock):  # noqa: SLF001 - the backend's own lock
+        data = path.read_bytes()
+        keep = data.rfind(b"\n") + 1
+        if keep == len(data):
+            return
+        with open(path, "r+b") as handle:
+            handle.truncate(keep)
+    log.warning("Cut a torn last line (%d bytes) off the study journal %s", len(data) - keep, path)
 
 
 @dataclass(frozen=True)

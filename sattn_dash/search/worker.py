@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from sattn_dash.errors import SpecError
+from sattn_dash.errors import DiskFullError, SpecError
 from sattn_dash.search.processes import available_cores
 from sattn_dash.search.space import sample
 from sattn_dash.search.study import SearchError, StudySettings, counts, shown_url
@@ -236,6 +236,8 @@ def run_trial(
             outcome, value = "failed", None
         elif status.state == "stopped":
             outcome, value = "stopped", None
+        elif status.state == "interrupted":  # a full disk: run again once space is freed
+            outcome, value = "interrupted", None
         else:
             value = _objective_value(run, settings.metric, status.best_epoch)
             outcome = "pruned" if pruning.pruned else "complete"
@@ -404,6 +406,12 @@ def run_worker(
         results.append(result)
         if on_trial is not None:
             on_trial(result)
+        if result.error_kind == "disk":  # every next trial would fail the same way
+            raise DiskFullError(
+                f"{result.error.split(' Free some space')[0]} Free some space there, then "
+                f"run the search again: study {study.study_name!r} carries on, and trial "
+                f"{result.number} is run again."
+            )
         failures = failures + [result] if result.outcome in ("failed", "invalid") else []
         if len(failures) >= MAX_FAILURES_IN_A_ROW:
             last = failures[-1]

@@ -224,8 +224,10 @@ def _atomic(path: Path, write) -> None:
         with os.fdopen(handle, "wb") as f:
             write(f)
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(temp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:  # say which file, for a full disk
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 
