@@ -179,7 +179,8 @@ class PreparedData:
         except (OSError, ValueError, KeyError, EOFError) as exc:
             raise RunError(
                 f"The prepared data in '{directory}' is missing or damaged ({exc}). "
-                "Train the run again to rebuild it."
+                "Delete the run, or train it again to rebuild it; every other run is "
+                "unaffected."
             ) from None
         names, targets = meta["feature_names"], meta["targets"]
         X, y, index = {}, {}, {}

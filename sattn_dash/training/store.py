@@ -256,13 +256,14 @@ class RunStore:
         try:
             return self._info(directory)
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise RunError(f"Run {run_id} cannot be read ({_describe(exc)}).") from exc
+            raise RunError(
+                f"Run {run_id} cannot be read ({_describe(exc)}). Delete the run "
+                f"(`sattn-dash delete {run_id}`), or restore the file from a backup; every "
+                "other run is unaffected."
+            ) from None
 
     def _info(self, directory: Path) -> RunInfo:
-        meta = read_json(directory / "run.json")
-        status = read_json(directory / "status.json")
-        if not isinstance(meta, dict) or not isinstance(status, dict):
-            raise ValueError("run.json or status.json is not a JSON object")
+        meta, status = _object(directory, "run.json"), _object(directory, "status.json")
         run_id = directory.name
         return RunInfo(
             run_id=run_id,
@@ -317,6 +318,19 @@ def _default_title(model: str, targets: dict[str, str]) -> str:
     when = time.strftime("%Y-%m-%d %H:%M")
     what = ", ".join(targets) or "run"
     return clean_title(f"{model or 'model'} → {what} ({when})")
+
+
+def _object(directory: Path, name: str) -> dict[str, Any]:
+    """A run's JSON object file; a ValueError naming the file when it is not one."""
+    try:
+        data = read_json(directory / name)
+    except UnicodeDecodeError:
+        raise ValueError(f"{name} is not text") from None
+    except ValueError as exc:
+        raise ValueError(f"{name} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{name} holds a {type(data).__name__}, not a JSON object")
+    return data
 
 
 def _describe(exc: Exception) -> str:
