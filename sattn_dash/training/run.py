@@ -233,7 +233,15 @@ class Run:
         except UserError:
             raise
         except Exception as exc:  # cut short or garbled: Keras reports it as anything
-            raise self.damaged("model.keras", _first_line(exc)) from None
+            import zipfile
+
+            whole = zipfile.is_zipfile(file)
+            reason = (
+                _first_line(exc)
+                if whole
+                else "not a whole .keras archive: cut short or overwritten"
+            )
+            raise self.damaged("model.keras", reason) from None
 
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:
         """Predictions for new rows of the original table (same columns as the training

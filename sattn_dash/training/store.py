@@ -245,9 +245,15 @@ class RunStore:
                     if users.can_see(info.user, self.user):
                         runs.append(info)
                 except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-                    skipped.append(SkippedRun(entry.name, _describe(exc)))
-        for item in skipped:
-            log.warning("Skipped %s in %s: %s", item.name, self.root, item.reason)
+                    if not entry.exists():  # deleted (renamed aside) while listing
+                        continue
+                    reason = (
+                        f"{_describe(exc)}. Delete it (`sattn-dash delete {entry.name}`) or "
+                        "restore the file from a backup; the other runs are unaffected"
+                    )
+                    skipped.append(SkippedRun(entry.name, reason))
+        for item in skipped:  # the caller shows them (the CLI prints, a page warns)
+            log.debug("Skipped %s in %s: %s", item.name, self.root, item.reason)
         self.skipped = skipped
         return runs
 
@@ -282,6 +288,8 @@ class RunStore:
 
     def load(self, run_id: str) -> Run:
         info = self.info(run_id)
+        if info.status not in ACTIVE_STATES:  # no process writes it: tidy what one left
+            tidy_leftovers(self.path(run_id))
         return Run(info, self.path(run_id))
 
     def status(self, run_id: str) -> dict[str, Any]:
@@ -318,6 +326,31 @@ def _default_title(model: str, targets: dict[str, str]) -> str:
     when = time.strftime("%Y-%m-%d %H:%M")
     what = ", ".join(targets) or "run"
     return clean_title(f"{model or 'model'} → {what} ({when})")
+
+
+LEFTOVERS = (".*.tmp-*", "prepared/.*.tmp")  # writes cut off by a kill
+RESUME_LOCK = ".resume.lock"
+
+
+def tidy_leftovers(directory: Path) -> list[str]:
+    """Remove what a process killed mid-write left in a run folder that no process
+    writes any more (half-written temporary files and folders); returns their names.
+    The resume lock goes once the run can no longer be resumed."""
+    removed = []
+    for pattern in LEFTOVERS:
+        for path in directory.glob(pattern):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(str(path.relative_to(directory)))
+    lock = directory / RESUME_LOCK
+    if lock.exists() and not (directory / "checkpoints").exists():
+        lock.unlink(missing_ok=True)  # nothing to resume: no one takes it again
+        removed.append(RESUME_LOCK)
+    if removed:
+        log.info("Tidied %s in %s", ", ".join(removed), directory)
+    return removed
 
 
 def _object(directory: Path, name: str) -> dict[str, Any]:

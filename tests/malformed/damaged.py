@@ -64,6 +64,49 @@ def _journal_garbled(journal: Path) -> None:
     journal.write_bytes(b"".join(lines))
 
 
+STUDIES = ("damaged-study", "healthy-study")
+
+
+def build_workspace(root: Path) -> tuple[Path, list[str], Path]:
+    """Two finished runs and two studies with a finished trial each, under ``root``;
+    returns (workspace, [the run to damage, the healthy run], the table file)."""
+    import optuna
+
+    from sattn_dash.search.space import check_space
+    from sattn_dash.search.study import StudySettings, create_or_resume, open_storage
+    from sattn_dash.tabular import infer_schema, prepare
+    from sattn_dash.training import RunStore, TrainingConfig, TrainingSession
+    from tests.unit.conftest import make_training_table
+
+    df = make_training_table(160)
+    data = root / "table.csv"
+    df.to_csv(data, index=False)
+    workspace = root / "ws"
+    store = RunStore(workspace)
+    schema = infer_schema(df, targets=["label"])
+    ids = []
+    for title in ("damaged", "healthy"):
+        config = TrainingConfig(epochs=2, batch_size=32, seed=0)
+        session = TrainingSession(df, schema, "dropout_ladder", config, store, title=title)
+        assert session.run().state == "finished"
+        ids.append(session.run_id)
+    settings = StudySettings(
+        data_path=str(data),
+        data_name=data.name,
+        targets=["label"],
+        schema=schema.to_dict(),
+        space=check_space({"epochs": 2}),
+        trials=1,
+        data_hash=prepare(df, schema, seed=0).data_hash,
+    )
+    for name in STUDIES:  # one finished trial each: `search --trials 1` trains nothing
+        study, _ = create_or_resume(
+            name, open_storage(name, None, workspace), settings, space_given=True
+        )
+        study.add_trial(optuna.trial.create_trial(value=0.5, user_attrs={"outcome": "complete"}))
+    return workspace, ids, data
+
+
 DAMAGES: tuple[Damage, ...] = (
     Damage("history.csv binary", "history.csv", _write("history.csv", JUNK)),
     Damage(
