@@ -21,7 +21,6 @@ def test_shared_server_defaults_are_safe():
     assert 0 < server["maxUploadSize"] <= 200
 
 
-
 def _listening(port: int) -> set[str]:
     """The local addresses (hex, as /proc shows them) of the sockets listening on port."""
     found = set()
