@@ -138,6 +138,7 @@ def search(args: argparse.Namespace) -> Any:
     """Make or resume a study, run it, and report the best trial."""
     from sattn_dash.cli import Result
     from sattn_dash.search.study import (
+        USER_ENV,
         StudySettings,
         check_metric,
         create_or_resume,
@@ -174,6 +175,7 @@ def search(args: argparse.Namespace) -> Any:
         test_size=base.test_size,
         device=base.device,
         data_hash=prepared.data_hash,
+        user=os.environ.get(USER_ENV) or None,
     )
     storage = open_storage(name, args.storage, args.workspace)
     study, settings = create_or_resume(name, storage, settings, space_given=bool(args.space))

@@ -37,6 +37,9 @@ STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SETTINGS_ATTR = "sattn_dash"
 JOURNAL_SUFFIX = ".journal"
 STORAGE_ENV = "SATTN_DASH_STORAGE"  # the default of --storage (keeps a password out of ps)
+# Who starts a study from the dashboard with sign-in on (training.users' key): the page
+# passes it to the search process, which records it in the study and on its trial runs.
+USER_ENV = "SATTN_DASH_STUDY_USER"
 # Metrics a search can maximise; any other metric (losses, errors) is minimised.
 HIGHER_IS_BETTER = ("accuracy", "auc", "r2")
 
@@ -165,6 +168,7 @@ class StudySettings:
     pruner: dict[str, int] = field(
         default_factory=lambda: {"startup_trials": 5, "warmup_epochs": 2}
     )
+    user: str | None = None  # who started it with sign-in on; its trial runs are theirs
 
     @property
     def direction(self) -> str:
@@ -226,6 +230,15 @@ def load_study(name: str, storage: Any, worker: int = 0):
     ), settings
 
 
+def check_study_user(name: str, settings: StudySettings, user: str | None) -> None:
+    """A study is seen only by the user who started it, as runs are (``training.users``);
+    anyone else is told there is no such study."""
+    from sattn_dash.training.users import can_see
+
+    if not can_see(settings.user, user):
+        raise SearchError(f"No study named {name!r} in this workspace.")
+
+
 def study_settings(study: Any) -> StudySettings:
     data = study.user_attrs.get(SETTINGS_ATTR)
     if not isinstance(data, dict):
@@ -265,6 +278,8 @@ def _check_resumable(
     name: str, stored: StudySettings, new: StudySettings, space_given: bool
 ) -> None:
     hint = "; give this search another --study name to start a new study"
+    if new.user is not None and stored.user != new.user:  # the CLI (no user) may go on
+        raise SearchError(f"Study {name!r} was started by someone else{hint}.")
     if list(stored.targets) != list(new.targets):
         raise SearchError(
             f"Study {name!r} searches target(s) {', '.join(stored.targets)}, not "

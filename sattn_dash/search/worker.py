@@ -212,6 +212,7 @@ def run_trial(
         "outcome": "running",
     }
     pruning = PruningCallback(trial, settings.metric)
+    store = store.for_user(settings.user)  # the trial's run is the study owner's
     session = TrainingSession(
         data.df,
         data.schema,
