@@ -208,4 +208,3 @@ class PreparedData:
 def _plain(index: np.ndarray) -> np.ndarray:
     """Row labels that NumPy can store without pickling (text when they are objects)."""
     return index.astype(str) if index.dtype == object else index
-
