@@ -57,6 +57,7 @@ def render_parameters(spec: ModelSpec, prepared) -> None:
 
 def render_downloads(spec: ModelSpec, prepared) -> None:
     from sattn_dash.modeling.export import export_script
+    from sattn_dash.training.config import TrainingConfig
 
     sample = state.SAMPLE_NAME.get()
     # The script reads the file by this path (its --data option overrides it).
@@ -72,7 +73,7 @@ def render_downloads(spec: ModelSpec, prepared) -> None:
         key="arch.download_spec",
     )
     try:
-        script = export_script(spec, prepared.schema, data_file=data_file)
+        script = export_script(spec, prepared.schema, TrainingConfig(), data_file=data_file)
     except UserError as error:
         user_error(error)
         return

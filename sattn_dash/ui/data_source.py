@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sattn_dash.drafts import TableRef
 from sattn_dash.errors import UserError
 from sattn_dash.tabular import (
     SAMPLES,
@@ -20,6 +19,7 @@ from sattn_dash.tabular import (
     read_info,
     read_table,
 )
+from sattn_dash.tabular.drafts import TableRef
 from sattn_dash.ui import sessions, state
 from sattn_dash.ui.components import user_error
 

@@ -27,9 +27,9 @@ from sattn_dash.search.study import (
     param_importance,
     trials_frame,
 )
-from sattn_dash.training.store import default_workspace
 from sattn_dash.ui import data_source, pages, state
 from sattn_dash.ui.components import chart, download_csv, empty_state, table, user_error
+from sattn_dash.workspace import default_workspace
 
 POLL_SECONDS = 2.0
 METRICS = ("val_loss", "val_accuracy", "val_auc", "val_rmse", "val_mae")

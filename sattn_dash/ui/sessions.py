@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sattn_dash.drafts import DraftStore
 from sattn_dash.errors import RunError
+from sattn_dash.tabular.drafts import DraftStore
 from sattn_dash.training.registry import SessionRegistry
-from sattn_dash.training.store import RunStore, default_workspace
+from sattn_dash.training.store import RunStore
 from sattn_dash.ui import auth
+from sattn_dash.workspace import default_workspace
 
 
 @st.cache_resource(show_spinner=False)

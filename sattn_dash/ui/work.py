@@ -2,7 +2,7 @@
 
 Streamlit forgets ``st.session_state`` on a refresh, in a second tab and behind a link,
 so the table reference, the schema edits and the architecture are written to a draft in
-the workspace (``sattn_dash.drafts``) whenever they change, and the draft's id rides in
+the workspace (``sattn_dash.tabular.drafts``) whenever they change, and the draft's id rides in
 ``?work=``. A new session that finds ``?work=`` in its address restores the draft before
 any page runs. Owns ``state.WORK_ID`` and ``state.WORK_SAVED``.
 """
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sattn_dash.drafts import Draft, new_draft_id, valid_draft_id
 from sattn_dash.errors import UserError
 from sattn_dash.modeling.spec import ModelSpec
 from sattn_dash.tabular import Schema, infer_schema
+from sattn_dash.tabular.drafts import Draft, new_draft_id, valid_draft_id
 from sattn_dash.ui import data_source, state
 from sattn_dash.ui.sessions import drafts
 

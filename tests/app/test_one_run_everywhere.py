@@ -135,8 +135,8 @@ class _Session:
 
 def _shared_registry():
     """The registry the app under test uses (st.cache_resource is process-wide)."""
-    from sattn_dash.training.store import default_workspace
     from sattn_dash.ui import sessions
+    from sattn_dash.workspace import default_workspace
 
     return sessions._registry(str(default_workspace().resolve()))
 

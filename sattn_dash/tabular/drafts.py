@@ -3,8 +3,9 @@
 A *draft* is what a user is preparing before (and between) runs: which table, the schema
 edits on it, the architecture being edited. It lives in ``<workspace>/drafts/<id>.json``
 and names its table by content: an upload is stored once under
-``<workspace>/tables/<sha256>/<file name>`` however many drafts use it. Nothing here
-imports Streamlit or TensorFlow; ``sattn_dash.ui.work`` ties drafts to a browser.
+``<workspace>/tables/<sha256>/<file name>`` however many drafts use it (the folders are
+named by ``sattn_dash.workspace``). Nothing here imports Streamlit or TensorFlow;
+``sattn_dash.ui.work`` ties drafts to a browser.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from sattn_dash import files
+from sattn_dash import workspace as layout
 from sattn_dash.errors import DataError
-from sattn_dash.tabular import load_sample, read_table
+from sattn_dash.tabular.read import read_table
+from sattn_dash.tabular.samples import load_sample
 from sattn_dash.tabular.stream import LoadedTable
-from sattn_dash.training import atomic
 
 DRAFT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _HASH_PATTERN = re.compile(r"^[0-9a-f]{64}$")
@@ -88,13 +91,13 @@ class DraftStore:
     def _draft_path(self, draft_id: str) -> Path:
         if not valid_draft_id(draft_id):
             raise DataError(f"{draft_id!r} is not a saved-work id (letters, digits, - and _).")
-        return self.root / "drafts" / f"{draft_id}.json"
+        return layout.drafts_dir(self.root) / f"{draft_id}.json"
 
     def save(self, draft: Draft) -> None:
         draft.updated = time.time()
         path = self._draft_path(draft.draft_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic.write_json(path, draft.to_dict())
+        files.write_json(path, draft.to_dict())
 
     def load(self, draft_id: str) -> Draft | None:
         """The saved draft, or None when there is none under that id."""
@@ -104,7 +107,7 @@ class DraftStore:
             return None
         if not path.is_file():
             return None
-        data = atomic.read_json(path)
+        data = files.read_json(path)
         table = TableRef.from_dict(data["table"]) if data.get("table") else None
         return Draft(
             draft_id=draft_id,
@@ -118,11 +121,11 @@ class DraftStore:
     def put_table(self, content: bytes, file_name: str) -> str:
         """Keep an upload's bytes once, by content; returns the digest that names them."""
         digest = hashlib.sha256(content).hexdigest()
-        folder = self.root / "tables" / digest
+        folder = layout.tables_dir(self.root) / digest
         target = folder / _safe_file_name(file_name)
         if not target.is_file():
             folder.mkdir(parents=True, exist_ok=True)
-            atomic.write_with(target, lambda tmp: tmp.write_bytes(content))
+            files.write_with(target, lambda tmp: tmp.write_bytes(content))
         return digest
 
     def read(self, ref: TableRef) -> LoadedTable:
@@ -140,7 +143,7 @@ class DraftStore:
             return load_sample(ref.sample)
         if not ref.digest or not _HASH_PATTERN.match(ref.digest):
             raise DataError("The saved work names no table; load one on the Data page.")
-        path = self.root / "tables" / ref.digest / _safe_file_name(ref.file_name or "")
+        path = layout.tables_dir(self.root) / ref.digest / _safe_file_name(ref.file_name or "")
         if not path.is_file():
             raise DataError(
                 f"The table '{ref.name}' of the saved work is no longer in the workspace; "
