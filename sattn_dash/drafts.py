@@ -4,7 +4,7 @@ A *draft* is what a user is preparing before (and between) runs: which table, th
 edits on it, the architecture being edited. It lives in ``<workspace>/drafts/<id>.json``
 and names its table by content: an upload is stored once under
 ``<workspace>/tables/<sha256>/<file name>`` however many drafts use it. Nothing here
-imports Streamlit or TensorFlow; ``sattn_dash.ui.work`` ties drafts to a browser.
+imports Streamlit or TensorFlow; ``sattn_dash.ui.shared.work`` ties drafts to a browser.
 """
 
 from __future__ import annotations
