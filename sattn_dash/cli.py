@@ -416,8 +416,8 @@ def _show(args: argparse.Namespace) -> Result:
     data = _run_summary(store, args.run_id, details=True)
     text = _format_run(data, details=True)
     if not args.no_analysis and (store.path(args.run_id) / "model.keras").is_file():
-        from sattn_dash.analysis.baselines import format_report
-        from sattn_dash.analysis.report import run_report
+        from sattn_dash.analysis.baselines.baselines import format_report
+        from sattn_dash.analysis.reports.report import run_report
 
         data["analysis"] = run_report(
             store.load(args.run_id),
@@ -461,7 +461,7 @@ def _baselines_arguments(p: argparse.ArgumentParser) -> None:
 
 def _baselines(args: argparse.Namespace) -> Result:
     """scikit-learn baselines on the split a training run with the same seed would use."""
-    from sattn_dash.analysis.baselines import baselines_report, format_report
+    from sattn_dash.analysis.baselines.baselines import baselines_report, format_report
     from sattn_dash.training import TrainingConfig
 
     config = TrainingConfig(seed=args.seed)

@@ -5,7 +5,7 @@ edits on it, the architecture being edited. It lives in ``<workspace>/drafts/<id
 and names its table by content: an upload is stored once under
 ``<workspace>/tables/<sha256>/<file name>`` however many drafts use it (the folders are
 named by ``sattn_dash.workspace``). Nothing here imports Streamlit or TensorFlow;
-``sattn_dash.ui.work`` ties drafts to a browser.
+``sattn_dash.ui.shared.work`` ties drafts to a browser.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from sattn_dash.ui import state
+from sattn_dash.ui.shared import state
 
 
 def test_every_key_has_a_unique_name_and_an_owner():
@@ -18,7 +18,7 @@ def test_defaults_and_versioned_keys_in_a_running_app():
     def script():
         import streamlit as st
 
-        from sattn_dash.ui import state
+        from sattn_dash.ui.shared import state
 
         first = state.ROLE_EDITOR.versioned()
         state.ROLE_EDITOR.bump()

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from sattn_dash.ui import pages, spec_editor, state, train_panel
-from sattn_dash.ui.prepared import prepared_or_hint
+from sattn_dash.ui.shared import pages, spec_editor, state
+from sattn_dash.ui.shared.prepared import prepared_or_hint
+from sattn_dash.ui.train import train_panel
 
 st.title("Train")
 run_id = train_panel.followed_run()

@@ -1,0 +1,74 @@
+"""Analysis results of a run, computed once and kept (per run and parameters).
+
+A trained model is loaded once per process (``st.cache_resource``) and every analysis
+function of ``sattn_dash.analysis`` runs under that run's lock, because a temperature
+what-if briefly changes the model's temperature. Results are cached with
+``st.cache_data`` keyed by the run folder, the model file's time and the parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from sattn_dash.errors import UserError
+from sattn_dash.training.run import Run
+from sattn_dash.ui.shared.components import user_error
+
+
+@dataclass
+class LoadedRun:
+    run: Run
+    lock: threading.Lock
+
+
+def _stamp(run: Run) -> float:
+    model = run.path / "model.keras"
+    return model.stat().st_mtime if model.is_file() else 0.0
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the trained model…")
+def _load(path: str, stamp: float, _run: Run) -> LoadedRun:
+    _run.model  # noqa: B018 - load the Keras model now, once, under the spinner
+    return LoadedRun(_run, threading.Lock())
+
+
+def loaded(run: Run) -> LoadedRun:
+    return _load(str(run.path), _stamp(run), run)
+
+
+@st.cache_data(max_entries=128, show_spinner="Computing…")
+def _compute(name: str, path: str, stamp: float, params: str, _loaded: LoadedRun) -> pd.DataFrame:
+    from sattn_dash import analysis
+
+    function = getattr(analysis, name)
+    with _loaded.lock:
+        return function(_loaded.run, **json.loads(params))
+
+
+def compute(name: str, run: Run, **params) -> pd.DataFrame:
+    """``sattn_dash.analysis.<name>(run, **params)``, cached. Raises what it raises
+    (``SpecError`` when the run's model cannot answer that question)."""
+    return _compute(
+        name, str(run.path), _stamp(run), json.dumps(params, sort_keys=True), loaded(run)
+    )
+
+
+def compute_or_explain(name: str, run: Run, **params) -> pd.DataFrame | None:
+    """``compute``, with a user's mistake (a question this run's model cannot answer)
+    shown in the page instead of raised; None then."""
+    try:
+        return compute(name, run, **params)
+    except UserError as error:
+        user_error(error)
+        return None
+
+
+def model(run: Run):
+    """The run's Keras model (loaded once per process) and its lock."""
+    entry = loaded(run)
+    return entry.run.model, entry.lock
