@@ -8,6 +8,13 @@ import pandas as pd
 import streamlit as st
 
 from sattn_dash.analysis.attributions import what_if
+from sattn_dash.analysis.reports.runs import (
+    dataset_attention_for_run,
+    module_importance_for_run,
+    routing_by_class_for_run,
+    routing_co_selection_for_run,
+    token_attention_for_run,
+)
 from sattn_dash.analysis.tokens.token_columns import CLS, TOP_COLUMNS, attention_by_column
 from sattn_dash.charts import attention as charts
 from sattn_dash.errors import UserError
@@ -107,7 +114,7 @@ def render_heads(run: Run, positions: list[int]) -> None:
         st.caption("Pick at least one row above.")
         return
     frame = compute_or_explain(
-        "token_attention_for_run", run, rows=[int(p) for p in positions], split="test"
+        token_attention_for_run, run, rows=[int(p) for p in positions], split="test"
     )
     if frame is None:
         return
@@ -151,7 +158,7 @@ def render_heads(run: Run, positions: list[int]) -> None:
 
 def render_dataset(run: Run) -> None:
     st.subheader("Attention over all test rows")
-    frame = compute_or_explain("dataset_attention_for_run", run, split="test")
+    frame = compute_or_explain(dataset_attention_for_run, run, split="test")
     if frame is None:
         return
     layers = list(dict.fromkeys(frame["layer"]))
@@ -201,7 +208,7 @@ def render_routing(run: Run) -> None:
         "The sparse-dense combiner sends each row to its top-k branches. How often is "
         "each branch picked, which branches go together, and does it depend on the class?"
     )
-    importance = compute_or_explain("module_importance_for_run", run, split="test")
+    importance = compute_or_explain(module_importance_for_run, run, split="test")
     if importance is not None:
         table(
             importance,
@@ -212,10 +219,10 @@ def render_routing(run: Run) -> None:
                 )
             },
         )
-    co = compute_or_explain("routing_co_selection_for_run", run, split="test")
+    co = compute_or_explain(routing_co_selection_for_run, run, split="test")
     if co is not None:
         chart(charts.co_selection(co), co, f"co_selection_{run.run_id}")
-    by_class = compute_or_explain("routing_by_class_for_run", run, split="test")
+    by_class = compute_or_explain(routing_by_class_for_run, run, split="test")
     if by_class is not None:
         for (grouping, target), block in by_class[by_class["grouping"] != "overall"].groupby(
             ["grouping", "target"], sort=False
@@ -324,7 +331,7 @@ def render(run: Run) -> None:
         "top-k keys of each query get weight."
     )
     try:
-        compute("dataset_attention_for_run", run, split="test")
+        compute(dataset_attention_for_run, run, split="test")
     except UserError as error:
         empty_state(
             f"{error} The *Feature attention (FT-Transformer)* and *Routed experts* presets "

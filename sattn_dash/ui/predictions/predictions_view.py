@@ -11,6 +11,7 @@ import streamlit as st
 from sattn_dash.analysis.attributions import explanations
 from sattn_dash.analysis.attributions.per_row import agreement_summary
 from sattn_dash.analysis.calibration import calibration
+from sattn_dash.analysis.reports.runs import faithfulness_for_run
 from sattn_dash.charts import predictions as charts
 from sattn_dash.errors import UserError
 from sattn_dash.training.run import Run
@@ -137,7 +138,7 @@ def render_intervals(run: Run, target: str) -> None:
         format_func=lambda c: f"{c:.0%} of rows",
         key=_key(f"coverage.{target}"),
     )
-    frame = compute_or_explain("conformal_for_run", run, target=target, coverage=coverage)
+    frame = compute_or_explain(calibration.conformal_for_run, run, target=target, coverage=coverage)
     residual = calibration.residuals_for_run(run, target)
     if frame is None:
         return
@@ -288,7 +289,7 @@ def render_faithfulness(run: Run) -> None:
     """The global verdict (combiner attention against ablation) beside the per-row one."""
     if run.combiner not in ("sparse_attention", "sparse_dense"):
         return
-    verdict = compute_or_explain("faithfulness_for_run", run)
+    verdict = compute_or_explain(faithfulness_for_run, run)
     if verdict is not None:
         st.caption(f"Over the whole validation split (ablation): {verdict['verdict'].iloc[0]}")
 
