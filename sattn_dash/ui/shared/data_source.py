@@ -20,7 +20,7 @@ from sattn_dash.tabular import (
     read_info,
     read_table,
 )
-from sattn_dash.ui.shared import sessions, state
+from sattn_dash.ui.shared import prepared, schema_editor, sessions, spec_editor, state
 from sattn_dash.ui.shared.components import user_error
 
 FILE_TYPES = ["csv", "tsv", "txt", "parquet", "xlsx", "json", "jsonl", "gz", "bz2", "xz", "zst"]
@@ -51,11 +51,14 @@ def use_table(table, name: str, schema, ref: TableRef) -> None:
     state.SAMPLE_NAME.set(ref.sample)
     state.TABLE_VERSION.set(state.TABLE_VERSION.get() + 1)
     state.UPLOAD_ERROR.clear()
-    state.SCHEMA.set(schema)
-    for key in (state.SCHEMA_ERROR, state.PREPARED, state.SPEC, state.PRESET, state.SPEC_ERROR):
-        key.clear()
-    for key in (state.ROLE_EDITOR, state.TARGET_PICKER, state.TASK_PICKER):
-        key.bump()
+    schema_editor.use_schema(schema)
+    prepared.forget()
+    spec_editor.forget()
+
+
+def report_error(message: str) -> None:
+    """Say above the loaders why a table could not be loaded (until the next table)."""
+    state.UPLOAD_ERROR.set(message)
 
 
 def streamed_table():

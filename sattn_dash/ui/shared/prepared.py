@@ -36,6 +36,11 @@ def current_prepared():
     return prepared
 
 
+def forget() -> None:
+    """Drop the kept preparation (the table changed)."""
+    state.PREPARED.clear()
+
+
 def prepared_or_hint():
     """The prepared data, or None after showing what to do first (no table, no target,
     or a table that cannot be prepared as the schema says)."""

@@ -105,6 +105,18 @@ def ensure_spec(prepared) -> ModelSpec:
     return fitted
 
 
+def use_spec(spec: ModelSpec, preset: str | None) -> None:
+    """Edit ``spec`` (restored from saved work), started from ``preset``."""
+    state.SPEC.set(spec)
+    state.PRESET.set(preset)
+
+
+def forget() -> None:
+    """Drop the spec being edited (the table changed); ``ensure_spec`` makes a new one."""
+    for key in (state.SPEC, state.PRESET, state.SPEC_ERROR):
+        key.clear()
+
+
 def use_preset(name: str, prepared) -> None:
     spec = preset_spec(name, prepared)
     state.PRESET.set(name)

@@ -1,8 +1,9 @@
 """The Train page's parts: settings, Start, and the live panel that follows a run.
 
 Training runs in the registry's worker thread; this module only submits, polls and
-stops. The run id lives in ``st.query_params["run"]`` (and ``state.CURRENT_RUN``), so a
-refresh or a second tab with the same URL reattaches to the job.
+stops. The run id lives in ``st.query_params["run"]`` (and ``state.CURRENT_RUN``, kept
+by ``sessions.follow``), so a refresh or a second tab with the same URL reattaches to the
+job.
 """
 
 from __future__ import annotations
@@ -37,19 +38,6 @@ def _choice(column, label: str, labels: dict, name: str, help: str) -> None:
         persist_state="session",
         help=help,
     )
-
-
-def followed_run() -> str | None:
-    """The run this tab follows: ``?run=`` wins (refresh, shared link), then the session."""
-    from_url = st.query_params.get("run")
-    if from_url and sessions.run_exists(from_url):
-        state.CURRENT_RUN.set(from_url)
-        return from_url
-    current = state.CURRENT_RUN.get()
-    if current and sessions.run_exists(current):
-        st.query_params["run"] = current
-        return current
-    return None
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -252,9 +240,8 @@ def start(spec) -> None:
         state.TRAIN_ERROR.set(str(error))
         return
     state.TRAIN_ERROR.clear()
-    state.CURRENT_RUN.set(run_id)
     state.MY_RUNS.set([*state.MY_RUNS.get(), run_id])
-    st.query_params["run"] = run_id
+    sessions.follow(run_id)
 
 
 def start_label() -> tuple[str, str | None]:
