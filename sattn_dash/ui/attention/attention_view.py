@@ -19,7 +19,7 @@ from sattn_dash.analysis.tokens.token_columns import CLS, TOP_COLUMNS, attention
 from sattn_dash.charts import attention as charts
 from sattn_dash.errors import UserError
 from sattn_dash.training.run import Run
-from sattn_dash.ui.shared import pages, state
+from sattn_dash.ui.shared import data_source, pages, state
 from sattn_dash.ui.shared.analysis_cache import compute, compute_or_explain, model
 from sattn_dash.ui.shared.components import chart, empty_state, table, user_error
 
@@ -240,19 +240,9 @@ def render_routing(run: Run) -> None:
             )
 
 
-def run_table(run: Run) -> pd.DataFrame | None:
-    """The session's table when it is the one this run was trained on."""
-    from sattn_dash.tabular import data_hash
-
-    df = state.TABLE.get()
-    if df is None:
-        return None
-    return df if data_hash(df) == run.prepared.data_hash else None
-
-
 def render_what_if(run: Run, positions: list[int]) -> None:
     st.subheader("What if this row were different?")
-    df = run_table(run)
+    df = data_source.run_table(run)
     if df is None:
         empty_state(
             "Load the table this run was trained on (Data page) to edit one of its rows and "

@@ -15,9 +15,8 @@ from sattn_dash.analysis.reports.runs import faithfulness_for_run
 from sattn_dash.charts import predictions as charts
 from sattn_dash.errors import UserError
 from sattn_dash.training.run import Run
-from sattn_dash.ui.attention.attention_view import run_table
 from sattn_dash.ui.predictions.explain_jobs import job, start
-from sattn_dash.ui.shared import pages, state
+from sattn_dash.ui.shared import data_source, pages, state
 from sattn_dash.ui.shared.analysis_cache import compute_or_explain, loaded, model
 from sattn_dash.ui.shared.components import chart, empty_state, table, user_error
 
@@ -321,7 +320,7 @@ def render_row(run: Run, frames: dict[str, pd.DataFrame]) -> None:
 
 
 def _edited(run: Run, index) -> dict[str, pd.DataFrame] | None:
-    df = run_table(run)
+    df = data_source.run_table(run)
     if df is None:
         empty_state(
             "Load the table this run was trained on (Data page) to edit one of its rows.",

@@ -13,6 +13,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -20,6 +21,9 @@ import streamlit as st
 from sattn_dash.errors import UserError
 from sattn_dash.training.run import Run
 from sattn_dash.ui.shared.components import user_error
+
+if TYPE_CHECKING:
+    import keras
 
 RunAnalysis = Callable[..., pd.DataFrame]
 """An analysis of a stored run: ``function(run, **params)`` -> a table."""
@@ -79,7 +83,7 @@ def compute_or_explain(function: RunAnalysis, run: Run, **params) -> pd.DataFram
         return None
 
 
-def model(run: Run):
+def model(run: Run) -> tuple[keras.Model, threading.Lock]:
     """The run's Keras model (loaded once per process) and its lock."""
     entry = loaded(run)
     return entry.run.model, entry.lock

@@ -7,6 +7,8 @@ and the reason on screen, so the session stays usable.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from sattn_dash.drafts import TableRef
@@ -22,6 +24,12 @@ from sattn_dash.tabular import (
 )
 from sattn_dash.ui.shared import prepared, schema_editor, sessions, spec_editor, state
 from sattn_dash.ui.shared.components import user_error
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sattn_dash.tabular.schema import Schema
+    from sattn_dash.training.run import Run
 
 FILE_TYPES = ["csv", "tsv", "txt", "parquet", "xlsx", "json", "jsonl", "gz", "bz2", "xz", "zst"]
 
@@ -39,7 +47,7 @@ def limits_line() -> str:
     )
 
 
-def use_table(table, name: str, schema, ref: TableRef) -> None:
+def use_table(table, name: str, schema: Schema, ref: TableRef) -> None:
     """Make ``table`` (a frame, or a ``LoadedTable`` of a server path, which may stream)
     the session's table; everything built on the old one is dropped. ``ref`` says where
     it came from, so the saved work can read it again."""
@@ -56,12 +64,22 @@ def use_table(table, name: str, schema, ref: TableRef) -> None:
     spec_editor.forget()
 
 
+def run_table(run: Run) -> pd.DataFrame | None:
+    """The session's table when it is the one this run was trained on."""
+    from sattn_dash.tabular import data_hash
+
+    df = state.TABLE.get()
+    if df is None:
+        return None
+    return df if data_hash(df) == run.prepared.data_hash else None
+
+
 def report_error(message: str) -> None:
     """Say above the loaders why a table could not be loaded (until the next table)."""
     state.UPLOAD_ERROR.set(message)
 
 
-def streamed_table():
+def streamed_table() -> LoadedTable | None:
     """The session's table as a `LoadedTable` when it streams (too large to hold), else
     None: then only its seeded sample is in memory."""
     loaded = state.STREAM.get()

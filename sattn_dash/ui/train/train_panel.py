@@ -9,6 +9,7 @@ job.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -19,6 +20,10 @@ from sattn_dash.training.config import TrainingConfig
 from sattn_dash.training.store import ACTIVE_STATES
 from sattn_dash.ui.shared import data_source, pages, resume_view, sessions, state
 from sattn_dash.ui.shared.components import chart, empty_state, user_error
+
+if TYPE_CHECKING:
+    from sattn_dash.modeling.spec import ModelSpec
+    from sattn_dash.training.run import Run
 
 POLL_SECONDS = 1.0
 DEFAULTS = TrainingConfig()
@@ -55,7 +60,7 @@ def format_seconds(seconds: float | None) -> str:
     )
 
 
-def render_settings(spec) -> None:
+def render_settings(spec: ModelSpec) -> None:
     """The training settings; values survive page switches (persist_state)."""
     from sattn_dash.training.devices import list_devices  # asks TensorFlow for GPUs
 
@@ -198,7 +203,7 @@ def render_encoding_settings() -> None:
     )
 
 
-def config_from_widgets(spec) -> TrainingConfig:
+def config_from_widgets(spec: ModelSpec) -> TrainingConfig:
     get = st.session_state.get
     lr = float(get(_key("learning_rate"), spec.learning_rate))
     return TrainingConfig(
@@ -217,7 +222,7 @@ def config_from_widgets(spec) -> TrainingConfig:
     )
 
 
-def start(spec) -> None:
+def start(spec: ModelSpec) -> None:
     """Submit the current table, schema and spec to the queue; follow the new run."""
     try:
         config = config_from_widgets(spec)
@@ -259,7 +264,7 @@ def start_label() -> tuple[str, str | None]:
     )
 
 
-def render_start(spec) -> None:
+def render_start(spec: ModelSpec) -> None:
     loaded = data_source.streamed_table()
     if loaded is not None:
         st.caption(
@@ -328,7 +333,7 @@ def render_progress(run_id: str, status: dict, title: str) -> None:
         user_error(status["error"])
 
 
-def render_curves(run) -> None:
+def render_curves(run: Run) -> None:
     history = tidy.history_long(run.history)
     if history.empty:
         st.caption("Curves appear here when the first epoch ends.")
@@ -361,7 +366,7 @@ def render_curves(run) -> None:
             )
 
 
-def render_result(run) -> None:
+def render_result(run: Run) -> None:
     metrics = tidy.metrics_long(run.metrics)
     if not metrics.empty:
         st.subheader("Test-set results")
