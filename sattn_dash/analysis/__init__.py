@@ -5,6 +5,13 @@ Core functions take a Keras model and a ``PreparedData``; ``<name>_for_run(run, 
 does the same for a stored run. Names are loaded on first use: the table-only parts
 (faithfulness, distributions, scikit-learn baselines) never import TensorFlow.
 
+The modules sit in rooms named by the question they answer: ``modules/`` (which branch
+matters?), ``tokens/`` (which features does a row attend to?), ``attributions/`` (why
+this prediction?), ``baselines/`` (what would a simpler model score?), ``calibration/``
+(how far to trust it?), ``reports/`` (one run's whole analysis, runs side by side);
+``model_view``, ``scoring`` and ``export`` beside them serve every room. Every name below
+is exported here, whichever room holds it.
+
     module_importance(model, prepared, split)      what the combiner gives each branch
     routing_by_class(model, prepared, split)       sparse_dense routing per class
     importance_over_training(snapshots)            per epoch, with the entropy

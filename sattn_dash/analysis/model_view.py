@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -26,6 +27,9 @@ from sattn_dash.modeling import (
 )
 from sattn_dash.modeling.keras_layers import BranchRouter
 from sattn_dash.training.evaluation import PREDICT_BATCH
+
+if TYPE_CHECKING:
+    from sattn_dash.tabular.prepared import PreparedData
 
 
 def _predict(model: keras.Model, inputs: list[np.ndarray]):
@@ -51,7 +55,7 @@ def sample_rows(n: int, max_rows: int | None, seed: int) -> np.ndarray:
 class ModelView:
     """Read-only access to a built model's branch outputs, routing and attention."""
 
-    def __init__(self, model: keras.Model, prepared, metric: str | None = None):
+    def __init__(self, model: keras.Model, prepared: PreparedData, metric: str | None = None):
         self.model = model
         self.prepared = prepared
         self.targets = list(prepared.tasks)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -51,6 +52,9 @@ from sattn_dash.errors import SpecError
 from sattn_dash.modeling import head_name, module_probabilities
 from sattn_dash.tabular import Role
 
+if TYPE_CHECKING:
+    from sattn_dash.tabular.prepared import PreparedData
+
 DEFAULT_STEPS = 32
 MAX_STEPS = 256
 RTOL, ATOL = 0.01, 0.001
@@ -62,7 +66,7 @@ ATTENTION = "attention/"
 Progress = Callable[[float, str], None]
 
 
-def baseline_frame(prepared) -> pd.DataFrame:
+def baseline_frame(prepared: PreparedData) -> pd.DataFrame:
     """The baseline row: one row per model input with ``feature, column, rule, value``."""
     X = prepared.X_train
     rows = []
@@ -85,7 +89,7 @@ def baseline_frame(prepared) -> pd.DataFrame:
     return frame.sort_values("feature", key=lambda s: s.map(order), ignore_index=True)
 
 
-def _sources(prepared) -> dict[str, list[str]]:
+def _sources(prepared: PreparedData) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for feature in prepared.feature_names:
         found.setdefault(prepared.feature_sources[feature], []).append(feature)
@@ -95,7 +99,7 @@ def _sources(prepared) -> dict[str, list[str]]:
 class RowExplainer:
     """Integrated gradients of one trained model against the training baseline."""
 
-    def __init__(self, model, prepared):
+    def __init__(self, model, prepared: PreparedData):
         self.view = ModelView(model, prepared)
         self.model = model
         self.prepared = prepared
@@ -289,7 +293,7 @@ class RowExplainer:
 _EXPLAINERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def row_explainer(model, prepared) -> RowExplainer:
+def row_explainer(model, prepared: PreparedData) -> RowExplainer:
     """The ``RowExplainer`` of a model and its data, kept while the model lives, so its
     traced gradients serve every later call (a what-if edit re-explains one row)."""
     per_model = _EXPLAINERS.setdefault(model, {})
@@ -321,7 +325,7 @@ def _long(matrix: np.ndarray, comparison: str, branch: str, items: list[str]) ->
 
 def explain_inputs(
     model,
-    prepared,
+    prepared: PreparedData,
     X,
     row_index=None,
     steps: int = DEFAULT_STEPS,
@@ -458,7 +462,7 @@ def _attribution_long(matrix, units, unit, output, common) -> pd.DataFrame:
 
 def explain_rows(
     model,
-    prepared,
+    prepared: PreparedData,
     split: str = "val",
     max_rows: int | None = 200,
     steps: int = DEFAULT_STEPS,

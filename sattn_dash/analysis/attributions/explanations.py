@@ -14,28 +14,32 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from sattn_dash.analysis.attributions.per_row import row_agreement
 from sattn_dash.training.atomic import read_json, write_dir, write_json
 
+if TYPE_CHECKING:
+    from sattn_dash.training.run import Run
+
 FOLDER = "explanations"
 TABLES = ("columns", "branches", "completeness", "attention", "agreement")
 DEFAULT_ROWS, DEFAULT_STEPS, PROBE_ROWS = 200, 32, 16
 
 
-def _stamp(run) -> float:
+def _stamp(run: Run) -> float:
     model = run.path / "model.keras"
     return model.stat().st_mtime if model.is_file() else 0.0
 
 
-def _folder(run, split: str, rows: int, steps: int) -> Path:
+def _folder(run: Run, split: str, rows: int, steps: int) -> Path:
     return run.path / FOLDER / f"{split}-{int(rows)}rows-{int(steps)}steps"
 
 
 def cached_explanations(
-    run, split: str = "val", rows: int = DEFAULT_ROWS, steps: int = DEFAULT_STEPS
+    run: Run, split: str = "val", rows: int = DEFAULT_ROWS, steps: int = DEFAULT_STEPS
 ) -> dict[str, pd.DataFrame] | None:
     """The stored explanations of these settings for the current model, or None."""
     folder = _folder(run, split, rows, steps)
@@ -49,7 +53,7 @@ def cached_explanations(
 
 
 def explanations_for_run(
-    run,
+    run: Run,
     split: str = "val",
     rows: int = DEFAULT_ROWS,
     steps: int = DEFAULT_STEPS,
@@ -74,7 +78,7 @@ def explanations_for_run(
     return frames
 
 
-def _store(run, split, rows, steps, frames, seconds, explained) -> None:
+def _store(run: Run, split, rows, steps, frames, seconds, explained) -> None:
     folder = _folder(run, split, rows, steps)
     folder.parent.mkdir(exist_ok=True)
 
@@ -100,7 +104,7 @@ def _store(run, split, rows, steps, frames, seconds, explained) -> None:
     write_json(run.path / FOLDER / "cost.json", cost)
 
 
-def _costs(run) -> dict:
+def _costs(run: Run) -> dict:
     try:
         return read_json(run.path / FOLDER / "cost.json")
     except (OSError, ValueError):
@@ -108,7 +112,7 @@ def _costs(run) -> dict:
 
 
 def explain_cost_for_run(
-    run, split: str = "val", rows: int = DEFAULT_ROWS, steps: int = DEFAULT_STEPS
+    run: Run, split: str = "val", rows: int = DEFAULT_ROWS, steps: int = DEFAULT_STEPS
 ) -> pd.DataFrame:
     """What explaining ``rows`` rows will take, before it is paid: one row with
     ``rows, steps, seconds_per_row, estimate_s, cached, basis``. From this run's own
@@ -138,7 +142,7 @@ def explain_cost_for_run(
     )
 
 
-def _probe(run, split: str, steps: int) -> float:
+def _probe(run: Run, split: str, steps: int) -> float:
     from sattn_dash.analysis.attributions.attributions import explain_rows
 
     explain_rows(run.model, run.prepared, split, 2, steps, seed=run.config.seed)  # traces

@@ -7,16 +7,21 @@ new rows; it uses the analysis part's ``ModelView`` for the model calls.)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from sattn_dash.analysis.model_view import ModelView
 from sattn_dash.training.evaluation import predictions_frame
 
+if TYPE_CHECKING:
+    from sattn_dash.tabular.prepared import PreparedData
+
 ATTENTION = "attention/"
 
 
-def explain_rows(model, prepared, rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def explain_rows(model, prepared: PreparedData, rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """For rows of the original table (feature columns; targets optional):
 
     - ``predictions``: as ``Run.predict`` (``<target>_pred``, class probabilities);
@@ -74,7 +79,9 @@ def explain_rows(model, prepared, rows: pd.DataFrame) -> dict[str, pd.DataFrame]
     return {"predictions": predictions, "routing": routing, "attention": attention}
 
 
-def attribute_rows(model, prepared, rows: pd.DataFrame, steps: int = 32) -> dict[str, pd.DataFrame]:
+def attribute_rows(
+    model, prepared: PreparedData, rows: pd.DataFrame, steps: int = 32
+) -> dict[str, pd.DataFrame]:
     """Per-row attributions, completeness, attention and their agreement for rows of the
     original table (as ``analysis.explain_inputs``; ``row`` is the position in ``rows``,
     ``row_index`` its label in the table, so an edited copy names the row it came from)."""

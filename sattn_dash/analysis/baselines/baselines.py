@@ -8,6 +8,7 @@ attention ensemble does not beat gradient boosting, the user should know.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,12 +23,15 @@ from threadpoolctl import threadpool_limits
 from sattn_dash.analysis.scoring import HEADLINE_METRIC, higher_is_better, score
 from sattn_dash.training.atomic import json_safe
 
+if TYPE_CHECKING:
+    from sattn_dash.tabular.prepared import PreparedData
+
 COLUMNS = ["target", "task", "model", "split", "metric", "value"]
 #: Histogram gradient boosting treats a column as categorical only up to this many codes.
 _MAX_TREE_CATEGORIES = 254
 
 
-def _estimators(task: str, prepared, seed: int) -> dict[str, object]:
+def _estimators(task: str, prepared: PreparedData, seed: int) -> dict[str, object]:
     """The baseline estimators for one task, by display name."""
     codes = list(prepared.categorical_features)
     tree_categorical = [
@@ -62,7 +66,10 @@ def _predict(estimator, task: str, X: pd.DataFrame, n_classes: int) -> np.ndarra
 
 
 def sklearn_baselines(
-    prepared, splits: Sequence[str] = ("test",), seed: int | None = None, streamed=None
+    prepared: PreparedData,
+    splits: Sequence[str] = ("test",),
+    seed: int | None = None,
+    streamed=None,
 ) -> pd.DataFrame:
     """Scores of the scikit-learn baselines, one row per (target, model, split, metric).
 
@@ -79,7 +86,9 @@ def sklearn_baselines(
         return _sklearn_baselines(prepared, splits, seed, streamed)
 
 
-def _sklearn_baselines(prepared, splits: Sequence[str], seed: int, streamed) -> pd.DataFrame:
+def _sklearn_baselines(
+    prepared: PreparedData, splits: Sequence[str], seed: int, streamed
+) -> pd.DataFrame:
     rows = []
     for target, task in prepared.tasks.items():
         y_train = prepared.y_train[target]
@@ -97,7 +106,7 @@ def _sklearn_baselines(prepared, splits: Sequence[str], seed: int, streamed) -> 
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _split_predictions(fitted: dict, target: str, prepared, split: str, streamed):
+def _split_predictions(fitted: dict, target: str, prepared: PreparedData, split: str, streamed):
     """True values of `target` on one split and each fitted baseline's predictions:
     from the prepared arrays, or from a streamed table a record batch at a time."""
     task = prepared.tasks[target]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -24,8 +25,13 @@ from sattn_dash.analysis.scoring import score
 from sattn_dash.modeling import CombinerSpec
 from sattn_dash.training.evaluation import predict_outputs
 
+if TYPE_CHECKING:
+    from sattn_dash.modeling.spec import ModelSpec
+    from sattn_dash.tabular.prepared import PreparedData
+    from sattn_dash.training.config import TrainingConfig
 
-def _train(spec, prepared, config):
+
+def _train(spec: ModelSpec, prepared: PreparedData, config: TrainingConfig):
     """Fit ``spec`` the way a training session does, without a run folder."""
     from sattn_dash.training.pipeline import prepare_fit
 
@@ -34,7 +40,7 @@ def _train(spec, prepared, config):
     return model
 
 
-def variants(spec, best_branch: str) -> dict[str, object]:
+def variants(spec: ModelSpec, best_branch: str) -> dict[str, object]:
     """The simpler specs, by display name."""
     alone = dataclasses.replace(
         spec,
@@ -53,7 +59,7 @@ def variants(spec, best_branch: str) -> dict[str, object]:
     }
 
 
-def _scores(model, prepared, name: str, splits: Sequence[str]) -> list[tuple]:
+def _scores(model, prepared: PreparedData, name: str, splits: Sequence[str]) -> list[tuple]:
     rows = []
     for split in splits:
         X, y = prepared.split(split)
@@ -65,7 +71,11 @@ def _scores(model, prepared, name: str, splits: Sequence[str]) -> list[tuple]:
 
 
 def model_baselines(
-    model, spec, prepared, config, splits: Sequence[str] = ("test",)
+    model,
+    spec: ModelSpec,
+    prepared: PreparedData,
+    config: TrainingConfig,
+    splits: Sequence[str] = ("test",),
 ) -> pd.DataFrame:
     """The user's model, its best branch alone and a mean combiner, retrained; same
     columns as ``sklearn_baselines`` (``target, task, model, split, metric, value``)."""

@@ -16,11 +16,15 @@ split.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from sattn_dash.errors import SpecError
+
+if TYPE_CHECKING:
+    from sattn_dash.training.run import Run
 
 DEFAULT_BINS = 10
 DEFAULT_COVERAGE = 0.9
@@ -148,7 +152,7 @@ def conformal_intervals(
 
 
 # -- stored runs ----------------------------------------------------------------------
-def _classification_columns(run, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _classification_columns(run: Run, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Test-split class codes, probabilities and class labels from ``run.predictions``."""
     task = run.tasks.get(target)
     if task not in ("binary", "multiclass"):
@@ -169,14 +173,14 @@ def _classification_columns(run, target: str) -> tuple[np.ndarray, np.ndarray, l
     return codes, probabilities, labels
 
 
-def reliability_for_run(run, target: str, bins: int = DEFAULT_BINS) -> pd.DataFrame:
+def reliability_for_run(run: Run, target: str, bins: int = DEFAULT_BINS) -> pd.DataFrame:
     """``reliability`` of a classification target on the run's test split, with ``ece``."""
     codes, probabilities, _ = _classification_columns(run, target)
     table = reliability(codes, probabilities, bins)
     return table.assign(target=target, ece=expected_calibration_error(table))
 
 
-def threshold_table_for_run(run, target: str, positive: str | None = None) -> pd.DataFrame:
+def threshold_table_for_run(run: Run, target: str, positive: str | None = None) -> pd.DataFrame:
     """``threshold_table`` on the test split for ``positive`` (binary: the second class;
     several classes: one class against the rest, the first by default)."""
     codes, probabilities, labels = _classification_columns(run, target)
@@ -187,7 +191,7 @@ def threshold_table_for_run(run, target: str, positive: str | None = None) -> pd
     return threshold_table(codes == j, probabilities[:, j]).assign(target=target, positive=positive)
 
 
-def residuals_for_run(run, target: str) -> pd.DataFrame:
+def residuals_for_run(run: Run, target: str) -> pd.DataFrame:
     """``residuals`` of a regression target on the run's test split, with ``row_index``."""
     frame = _regression_predictions(run, target)
     return residuals(frame[f"{target}_true"], frame[f"{target}_pred"]).assign(
@@ -195,7 +199,7 @@ def residuals_for_run(run, target: str) -> pd.DataFrame:
     )
 
 
-def _regression_predictions(run, target: str) -> pd.DataFrame:
+def _regression_predictions(run: Run, target: str) -> pd.DataFrame:
     if run.tasks.get(target) != "regression":
         raise SpecError(
             f"{target!r} is not a regression target: residuals and prediction intervals are "
@@ -207,7 +211,7 @@ def _regression_predictions(run, target: str) -> pd.DataFrame:
     return frame.dropna(subset=[f"{target}_true", f"{target}_pred"])
 
 
-def conformal_for_run(run, target: str, coverage: float = DEFAULT_COVERAGE) -> pd.DataFrame:
+def conformal_for_run(run: Run, target: str, coverage: float = DEFAULT_COVERAGE) -> pd.DataFrame:
     """Split-conformal intervals on the run's test rows, calibrated on its validation
     rows (the model's weights were never fitted on them), with ``row_index``."""
     from sattn_dash.training.evaluation import predict_outputs

@@ -9,6 +9,8 @@ is not changed: the altered outputs go through a second model sharing its layers
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
@@ -17,12 +19,15 @@ from sattn_dash.analysis.modules.agreement import importance_rank
 from sattn_dash.analysis.scoring import worsening
 from sattn_dash.errors import SpecError
 
+if TYPE_CHECKING:
+    from sattn_dash.tabular.prepared import PreparedData
+
 MODES = ("mean", "zeros")
 
 
 def ablation_importance(
     model,
-    prepared,
+    prepared: PreparedData,
     mode: str = "mean",
     split: str = "val",
     metric: str | None = None,

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,9 @@ from sattn_dash.errors import SpecError
 from sattn_dash.layers import SparseAttentionWeighting
 from sattn_dash.modeling import branch_names, combiner_layer
 
+if TYPE_CHECKING:
+    from sattn_dash.tabular.prepared import PreparedData
+
 
 def _ranked(frame: pd.DataFrame) -> pd.DataFrame:
     frame["rank"] = importance_rank(frame["importance"])
@@ -33,7 +37,7 @@ def _ranked(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def module_importance(
-    model, prepared, split: str = "val", max_rows: int | None = 20_000, seed: int = 0
+    model, prepared: PreparedData, split: str = "val", max_rows: int | None = 20_000, seed: int = 0
 ) -> pd.DataFrame:
     """One row per branch with ``importance`` (what the combiner gives it) and ``rank``.
 
@@ -62,7 +66,7 @@ def module_importance(
 
 
 def branch_importance(
-    model, prepared, split: str = "val", seed: int = 0
+    model, prepared: PreparedData, split: str = "val", seed: int = 0
 ) -> dict[str, float] | None:
     """Branch -> ``importance`` of :func:`module_importance`, or None for a combiner that
     weighs no branch (concat, mean). The one answer the run card stores, so that
@@ -96,7 +100,7 @@ def _routing_summary(routing: np.ndarray, branches: list[str]) -> pd.DataFrame:
 
 
 def routing_by_class(
-    model, prepared, split: str = "val", max_rows: int | None = 20_000, seed: int = 0
+    model, prepared: PreparedData, split: str = "val", max_rows: int | None = 20_000, seed: int = 0
 ) -> pd.DataFrame:
     """Routing of a ``sparse_dense`` combiner overall, per true class, per predicted class.
 
@@ -199,7 +203,7 @@ def _temperatures(layer, asked: Iterable[float]) -> tuple[float, list[float]]:
 
 def temperature_what_if(
     model,
-    prepared,
+    prepared: PreparedData,
     temperatures: Iterable[float],
     split: str = "val",
     metric: str | None = None,

@@ -15,6 +15,8 @@ branch would get the same number and the ranking would mean nothing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
@@ -22,6 +24,9 @@ from sattn_dash.analysis.model_view import ModelView, sample_rows
 from sattn_dash.analysis.modules.agreement import importance_rank
 from sattn_dash.analysis.scoring import worsening
 from sattn_dash.errors import SpecError
+
+if TYPE_CHECKING:
+    from sattn_dash.tabular.prepared import PreparedData
 
 LEVELS = ("column", "group", "branch")
 
@@ -47,7 +52,7 @@ def units(view: ModelView, level: str) -> dict[str, list[int]]:
 
 def permutation_importance_by(
     model,
-    prepared,
+    prepared: PreparedData,
     level: str = "group",
     split: str = "val",
     n_repeats: int = 5,

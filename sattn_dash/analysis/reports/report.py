@@ -5,7 +5,7 @@ what simpler models score on the same split."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -17,9 +17,12 @@ from sattn_dash.analysis.modules.agreement import compare_importances, faithfuln
 from sattn_dash.analysis.reports import runs
 from sattn_dash.errors import SpecError
 
+if TYPE_CHECKING:
+    from sattn_dash.training.run import Run
+
 
 def run_report(
-    run, split: str = "val", retrain: bool = True, explain_rows: int = 0
+    run: Run, split: str = "val", retrain: bool = True, explain_rows: int = 0
 ) -> dict[str, Any]:
     """Every analysis table of ``run`` as records, keyed by table name.
 
@@ -92,7 +95,7 @@ def _metric_rows(metrics: dict) -> list[dict]:
     ]
 
 
-def _explanations(run, split: str, rows: int) -> dict[str, pd.DataFrame]:
+def _explanations(run: Run, split: str, rows: int) -> dict[str, pd.DataFrame]:
     frames = explanations_for_run(run, split=split, rows=rows)
     return {
         "explain_baseline": runs.baseline_for_run(run),
@@ -105,7 +108,7 @@ def _explanations(run, split: str, rows: int) -> dict[str, pd.DataFrame]:
     }
 
 
-def _calibration(run, table: Callable) -> dict[str, pd.DataFrame | None]:
+def _calibration(run: Run, table: Callable) -> dict[str, pd.DataFrame | None]:
     """Per target: reliability and thresholds (classes) or residuals and intervals."""
     tables: dict[str, pd.DataFrame | None] = {}
     for target, task in run.tasks.items():

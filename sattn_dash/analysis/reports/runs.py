@@ -10,7 +10,7 @@ CLI hold a ``Run`` and use these.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -21,46 +21,50 @@ from sattn_dash.analysis.modules import ablation, modules, permutation
 from sattn_dash.analysis.modules.agreement import faithfulness
 from sattn_dash.analysis.tokens import tokens
 
+if TYPE_CHECKING:
+    from sattn_dash.tabular.stream import StreamedData
+    from sattn_dash.training.run import Run
 
-def _seeded(run, options: dict) -> dict:
+
+def _seeded(run: Run, options: dict) -> dict:
     return {"seed": run.config.seed, **options}
 
 
-def module_importance_for_run(run, **options) -> pd.DataFrame:
+def module_importance_for_run(run: Run, **options) -> pd.DataFrame:
     return modules.module_importance(run.model, run.prepared, **_seeded(run, options))
 
 
-def routing_by_class_for_run(run, **options) -> pd.DataFrame:
+def routing_by_class_for_run(run: Run, **options) -> pd.DataFrame:
     return modules.routing_by_class(run.model, run.prepared, **_seeded(run, options))
 
 
-def importance_over_training_for_run(run) -> pd.DataFrame:
+def importance_over_training_for_run(run: Run) -> pd.DataFrame:
     return modules.importance_over_training(run.snapshots)
 
 
-def entropy_over_training_for_run(run) -> pd.DataFrame:
+def entropy_over_training_for_run(run: Run) -> pd.DataFrame:
     return modules.entropy_over_training(run.snapshots)
 
 
-def temperature_what_if_for_run(run, temperatures: Iterable[float], **options) -> pd.DataFrame:
+def temperature_what_if_for_run(run: Run, temperatures: Iterable[float], **options) -> pd.DataFrame:
     return modules.temperature_what_if(run.model, run.prepared, temperatures, **options)
 
 
-def temperature_distribution_for_run(run, temperatures: Iterable[float]) -> pd.DataFrame:
+def temperature_distribution_for_run(run: Run, temperatures: Iterable[float]) -> pd.DataFrame:
     return modules.temperature_distribution(run.model, temperatures)
 
 
-def ablation_importance_for_run(run, **options) -> pd.DataFrame:
+def ablation_importance_for_run(run: Run, **options) -> pd.DataFrame:
     return ablation.ablation_importance(run.model, run.prepared, **_seeded(run, options))
 
 
-def permutation_importance_by_for_run(run, level: str = "group", **options) -> pd.DataFrame:
+def permutation_importance_by_for_run(run: Run, level: str = "group", **options) -> pd.DataFrame:
     return permutation.permutation_importance_by(
         run.model, run.prepared, level, **_seeded(run, options)
     )
 
 
-def faithfulness_for_run(run, split: str = "val", mode: str = "mean") -> pd.DataFrame:
+def faithfulness_for_run(run: Run, split: str = "val", mode: str = "mean") -> pd.DataFrame:
     """Attention against ablation importance of one run, with the verdict."""
     return faithfulness(
         module_importance_for_run(run, split=split),
@@ -68,19 +72,21 @@ def faithfulness_for_run(run, split: str = "val", mode: str = "mean") -> pd.Data
     )
 
 
-def token_attention_for_run(run, rows: Sequence[int], **options) -> pd.DataFrame:
+def token_attention_for_run(run: Run, rows: Sequence[int], **options) -> pd.DataFrame:
     return tokens.token_attention(run.model, run.prepared, rows, **options)
 
 
-def dataset_attention_for_run(run, **options) -> pd.DataFrame:
+def dataset_attention_for_run(run: Run, **options) -> pd.DataFrame:
     return tokens.dataset_attention(run.model, run.prepared, **_seeded(run, options))
 
 
-def routing_co_selection_for_run(run, **options) -> pd.DataFrame:
+def routing_co_selection_for_run(run: Run, **options) -> pd.DataFrame:
     return tokens.routing_co_selection(run.model, run.prepared, **_seeded(run, options))
 
 
-def cls_attention_for_run(run, split: str = "val", with_permutation: bool = True) -> pd.DataFrame:
+def cls_attention_for_run(
+    run: Run, split: str = "val", with_permutation: bool = True
+) -> pd.DataFrame:
     """CLS attention per source column, next to the column's permutation importance
     (computed only when the model has a CLS token to compare)."""
     frame = tokens.cls_attention(run.model, run.prepared, split=split, seed=run.config.seed)
@@ -91,7 +97,9 @@ def cls_attention_for_run(run, split: str = "val", with_permutation: bool = True
     )
 
 
-def baselines_for_run(run, splits: Sequence[str] = ("test",), retrain: bool = True) -> pd.DataFrame:
+def baselines_for_run(
+    run: Run, splits: Sequence[str] = ("test",), retrain: bool = True
+) -> pd.DataFrame:
     """scikit-learn baselines and (with ``retrain``) the run's own simpler variants, on
     the run's split, with the same metrics; one table."""
     streamed = run_stream(run)
@@ -103,7 +111,7 @@ def baselines_for_run(run, splits: Sequence[str] = ("test",), retrain: bool = Tr
     return pd.concat(frames, ignore_index=True)
 
 
-def run_stream(run) -> Any:
+def run_stream(run: Run) -> StreamedData | None:
     """The table a streamed run read, opened again (a `StreamedData`); None for a run
     held in memory, or when the table's files are gone or changed."""
     from sattn_dash.errors import DataError
@@ -117,33 +125,33 @@ def run_stream(run) -> Any:
         return None
 
 
-def baseline_for_run(run) -> pd.DataFrame:
+def baseline_for_run(run: Run) -> pd.DataFrame:
     """The baseline row every attribution of the run starts from."""
     from sattn_dash.analysis.attributions.attributions import baseline_frame
 
     return baseline_frame(run.prepared)
 
 
-def row_attributions_for_run(run, **options) -> pd.DataFrame:
+def row_attributions_for_run(run: Run, **options) -> pd.DataFrame:
     """Per-row column attributions (``options``: ``split, rows, steps``; stored with the run)."""
     return explanations_for_run(run, **options)["columns"]
 
 
-def branch_attributions_for_run(run, **options) -> pd.DataFrame:
+def branch_attributions_for_run(run: Run, **options) -> pd.DataFrame:
     return explanations_for_run(run, **options)["branches"]
 
 
-def completeness_for_run(run, **options) -> pd.DataFrame:
+def completeness_for_run(run: Run, **options) -> pd.DataFrame:
     return explanations_for_run(run, **options)["completeness"]
 
 
-def row_attention_for_run(run, **options) -> pd.DataFrame:
+def row_attention_for_run(run: Run, **options) -> pd.DataFrame:
     return explanations_for_run(run, **options)["attention"]
 
 
-def row_agreement_for_run(run, **options) -> pd.DataFrame:
+def row_agreement_for_run(run: Run, **options) -> pd.DataFrame:
     return explanations_for_run(run, **options)["agreement"]
 
 
-def agreement_summary_for_run(run, **options) -> pd.DataFrame:
+def agreement_summary_for_run(run: Run, **options) -> pd.DataFrame:
     return agreement_summary(row_agreement_for_run(run, **options))

@@ -10,6 +10,7 @@ per query, so every weight comes with a ``selected`` flag: the weights of a quer
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,9 @@ from sattn_dash.analysis.model_view import ModelView, sample_rows
 from sattn_dash.analysis.modules.agreement import importance_rank
 from sattn_dash.analysis.tokens.token_columns import CLS
 from sattn_dash.errors import SpecError
+
+if TYPE_CHECKING:
+    from sattn_dash.tabular.prepared import PreparedData
 
 PREFIX = "attention/"
 
@@ -52,7 +56,7 @@ def _maps(explained: dict) -> dict[str, np.ndarray]:
     return {k[len(PREFIX) :]: np.asarray(v) for k, v in explained.items() if k.startswith(PREFIX)}
 
 
-def _split_rows(prepared, split: str, rows) -> tuple[np.ndarray, np.ndarray, dict]:
+def _split_rows(prepared: PreparedData, split: str, rows) -> tuple[np.ndarray, np.ndarray, dict]:
     X, y = prepared.split(split)
     rows = np.asarray(rows, dtype=np.int64).reshape(-1)
     if len(rows) == 0 or rows.min() < 0 or rows.max() >= len(X):
@@ -63,7 +67,9 @@ def _split_rows(prepared, split: str, rows) -> tuple[np.ndarray, np.ndarray, dic
     return X, rows, {t: np.asarray(v)[rows] for t, v in y.items()}
 
 
-def token_attention(model, prepared, rows: Sequence[int], split: str = "val") -> pd.DataFrame:
+def token_attention(
+    model, prepared: PreparedData, rows: Sequence[int], split: str = "val"
+) -> pd.DataFrame:
     """Every attention weight for the given rows (positions in ``split``).
 
     Columns: ``row`` (position in the split), ``row_index`` (the row's index in the
@@ -116,13 +122,13 @@ def _key_summary(scores: np.ndarray, key_names: list[str]) -> pd.DataFrame:
     )
 
 
-def _split_sample(prepared, split: str, max_rows: int | None, seed: int):
+def _split_sample(prepared: PreparedData, split: str, max_rows: int | None, seed: int):
     X, _ = prepared.split(split)
     return _split_rows(prepared, split, sample_rows(len(X), max_rows, seed))
 
 
 def dataset_attention(
-    model, prepared, split: str = "val", max_rows: int | None = 2_000, seed: int = 0
+    model, prepared: PreparedData, split: str = "val", max_rows: int | None = 2_000, seed: int = 0
 ) -> pd.DataFrame:
     """Mean attention and selection frequency of every key token, over a split:
     overall, per true class and per predicted class of each classification target.
@@ -165,7 +171,7 @@ def dataset_attention(
 
 
 def routing_co_selection(
-    model, prepared, split: str = "val", max_rows: int | None = 20_000, seed: int = 0
+    model, prepared: PreparedData, split: str = "val", max_rows: int | None = 20_000, seed: int = 0
 ) -> pd.DataFrame:
     """How often two branches are routed to together (``sparse_dense`` combiner).
 
@@ -192,7 +198,7 @@ def routing_co_selection(
 
 def cls_attention(
     model,
-    prepared,
+    prepared: PreparedData,
     split: str = "val",
     max_rows: int | None = 2_000,
     seed: int = 0,

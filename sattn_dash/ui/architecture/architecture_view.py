@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import streamlit as st
 
@@ -12,6 +14,9 @@ from sattn_dash.tabular import SAMPLES
 from sattn_dash.ui.shared import state
 from sattn_dash.ui.shared.components import table, user_error
 
+if TYPE_CHECKING:
+    from sattn_dash.tabular.prepared import PreparedData
+
 
 @st.cache_data(show_spinner="Counting parameters (builds the model once)…", max_entries=64)
 def _parameter_counts(spec_json: str, fingerprint: str, _prepared) -> pd.DataFrame:
@@ -21,7 +26,7 @@ def _parameter_counts(spec_json: str, fingerprint: str, _prepared) -> pd.DataFra
     return parameter_counts(ModelSpec.from_json(spec_json), _prepared)
 
 
-def render_diagram(spec: ModelSpec, prepared) -> None:
+def render_diagram(spec: ModelSpec, prepared: PreparedData) -> None:
     dot = spec_to_dot(spec, prepared)
     st.graphviz_chart(dot, width="stretch")
     st.download_button(
@@ -37,7 +42,7 @@ def render_diagram(spec: ModelSpec, prepared) -> None:
     )
 
 
-def render_parameters(spec: ModelSpec, prepared) -> None:
+def render_parameters(spec: ModelSpec, prepared: PreparedData) -> None:
     fingerprint = str(state.PREPARED.get()[0]) if state.PREPARED.get() else ""
     try:
         counts = _parameter_counts(spec.to_json(), fingerprint, prepared)
@@ -55,7 +60,7 @@ def render_parameters(spec: ModelSpec, prepared) -> None:
     )
 
 
-def render_downloads(spec: ModelSpec, prepared) -> None:
+def render_downloads(spec: ModelSpec, prepared: PreparedData) -> None:
     from sattn_dash.modeling.export import export_script
     from sattn_dash.training.config import TrainingConfig
 

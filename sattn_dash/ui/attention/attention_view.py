@@ -8,11 +8,18 @@ import pandas as pd
 import streamlit as st
 
 from sattn_dash.analysis.attributions import what_if
+from sattn_dash.analysis.reports.runs import (
+    dataset_attention_for_run,
+    module_importance_for_run,
+    routing_by_class_for_run,
+    routing_co_selection_for_run,
+    token_attention_for_run,
+)
 from sattn_dash.analysis.tokens.token_columns import CLS, TOP_COLUMNS, attention_by_column
 from sattn_dash.charts import attention as charts
 from sattn_dash.errors import UserError
 from sattn_dash.training.run import Run
-from sattn_dash.ui.shared import pages, state
+from sattn_dash.ui.shared import data_source, pages, state
 from sattn_dash.ui.shared.analysis_cache import compute, compute_or_explain, model
 from sattn_dash.ui.shared.components import chart, empty_state, table, user_error
 
@@ -107,7 +114,7 @@ def render_heads(run: Run, positions: list[int]) -> None:
         st.caption("Pick at least one row above.")
         return
     frame = compute_or_explain(
-        "token_attention_for_run", run, rows=[int(p) for p in positions], split="test"
+        token_attention_for_run, run, rows=[int(p) for p in positions], split="test"
     )
     if frame is None:
         return
@@ -151,7 +158,7 @@ def render_heads(run: Run, positions: list[int]) -> None:
 
 def render_dataset(run: Run) -> None:
     st.subheader("Attention over all test rows")
-    frame = compute_or_explain("dataset_attention_for_run", run, split="test")
+    frame = compute_or_explain(dataset_attention_for_run, run, split="test")
     if frame is None:
         return
     layers = list(dict.fromkeys(frame["layer"]))
@@ -201,7 +208,7 @@ def render_routing(run: Run) -> None:
         "The sparse-dense combiner sends each row to its top-k branches. How often is "
         "each branch picked, which branches go together, and does it depend on the class?"
     )
-    importance = compute_or_explain("module_importance_for_run", run, split="test")
+    importance = compute_or_explain(module_importance_for_run, run, split="test")
     if importance is not None:
         table(
             importance,
@@ -212,10 +219,10 @@ def render_routing(run: Run) -> None:
                 )
             },
         )
-    co = compute_or_explain("routing_co_selection_for_run", run, split="test")
+    co = compute_or_explain(routing_co_selection_for_run, run, split="test")
     if co is not None:
         chart(charts.co_selection(co), co, f"co_selection_{run.run_id}")
-    by_class = compute_or_explain("routing_by_class_for_run", run, split="test")
+    by_class = compute_or_explain(routing_by_class_for_run, run, split="test")
     if by_class is not None:
         for (grouping, target), block in by_class[by_class["grouping"] != "overall"].groupby(
             ["grouping", "target"], sort=False
@@ -233,19 +240,9 @@ def render_routing(run: Run) -> None:
             )
 
 
-def run_table(run: Run) -> pd.DataFrame | None:
-    """The session's table when it is the one this run was trained on."""
-    from sattn_dash.tabular import data_hash
-
-    df = state.TABLE.get()
-    if df is None:
-        return None
-    return df if data_hash(df) == run.prepared.data_hash else None
-
-
 def render_what_if(run: Run, positions: list[int]) -> None:
     st.subheader("What if this row were different?")
-    df = run_table(run)
+    df = data_source.run_table(run)
     if df is None:
         empty_state(
             "Load the table this run was trained on (Data page) to edit one of its rows and "
@@ -324,7 +321,7 @@ def render(run: Run) -> None:
         "top-k keys of each query get weight."
     )
     try:
-        compute("dataset_attention_for_run", run, split="test")
+        compute(dataset_attention_for_run, run, split="test")
     except UserError as error:
         empty_state(
             f"{error} The *Feature attention (FT-Transformer)* and *Routed experts* presets "

@@ -9,6 +9,14 @@ import pandas as pd
 import streamlit as st
 
 from sattn_dash import analysis
+from sattn_dash.analysis.reports.runs import (
+    ablation_importance_for_run,
+    baselines_for_run,
+    module_importance_for_run,
+    permutation_importance_by_for_run,
+    temperature_distribution_for_run,
+    temperature_what_if_for_run,
+)
 from sattn_dash.charts import importance as charts
 from sattn_dash.training.run import Run
 from sattn_dash.ui.shared import state
@@ -33,7 +41,7 @@ AGREEMENT_TITLES = {
 
 def render_probabilities(run: Run) -> pd.DataFrame | None:
     st.subheader("What the combiner gives each branch")
-    frame = compute_or_explain("module_importance_for_run", run)
+    frame = compute_or_explain(module_importance_for_run, run)
     if frame is None:
         return None
     if analysis.no_branch_preferred(frame["importance"]):
@@ -111,9 +119,9 @@ def render_temperature(run: Run, importance: pd.DataFrame) -> None:
         "The model is re-scored at this temperature without retraining.",
     )
     curve = compute_or_explain(
-        "temperature_distribution_for_run", run, temperatures=CURVE_TEMPERATURES
+        temperature_distribution_for_run, run, temperatures=CURVE_TEMPERATURES
     )
-    scored = compute_or_explain("temperature_what_if_for_run", run, temperatures=[chosen])
+    scored = compute_or_explain(temperature_what_if_for_run, run, temperatures=[chosen])
     if curve is None or scored is None:
         return
     chart(
@@ -175,8 +183,8 @@ def render_faithfulness(run: Run, importance: pd.DataFrame | None) -> None:
     if importance is None:
         return
     target = _target_picker(run, "faithfulness")
-    ablation = compute_or_explain("ablation_importance_for_run", run)
-    permutation = compute_or_explain("permutation_importance_by_for_run", run, level="branch")
+    ablation = compute_or_explain(ablation_importance_for_run, run)
+    permutation = compute_or_explain(permutation_importance_by_for_run, run, level="branch")
     if ablation is None or permutation is None:
         return
     ablation = ablation[ablation["target"] == target]
@@ -263,7 +271,7 @@ def render_baselines(run: Run) -> None:
         help="Trains two more models with this run's settings: slower, but it shows what the "
         "attention combiner itself adds.",
     )
-    frame = compute_or_explain("baselines_for_run", run, retrain=retrain)
+    frame = compute_or_explain(baselines_for_run, run, retrain=retrain)
     if frame is None or frame.empty:
         return
     target = _target_picker(run, "baselines")

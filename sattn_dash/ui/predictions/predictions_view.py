@@ -11,12 +11,12 @@ import streamlit as st
 from sattn_dash.analysis.attributions import explanations
 from sattn_dash.analysis.attributions.per_row import agreement_summary
 from sattn_dash.analysis.calibration import calibration
+from sattn_dash.analysis.reports.runs import faithfulness_for_run
 from sattn_dash.charts import predictions as charts
 from sattn_dash.errors import UserError
 from sattn_dash.training.run import Run
-from sattn_dash.ui.attention.attention_view import run_table
 from sattn_dash.ui.predictions.explain_jobs import job, start
-from sattn_dash.ui.shared import pages, state
+from sattn_dash.ui.shared import data_source, pages, state
 from sattn_dash.ui.shared.analysis_cache import compute_or_explain, loaded, model
 from sattn_dash.ui.shared.components import chart, empty_state, table, user_error
 
@@ -137,7 +137,7 @@ def render_intervals(run: Run, target: str) -> None:
         format_func=lambda c: f"{c:.0%} of rows",
         key=_key(f"coverage.{target}"),
     )
-    frame = compute_or_explain("conformal_for_run", run, target=target, coverage=coverage)
+    frame = compute_or_explain(calibration.conformal_for_run, run, target=target, coverage=coverage)
     residual = calibration.residuals_for_run(run, target)
     if frame is None:
         return
@@ -288,7 +288,7 @@ def render_faithfulness(run: Run) -> None:
     """The global verdict (combiner attention against ablation) beside the per-row one."""
     if run.combiner not in ("sparse_attention", "sparse_dense"):
         return
-    verdict = compute_or_explain("faithfulness_for_run", run)
+    verdict = compute_or_explain(faithfulness_for_run, run)
     if verdict is not None:
         st.caption(f"Over the whole validation split (ablation): {verdict['verdict'].iloc[0]}")
 
@@ -320,7 +320,7 @@ def render_row(run: Run, frames: dict[str, pd.DataFrame]) -> None:
 
 
 def _edited(run: Run, index) -> dict[str, pd.DataFrame] | None:
-    df = run_table(run)
+    df = data_source.run_table(run)
     if df is None:
         empty_state(
             "Load the table this run was trained on (Data page) to edit one of its rows.",

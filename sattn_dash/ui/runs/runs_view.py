@@ -77,10 +77,7 @@ def _delete(run_id: str) -> None:
     except RunError as error:
         state.RUNS_MESSAGE.set(("error", str(error)))
         return
-    if st.query_params.get("run") == run_id:
-        del st.query_params["run"]
-    if state.CURRENT_RUN.get() == run_id:
-        state.CURRENT_RUN.clear()
+    sessions.unfollow(run_id)
     state.RUNS_MESSAGE.set(("success", f"Deleted run {run_id}."))
 
 

@@ -9,6 +9,7 @@ reattaches; the trials come from the study's storage, the runs from the run stor
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -30,6 +31,10 @@ from sattn_dash.search.study import (
 from sattn_dash.ui.shared import data_source, pages, state
 from sattn_dash.ui.shared.components import chart, download_csv, empty_state, table, user_error
 from sattn_dash.workspace import default_workspace
+
+if TYPE_CHECKING:
+    from sattn_dash.tabular.prepared import PreparedData
+    from sattn_dash.tabular.schema import Schema
 
 POLL_SECONDS = 2.0
 METRICS = ("val_loss", "val_accuracy", "val_auc", "val_rmse", "val_mae")
@@ -55,16 +60,16 @@ def followed_study() -> str | None:
 
 
 # --- starting -----------------------------------------------------------------------------
-def _space_text(prepared) -> str:
+def _space_text(prepared: PreparedData) -> str:
     text = st.session_state.get(_key("space"))
     return text if text else json.dumps(default_space(prepared), indent=2)
 
 
-def _reset_space(prepared) -> None:
+def _reset_space(prepared: PreparedData) -> None:
     st.session_state[_key("space")] = json.dumps(default_space(prepared), indent=2)
 
 
-def render_start(prepared) -> None:
+def render_start(prepared: PreparedData) -> None:
     """The form that starts (or resumes) a study on the current table."""
     df, schema = state.TABLE.get(), state.SCHEMA.get()
     loaded = data_source.streamed_table()
@@ -131,7 +136,7 @@ def render_start(prepared) -> None:
         user_error(state.SEARCH_ERROR.get())
 
 
-def _start(df, schema, prepared) -> None:
+def _start(df, schema: Schema, prepared: PreparedData) -> None:
     get = st.session_state.get
     try:
         from sattn_dash.search.study import check_study_name

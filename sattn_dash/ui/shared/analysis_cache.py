@@ -1,16 +1,19 @@
 """Analysis results of a run, computed once and kept (per run and parameters).
 
 A trained model is loaded once per process (``st.cache_resource``) and every analysis
-function of ``sattn_dash.analysis`` runs under that run's lock, because a temperature
-what-if briefly changes the model's temperature. Results are cached with
-``st.cache_data`` keyed by the run folder, the model file's time and the parameters.
+function handed in (one of ``sattn_dash.analysis``'s ``*_for_run``, passed as the
+function itself) runs under that run's lock, because a temperature what-if briefly
+changes the model's temperature. Results are cached with ``st.cache_data`` keyed by the
+function's qualified name, the run folder, the model file's time and the parameters.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -18,6 +21,12 @@ import streamlit as st
 from sattn_dash.errors import UserError
 from sattn_dash.training.run import Run
 from sattn_dash.ui.shared.components import user_error
+
+if TYPE_CHECKING:
+    import keras
+
+RunAnalysis = Callable[..., pd.DataFrame]
+"""An analysis of a stored run: ``function(run, **params)`` -> a table."""
 
 
 @dataclass
@@ -42,33 +51,39 @@ def loaded(run: Run) -> LoadedRun:
 
 
 @st.cache_data(max_entries=128, show_spinner="Computing…")
-def _compute(name: str, path: str, stamp: float, params: str, _loaded: LoadedRun) -> pd.DataFrame:
-    from sattn_dash import analysis
-
-    function = getattr(analysis, name)
+def _compute(
+    name: str, path: str, stamp: float, params: str, _function: RunAnalysis, _loaded: LoadedRun
+) -> pd.DataFrame:
     with _loaded.lock:
-        return function(_loaded.run, **json.loads(params))
+        return _function(_loaded.run, **json.loads(params))
 
 
-def compute(name: str, run: Run, **params) -> pd.DataFrame:
-    """``sattn_dash.analysis.<name>(run, **params)``, cached. Raises what it raises
-    (``SpecError`` when the run's model cannot answer that question)."""
+def compute(function: RunAnalysis, run: Run, **params) -> pd.DataFrame:
+    """``function(run, **params)`` (one of ``sattn_dash.analysis``'s ``*_for_run``),
+    cached. The cache key is the function's qualified name, the run and the parameters.
+    Raises what it raises (``SpecError`` when the run's model cannot answer that
+    question)."""
     return _compute(
-        name, str(run.path), _stamp(run), json.dumps(params, sort_keys=True), loaded(run)
+        f"{function.__module__}.{function.__qualname__}",
+        str(run.path),
+        _stamp(run),
+        json.dumps(params, sort_keys=True),
+        function,
+        loaded(run),
     )
 
 
-def compute_or_explain(name: str, run: Run, **params) -> pd.DataFrame | None:
+def compute_or_explain(function: RunAnalysis, run: Run, **params) -> pd.DataFrame | None:
     """``compute``, with a user's mistake (a question this run's model cannot answer)
     shown in the page instead of raised; None then."""
     try:
-        return compute(name, run, **params)
+        return compute(function, run, **params)
     except UserError as error:
         user_error(error)
         return None
 
 
-def model(run: Run):
+def model(run: Run) -> tuple[keras.Model, threading.Lock]:
     """The run's Keras model (loaded once per process) and its lock."""
     entry = loaded(run)
     return entry.run.model, entry.lock

@@ -7,6 +7,8 @@ and the reason on screen, so the session stays usable.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from sattn_dash.errors import UserError
@@ -20,8 +22,14 @@ from sattn_dash.tabular import (
     read_table,
 )
 from sattn_dash.tabular.drafts import TableRef
-from sattn_dash.ui.shared import sessions, state
+from sattn_dash.ui.shared import prepared, schema_editor, sessions, spec_editor, state
 from sattn_dash.ui.shared.components import user_error
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sattn_dash.tabular.schema import Schema
+    from sattn_dash.training.run import Run
 
 FILE_TYPES = ["csv", "tsv", "txt", "parquet", "xlsx", "json", "jsonl", "gz", "bz2", "xz", "zst"]
 
@@ -39,7 +47,7 @@ def limits_line() -> str:
     )
 
 
-def use_table(table, name: str, schema, ref: TableRef) -> None:
+def use_table(table, name: str, schema: Schema, ref: TableRef) -> None:
     """Make ``table`` (a frame, or a ``LoadedTable`` of a server path, which may stream)
     the session's table; everything built on the old one is dropped. ``ref`` says where
     it came from, so the saved work can read it again."""
@@ -51,14 +59,27 @@ def use_table(table, name: str, schema, ref: TableRef) -> None:
     state.SAMPLE_NAME.set(ref.sample)
     state.TABLE_VERSION.set(state.TABLE_VERSION.get() + 1)
     state.UPLOAD_ERROR.clear()
-    state.SCHEMA.set(schema)
-    for key in (state.SCHEMA_ERROR, state.PREPARED, state.SPEC, state.PRESET, state.SPEC_ERROR):
-        key.clear()
-    for key in (state.ROLE_EDITOR, state.TARGET_PICKER, state.TASK_PICKER):
-        key.bump()
+    schema_editor.use_schema(schema)
+    prepared.forget()
+    spec_editor.forget()
 
 
-def streamed_table():
+def run_table(run: Run) -> pd.DataFrame | None:
+    """The session's table when it is the one this run was trained on."""
+    from sattn_dash.tabular import data_hash
+
+    df = state.TABLE.get()
+    if df is None:
+        return None
+    return df if data_hash(df) == run.prepared.data_hash else None
+
+
+def report_error(message: str) -> None:
+    """Say above the loaders why a table could not be loaded (until the next table)."""
+    state.UPLOAD_ERROR.set(message)
+
+
+def streamed_table() -> LoadedTable | None:
     """The session's table as a `LoadedTable` when it streams (too large to hold), else
     None: then only its seeded sample is in memory."""
     loaded = state.STREAM.get()

@@ -7,6 +7,7 @@ preparing is cheap but not free, so the result is kept until the table or schema
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -15,8 +16,11 @@ from sattn_dash.tabular import prepare
 from sattn_dash.ui.shared import pages, state
 from sattn_dash.ui.shared.components import empty_state, user_error
 
+if TYPE_CHECKING:
+    from sattn_dash.tabular.prepared import PreparedData
 
-def current_prepared():
+
+def current_prepared() -> PreparedData | None:
     """PreparedData for the current table and schema, or None before a target is chosen.
 
     Raises ``DataError`` when the table cannot be prepared as the schema says.
@@ -36,7 +40,12 @@ def current_prepared():
     return prepared
 
 
-def prepared_or_hint():
+def forget() -> None:
+    """Drop the kept preparation (the table changed)."""
+    state.PREPARED.clear()
+
+
+def prepared_or_hint() -> PreparedData | None:
     """The prepared data, or None after showing what to do first (no table, no target,
     or a table that cannot be prepared as the schema says)."""
     if state.TABLE.get() is None:
@@ -62,7 +71,7 @@ def prepared_or_hint():
         return None
 
 
-def require_prepared():
+def require_prepared() -> PreparedData:
     """The prepared data; otherwise say what to do first and end the page there."""
     prepared = prepared_or_hint()
     if prepared is None:

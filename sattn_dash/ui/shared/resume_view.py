@@ -23,8 +23,7 @@ def _resume(run_id: str) -> None:
         state.RESUME_ERROR.set((run_id, str(error)))
         return
     state.RESUME_ERROR.clear()
-    state.CURRENT_RUN.set(run_id)
-    st.query_params["run"] = run_id
+    sessions.follow(run_id)
 
 
 def render(run_id: str, epochs_run: int, epochs: int | None, where: str) -> None:

@@ -32,8 +32,20 @@ def _change(change: Callable[[Schema], Schema]) -> None:
     else:
         state.SCHEMA.set(schema)
         state.SCHEMA_ERROR.clear()
+    _redraw()
+
+
+def _redraw() -> None:
+    """New keys for the editor's widgets, so they show the stored schema."""
     for key in (state.ROLE_EDITOR, state.TARGET_PICKER, state.TASK_PICKER):
         key.bump()
+
+
+def use_schema(schema: Schema) -> None:
+    """Edit ``schema`` from now on (a new table's inferred one), forgetting the last one."""
+    state.SCHEMA.set(schema)
+    state.SCHEMA_ERROR.clear()
+    _redraw()
 
 
 def _on_targets() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -33,6 +34,9 @@ from sattn_dash.ui.shared import state
 from sattn_dash.ui.shared.components import user_error
 from sattn_dash.ui.shared.editor_state import apply_editor_changes
 
+if TYPE_CHECKING:
+    from sattn_dash.tabular.prepared import PreparedData
+
 COMBINER_HELP = {
     "sparse_attention": "One learned weight per branch, normalised into module "
     "probabilities that sum to 1: the same mix for every sample. Reads directly as "
@@ -53,7 +57,7 @@ TOP_K_HELP = (
 )
 
 
-def default_preset(prepared) -> str:
+def default_preset(prepared: PreparedData) -> str:
     """The user's own column groups ask for a branch each; otherwise the default."""
     return "per_group" if prepared.schema.groups else DEFAULT_PRESET
 
@@ -63,7 +67,7 @@ def _widget(name: str) -> str:
     return f"{state.SPEC.versioned()}.{name}"
 
 
-def commit(spec: ModelSpec, prepared) -> bool:
+def commit(spec: ModelSpec, prepared: PreparedData) -> bool:
     """Store ``spec`` if it is valid for ``prepared``; else keep the old one and say why."""
     try:
         spec.validate(prepared)
@@ -77,7 +81,7 @@ def commit(spec: ModelSpec, prepared) -> bool:
     return True
 
 
-def ensure_spec(prepared) -> ModelSpec:
+def ensure_spec(prepared: PreparedData) -> ModelSpec:
     """The session's spec for the current data: made from the default preset the first
     time, given one head per current target, and rebuilt from its preset (saying why)
     when a data change left it invalid (e.g. a branch reads a group that was removed)."""
@@ -105,17 +109,29 @@ def ensure_spec(prepared) -> ModelSpec:
     return fitted
 
 
-def use_preset(name: str, prepared) -> None:
+def use_spec(spec: ModelSpec, preset: str | None) -> None:
+    """Edit ``spec`` (restored from saved work), started from ``preset``."""
+    state.SPEC.set(spec)
+    state.PRESET.set(preset)
+
+
+def forget() -> None:
+    """Drop the spec being edited (the table changed); ``ensure_spec`` makes a new one."""
+    for key in (state.SPEC, state.PRESET, state.SPEC_ERROR):
+        key.clear()
+
+
+def use_preset(name: str, prepared: PreparedData) -> None:
     spec = preset_spec(name, prepared)
     state.PRESET.set(name)
     commit(spec, prepared)
 
 
-def _on_preset(prepared) -> None:
+def _on_preset(prepared: PreparedData) -> None:
     use_preset(st.session_state[state.PRESET_PICKER.name], prepared)
 
 
-def _edit(prepared, change: Callable[[ModelSpec], ModelSpec]) -> None:
+def _edit(prepared: PreparedData, change: Callable[[ModelSpec], ModelSpec]) -> None:
     try:
         spec = change(state.SPEC.get())
     except SpecError as error:
@@ -125,7 +141,7 @@ def _edit(prepared, change: Callable[[ModelSpec], ModelSpec]) -> None:
     commit(spec, prepared)
 
 
-def render_presets(prepared) -> None:
+def render_presets(prepared: PreparedData) -> None:
     names = list(PRESETS)
     current = state.PRESET.get()
     st.radio(
@@ -141,7 +157,7 @@ def render_presets(prepared) -> None:
     )
 
 
-def _input_options(prepared) -> list[str]:
+def _input_options(prepared: PreparedData) -> list[str]:
     groups = list(prepared.schema.groups)
     return ["all", *groups, *[c for c in prepared.schema.feature_columns if c not in groups]]
 
@@ -152,7 +168,7 @@ def _branch_inputs(value: list[str]):
     return tuple(value)
 
 
-def _set_branch_field(prepared, index: int, field: str) -> None:
+def _set_branch_field(prepared: PreparedData, index: int, field: str) -> None:
     value = st.session_state[_widget(f"branch.{index}.{field}")]
     if field == "inputs":
         value = _branch_inputs(value)
@@ -168,7 +184,7 @@ def _set_branch_field(prepared, index: int, field: str) -> None:
     )
 
 
-def render_branch(prepared, index: int, branch: BranchSpec, count: int) -> None:
+def render_branch(prepared: PreparedData, index: int, branch: BranchSpec, count: int) -> None:
     with st.container(border=True):
         top = st.columns([3, 5, 1, 1, 1], vertical_alignment="bottom")
         top[0].text_input(
@@ -267,7 +283,7 @@ def render_branch(prepared, index: int, branch: BranchSpec, count: int) -> None:
         )
 
 
-def render_categorical(prepared, index: int, branch: BranchSpec) -> None:
+def render_categorical(prepared: PreparedData, index: int, branch: BranchSpec) -> None:
     """How the branch reads its many-level categorical columns (integer codes)."""
     names = [prepared.feature_names[p] for p in branch.feature_positions(prepared)]
     coded = [n for n in names if n in prepared.categorical_features]
@@ -301,7 +317,7 @@ def render_categorical(prepared, index: int, branch: BranchSpec) -> None:
     cols[2].caption(f"Encoded here: {levels}")
 
 
-def render_branches(prepared, spec: ModelSpec) -> None:
+def render_branches(prepared: PreparedData, spec: ModelSpec) -> None:
     st.caption(
         "A **branch** is a small network over some of the features. The combiner sees "
         "each branch as a *module* and learns how much to trust it. Edit a block's cells; "
@@ -320,7 +336,7 @@ def render_branches(prepared, spec: ModelSpec) -> None:
     )
 
 
-def _set_combiner(prepared, field: str) -> None:
+def _set_combiner(prepared: PreparedData, field: str) -> None:
     value = st.session_state[_widget(f"combiner.{field}")]
     if field == "project_to" and not value:
         value = None
@@ -329,7 +345,7 @@ def _set_combiner(prepared, field: str) -> None:
     _edit(prepared, lambda s: replace(s, combiner=replace(s.combiner, **{field: value})))
 
 
-def _combiner_widget(prepared, kind, label, field, value, **kw):
+def _combiner_widget(prepared: PreparedData, kind, label, field, value, **kw):
     return kind(
         label,
         value=value,
@@ -340,7 +356,7 @@ def _combiner_widget(prepared, kind, label, field, value, **kw):
     )
 
 
-def render_combiner(prepared, spec: ModelSpec) -> None:
+def render_combiner(prepared: PreparedData, spec: ModelSpec) -> None:
     c = spec.combiner
     st.selectbox(
         "Combiner",
@@ -455,7 +471,7 @@ def render_combiner(prepared, spec: ModelSpec) -> None:
         )
 
 
-def _set_head(prepared, index: int, field: str) -> None:
+def _set_head(prepared: PreparedData, index: int, field: str) -> None:
     value = st.session_state[_widget(f"head.{index}.{field}")]
     if field == "hidden_units":
         try:
@@ -476,7 +492,7 @@ def _set_head(prepared, index: int, field: str) -> None:
     _edit(prepared, change)
 
 
-def render_heads(prepared, spec: ModelSpec) -> None:
+def render_heads(prepared: PreparedData, spec: ModelSpec) -> None:
     for index, head in enumerate(spec.heads):
         task = prepared.tasks.get(head.target, "")
         cols = st.columns([2, 1, 2], vertical_alignment="bottom")
@@ -500,12 +516,12 @@ def render_heads(prepared, spec: ModelSpec) -> None:
         )
 
 
-def _set_top(prepared, field: str) -> None:
+def _set_top(prepared: PreparedData, field: str) -> None:
     value = st.session_state[_widget(field)]
     _edit(prepared, lambda s: replace(s, **{field: value}))
 
 
-def render_optimizer(prepared, spec: ModelSpec) -> None:
+def render_optimizer(prepared: PreparedData, spec: ModelSpec) -> None:
     cols = st.columns(3)
     cols[0].text_input(
         "Model name",
@@ -536,12 +552,12 @@ def render_optimizer(prepared, spec: ModelSpec) -> None:
     render_recipe(prepared, spec)
 
 
-def _set_weight_decay(prepared) -> None:
+def _set_weight_decay(prepared: PreparedData) -> None:
     value = st.session_state[_widget("weight_decay")]
     _edit(prepared, lambda s: replace(s, weight_decay=None if value is None else float(value)))
 
 
-def render_recipe(prepared, spec: ModelSpec) -> None:
+def render_recipe(prepared: PreparedData, spec: ModelSpec) -> None:
     """Weight decay, learning-rate schedule and label smoothing: the training recipe."""
     cols = st.columns(4)
     cols[0].number_input(
@@ -594,7 +610,7 @@ def render_recipe(prepared, spec: ModelSpec) -> None:
     )
 
 
-def _on_spec_upload(prepared) -> None:
+def _on_spec_upload(prepared: PreparedData) -> None:
     uploaded = st.session_state.get(state.SPEC_UPLOADER.name)
     if uploaded is None:
         return
@@ -607,7 +623,7 @@ def _on_spec_upload(prepared) -> None:
         state.PRESET.set(spec.preset)
 
 
-def render_spec_upload(prepared) -> None:
+def render_spec_upload(prepared: PreparedData) -> None:
     st.file_uploader(
         "Load a spec (JSON)",
         type=["json"],

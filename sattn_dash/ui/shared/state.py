@@ -86,8 +86,10 @@ PRESET_PICKER = Key("arch.preset_picker", "spec_editor", doc="preset radio widge
 WORK_ID = Key("work.id", "work", doc="id of this user's draft in the workspace (also ?work=)")
 WORK_SAVED = Key("work.saved", "work", doc="what the draft held when last written")
 
+# The run this tab follows (owner: sattn_dash.ui.shared.sessions)
+CURRENT_RUN = Key("train.run", "sessions", doc="run id this tab follows (also ?run=)")
+
 # Training (owner: sattn_dash.ui.train.train_panel)
-CURRENT_RUN = Key("train.run", "train_panel", doc="run id this tab follows (also ?run=)")
 MY_RUNS = Key("train.my_runs", "train_panel", list, "run ids this tab started")
 TRAIN_ERROR = Key("train.error", "train_panel", doc="message of the last refused start")
 TRAIN_WIDGET = Key("train.form", "train_panel", doc="prefix of training-setting widgets")

@@ -15,7 +15,7 @@ from sattn_dash.errors import UserError
 from sattn_dash.modeling.spec import ModelSpec
 from sattn_dash.tabular import Schema, infer_schema
 from sattn_dash.tabular.drafts import Draft, new_draft_id, valid_draft_id
-from sattn_dash.ui.shared import data_source, state
+from sattn_dash.ui.shared import data_source, spec_editor, state
 from sattn_dash.ui.shared.sessions import drafts
 
 PARAM = "work"
@@ -40,7 +40,7 @@ def restore() -> None:
         wanted = st.query_params.get(PARAM)
         draft = drafts().load(wanted) if valid_draft_id(wanted) else None
         if wanted and draft is None:
-            state.UPLOAD_ERROR.set(
+            data_source.report_error(
                 "The saved work this link names is not in this workspace (it may have been "
                 "made on another server). Load a table to start again."
             )
@@ -59,12 +59,11 @@ def _apply(draft: Draft) -> None:
         schema = Schema.from_dict(draft.schema) if draft.schema else infer_schema(table.df)
         spec = ModelSpec.from_dict(draft.spec) if draft.spec else None
     except (UserError, KeyError, TypeError, ValueError) as error:
-        state.UPLOAD_ERROR.set(f"The saved work could not be restored: {error}")
+        data_source.report_error(f"The saved work could not be restored: {error}")
         return
     data_source.use_table(table, draft.table.name, schema, draft.table)
     if spec is not None:
-        state.SPEC.set(spec)
-        state.PRESET.set(draft.preset)
+        spec_editor.use_spec(spec, draft.preset)
     state.WORK_SAVED.set(_snapshot())
 
 

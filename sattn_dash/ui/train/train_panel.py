@@ -1,13 +1,15 @@
 """The Train page's parts: settings, Start, and the live panel that follows a run.
 
 Training runs in the registry's worker thread; this module only submits, polls and
-stops. The run id lives in ``st.query_params["run"]`` (and ``state.CURRENT_RUN``), so a
-refresh or a second tab with the same URL reattaches to the job.
+stops. The run id lives in ``st.query_params["run"]`` (and ``state.CURRENT_RUN``, kept
+by ``sessions.follow``), so a refresh or a second tab with the same URL reattaches to the
+job.
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -18,6 +20,10 @@ from sattn_dash.training.config import TrainingConfig
 from sattn_dash.training.store import ACTIVE_STATES
 from sattn_dash.ui.shared import data_source, pages, resume_view, sessions, state
 from sattn_dash.ui.shared.components import chart, empty_state, user_error
+
+if TYPE_CHECKING:
+    from sattn_dash.modeling.spec import ModelSpec
+    from sattn_dash.training.run import Run
 
 POLL_SECONDS = 1.0
 DEFAULTS = TrainingConfig()
@@ -39,19 +45,6 @@ def _choice(column, label: str, labels: dict, name: str, help: str) -> None:
     )
 
 
-def followed_run() -> str | None:
-    """The run this tab follows: ``?run=`` wins (refresh, shared link), then the session."""
-    from_url = st.query_params.get("run")
-    if from_url and sessions.run_exists(from_url):
-        state.CURRENT_RUN.set(from_url)
-        return from_url
-    current = state.CURRENT_RUN.get()
-    if current and sessions.run_exists(current):
-        st.query_params["run"] = current
-        return current
-    return None
-
-
 def format_seconds(seconds: float | None) -> str:
     if seconds is None or not math.isfinite(seconds):
         return "–"
@@ -67,7 +60,7 @@ def format_seconds(seconds: float | None) -> str:
     )
 
 
-def render_settings(spec) -> None:
+def render_settings(spec: ModelSpec) -> None:
     """The training settings; values survive page switches (persist_state)."""
     from sattn_dash.training.devices import list_devices  # asks TensorFlow for GPUs
 
@@ -210,7 +203,7 @@ def render_encoding_settings() -> None:
     )
 
 
-def config_from_widgets(spec) -> TrainingConfig:
+def config_from_widgets(spec: ModelSpec) -> TrainingConfig:
     get = st.session_state.get
     lr = float(get(_key("learning_rate"), spec.learning_rate))
     return TrainingConfig(
@@ -229,7 +222,7 @@ def config_from_widgets(spec) -> TrainingConfig:
     )
 
 
-def start(spec) -> None:
+def start(spec: ModelSpec) -> None:
     """Submit the current table, schema and spec to the queue; follow the new run."""
     try:
         config = config_from_widgets(spec)
@@ -252,9 +245,8 @@ def start(spec) -> None:
         state.TRAIN_ERROR.set(str(error))
         return
     state.TRAIN_ERROR.clear()
-    state.CURRENT_RUN.set(run_id)
     state.MY_RUNS.set([*state.MY_RUNS.get(), run_id])
-    st.query_params["run"] = run_id
+    sessions.follow(run_id)
 
 
 def start_label() -> tuple[str, str | None]:
@@ -272,7 +264,7 @@ def start_label() -> tuple[str, str | None]:
     )
 
 
-def render_start(spec) -> None:
+def render_start(spec: ModelSpec) -> None:
     loaded = data_source.streamed_table()
     if loaded is not None:
         st.caption(
@@ -341,7 +333,7 @@ def render_progress(run_id: str, status: dict, title: str) -> None:
         user_error(status["error"])
 
 
-def render_curves(run) -> None:
+def render_curves(run: Run) -> None:
     history = tidy.history_long(run.history)
     if history.empty:
         st.caption("Curves appear here when the first epoch ends.")
@@ -374,7 +366,7 @@ def render_curves(run) -> None:
             )
 
 
-def render_result(run) -> None:
+def render_result(run: Run) -> None:
     metrics = tidy.metrics_long(run.metrics)
     if not metrics.empty:
         st.subheader("Test-set results")
