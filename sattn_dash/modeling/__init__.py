@@ -10,6 +10,10 @@ __getattr__, __all__ = lazy_exports(
     __name__,
     {
         "build_model": "build",
+        "COMBINERS": "combiners",
+        "Combiner": "combiners",
+        "combiner": "combiners",
+        "combiner_kinds": "combiners",
         "load_model": "saving",
         "spec_to_dot": "diagram",
         "attention_layers": "explain",
@@ -25,7 +29,6 @@ __getattr__, __all__ = lazy_exports(
         "preset_spec": "presets",
         "ACTIVATIONS": "spec",
         "BLOCK_KINDS": "spec",
-        "COMBINER_KINDS": "spec",
         "OPTIMIZERS": "spec",
         "BlockSpec": "spec",
         "BranchSpec": "spec",
