@@ -32,7 +32,7 @@ __getattr__, __all__ = lazy_exports(
         "OPTIMIZERS": "spec",
         "BlockSpec": "spec",
         "BranchSpec": "spec",
-        "CombinerSpec": "spec",
+        "CombinerSpec": "combiners",
         "HeadSpec": "spec",
         "ModelSpec": "spec",
         "head_name": "spec",

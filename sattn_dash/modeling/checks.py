@@ -4,10 +4,20 @@ its path (``combiner.top_k``) and says what was expected."""
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 
 from sattn_dash.errors import SpecError
 
-__all__ = ["choices", "is_int", "is_number", "number", "one_of", "positive_int"]
+__all__ = [
+    "choices",
+    "is_int",
+    "is_number",
+    "known_fields",
+    "mapping",
+    "number",
+    "one_of",
+    "positive_int",
+]
 
 
 def choices(values) -> str:
@@ -41,3 +51,19 @@ def number(path: str, value, *, low: float, low_open: bool, high: float | None =
 def one_of(path: str, value, options, what: str) -> None:
     if value not in options:
         raise SpecError(f"{path}: unknown {what} {value!r}; choose one of {choices(options)}.")
+
+
+def mapping(data, path: str) -> dict:
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: expected an object with named fields, got {type(data).__name__}.")
+    return data
+
+
+def known_fields(cls, data, path: str) -> dict:
+    """``data`` as keyword arguments of the dataclass ``cls``; no field it lacks."""
+    data = mapping(data, path)
+    known = [f.name for f in fields(cls)]
+    for key in data:
+        if key not in known:
+            raise SpecError(f"{path}.{key}: unknown field; known fields are {choices(known)}.")
+    return dict(data)

@@ -9,28 +9,28 @@ learned weight per module, a routing per row). The rest of the code asks
 ``combiner(kind)`` and never compares kind names.
 
 To add a combiner: subclass ``Combiner`` here and list it in ``COMBINERS``. An option
-no kind had before also needs a field on ``CombinerSpec`` (its default lives there) and
+no kind had before also needs a field (with its default) on ``CombinerSpec`` below and
 a widget in the spec editor. Keras loads only when a model is built.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
 
 from sattn_dash.errors import SpecError
 from sattn_dash.layers.options import NORMALIZERS, PENALTIES
-from sattn_dash.modeling.checks import number, one_of, positive_int
-
-if TYPE_CHECKING:
-    from sattn_dash.modeling.spec import CombinerSpec, ModelSpec
+from sattn_dash.modeling.checks import known_fields, number, one_of, positive_int
 
 __all__ = [
     "COMBINERS",
     "DEFAULT_COMBINER",
     "Combiner",
+    "CombinerSpec",
     "combiner",
     "combiner_kinds",
+    "kinds_text",
     "kinds_with",
 ]
 
@@ -64,7 +64,7 @@ class Combiner:
         """Searched ``options`` made valid for ``n_modules`` modules."""
         return options
 
-    def label(self, spec: ModelSpec) -> str:
+    def label(self, c: CombinerSpec, n_modules: int) -> str:
         """The combiner's node in the architecture diagram."""
         return self.title
 
@@ -107,8 +107,7 @@ class SparseAttention(Combiner):
             one_of(f"{path}.penalty", c.penalty, PENALTIES, "penalty")
         number(f"{path}.penalty_weight", c.penalty_weight, low=0.0, low_open=False)
 
-    def label(self, spec):
-        c = spec.combiner
+    def label(self, c, n_modules):
         extra = f"\nproject to {c.project_to}" if c.project_to else ""
         penalty = f"\npenalty {c.penalty} × {c.penalty_weight:g}" if c.penalty else ""
         return f"SparseAttentionWeighting\nT={c.temperature:g}, {c.normalizer}{extra}{penalty}"
@@ -164,11 +163,10 @@ class SparseDense(Combiner):
         # Asked for in the space's range, used as at most the trial's branch count.
         return {**options, "top_k": min(options["top_k"], n_modules)}
 
-    def label(self, spec):
-        c = spec.combiner
+    def label(self, c, n_modules):
         noise = ", noisy gating" if c.noisy_gating else ""
         return (
-            f"{self.title}\ntop-{c.top_k} of {len(spec.module_names)} modules, "
+            f"{self.title}\ntop-{c.top_k} of {n_modules} modules, "
             f"{c.num_heads} heads{noise}\nload balance × {c.load_balance_weight:g}"
         )
 
@@ -251,3 +249,38 @@ def combiner(kind: str) -> Combiner:
 def kinds_with(fact: str) -> tuple[str, ...]:
     """The kinds for which ``fact`` (``has_routing``, ``importance``, ...) holds."""
     return tuple(k for k, c in COMBINERS.items() if getattr(c, fact))
+
+
+def kinds_text(fact: str) -> str:
+    """Those kinds for a message: ``'sparse_attention' or 'sparse_dense'``."""
+    return " or ".join(repr(k) for k in kinds_with(fact))
+
+
+@dataclass(frozen=True)
+class CombinerSpec:
+    """How the modules become one vector: a ``kind`` of ``COMBINERS`` and every kind's
+    options with their defaults. A kind reads the options its class lists; the others
+    keep their defaults, so a saved spec loads whatever its kind."""
+
+    kind: str = DEFAULT_COMBINER
+    temperature: float = 1.0
+    normalizer: str = "softmax"
+    project_to: int | None = None
+    penalty: str | None = None
+    penalty_weight: float = 0.01
+    top_k: int = 2
+    num_heads: int = 2
+    key_dim: int = 16
+    load_balance_weight: float = 0.01
+    noisy_gating: bool = True
+
+    def validate(self, path: str, n_branches: int) -> None:
+        one_of(f"{path}.kind", self.kind, combiner_kinds(), "combiner kind")
+        combiner(self.kind).validate(self, path, n_branches)
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict, path: str = "combiner") -> CombinerSpec:
+        return cls(**known_fields(cls, data, path))

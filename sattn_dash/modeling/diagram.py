@@ -67,7 +67,7 @@ def spec_to_dot(spec: ModelSpec, prepared=None) -> str:
         + _quote("features" + (f"\n{n_inputs} inputs" if n_inputs is not None else ""))
         + ', shape=cylinder, fillcolor="#e3f2fd"];',
         "  combiner [label="
-        + _quote(combiner(spec.combiner.kind).label(spec))
+        + _quote(combiner(spec.combiner.kind).label(spec.combiner, len(spec.module_names)))
         + ', shape=hexagon, fillcolor="#fff3e0"];',
     ]
     for branch in spec.branches:

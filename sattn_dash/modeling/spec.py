@@ -14,10 +14,12 @@ from typing import Any
 
 from sattn_dash.errors import SpecError
 from sattn_dash.modeling.checks import choices as _choices
+from sattn_dash.modeling.checks import known_fields as _known_fields
+from sattn_dash.modeling.checks import mapping as _require_mapping
 from sattn_dash.modeling.checks import number as _number
 from sattn_dash.modeling.checks import one_of as _one_of
 from sattn_dash.modeling.checks import positive_int as _positive_int
-from sattn_dash.modeling.combiners import DEFAULT_COMBINER, combiner, combiner_kinds
+from sattn_dash.modeling.combiners import CombinerSpec
 
 SPEC_VERSION = 1
 
@@ -333,36 +335,6 @@ class BranchSpec:
 
 
 @dataclass(frozen=True)
-class CombinerSpec:
-    """How branch outputs become one vector: ``kind`` names a combiner of
-    ``modeling/combiners.py``, which reads the options it lists; the others keep their
-    defaults (so a saved spec loads whatever its kind)."""
-
-    kind: str = DEFAULT_COMBINER
-    temperature: float = 1.0
-    normalizer: str = "softmax"
-    project_to: int | None = None
-    penalty: str | None = None
-    penalty_weight: float = 0.01
-    top_k: int = 2
-    num_heads: int = 2
-    key_dim: int = 16
-    load_balance_weight: float = 0.01
-    noisy_gating: bool = True
-
-    def validate(self, path: str, n_branches: int) -> None:
-        _one_of(f"{path}.kind", self.kind, combiner_kinds(), "combiner kind")
-        combiner(self.kind).validate(self, path, n_branches)
-
-    def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, data: dict, path: str = "combiner") -> CombinerSpec:
-        return cls(**_known_fields(cls, data, path))
-
-
-@dataclass(frozen=True)
 class HeadSpec:
     """The output for one target: optional hidden Dense(relu) layers, then the task's
     activation (sigmoid, softmax, or a rescale to the target's units) and its loss."""
@@ -577,21 +549,6 @@ def _check_names_apart(path: str, name: str, other: str) -> None:
                 f"{path}: {longer!r} is {shorter!r} plus '_<number>', which makes their "
                 f"layer names clash; rename one (e.g. {longer.replace('_', '', 1)!r})."
             )
-
-
-def _require_mapping(data, path: str) -> dict:
-    if not isinstance(data, dict):
-        raise SpecError(f"{path}: expected an object with named fields, got {type(data).__name__}.")
-    return data
-
-
-def _known_fields(cls, data, path: str) -> dict:
-    data = _require_mapping(data, path)
-    known = [f.name for f in fields(cls)]
-    for key in data:
-        if key not in known:
-            raise SpecError(f"{path}.{key}: unknown field; known fields are {_choices(known)}.")
-    return dict(data)
 
 
 def _validate_against(spec: ModelSpec, data) -> None:

@@ -12,6 +12,7 @@ from sattn_dash.analysis import calibration, explanations
 from sattn_dash.analysis.per_row import agreement_summary
 from sattn_dash.charts import predictions as charts
 from sattn_dash.errors import UserError
+from sattn_dash.modeling.combiners import kinds_with
 from sattn_dash.training.run import Run
 from sattn_dash.ui import pages, state
 from sattn_dash.ui.analysis_cache import compute_or_explain, loaded, model
@@ -285,7 +286,7 @@ def render_agreement(run: Run, frames: dict[str, pd.DataFrame]) -> None:
 
 def render_faithfulness(run: Run) -> None:
     """The global verdict (combiner attention against ablation) beside the per-row one."""
-    if run.combiner not in ("sparse_attention", "sparse_dense"):
+    if run.combiner not in kinds_with("importance"):
         return
     verdict = compute_or_explain("faithfulness_for_run", run)
     if verdict is not None:
