@@ -14,15 +14,14 @@ from dataclasses import replace
 import streamlit as st
 
 from sattn_dash.errors import SpecError
+from sattn_dash.layers.options import NORMALIZERS, PENALTIES
 from sattn_dash.modeling.combiners import combiner, combiner_kinds
 from sattn_dash.modeling.presets import DEFAULT_PRESET, PRESETS, preset_spec
 from sattn_dash.modeling.spec import (
     ACTIVATIONS,
     BLOCK_KINDS,
     CATEGORICAL_ENCODINGS,
-    NORMALIZERS,
     OPTIMIZERS,
-    PENALTIES,
     POOLINGS,
     SCHEDULES,
     BranchSpec,
