@@ -8,37 +8,28 @@ from dataclasses import fields
 
 from sattn_dash.errors import SpecError
 
-__all__ = [
-    "choices",
-    "is_int",
-    "is_number",
-    "known_fields",
-    "mapping",
-    "number",
-    "one_of",
-    "positive_int",
-]
+__all__ = ["choices", "known_fields", "mapping", "number", "one_of", "positive_int"]
 
 
 def choices(values) -> str:
     return ", ".join(repr(v) for v in values)
 
 
-def is_int(value) -> bool:
+def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def is_number(value) -> bool:
+def _is_number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def positive_int(path: str, value, minimum: int = 1) -> None:
-    if not is_int(value) or value < minimum:
+    if not _is_int(value) or value < minimum:
         raise SpecError(f"{path}: expected a whole number >= {minimum}, got {value!r}.")
 
 
 def number(path: str, value, *, low: float, low_open: bool, high: float | None = None) -> None:
-    ok = is_number(value) and (value > low if low_open else value >= low)
+    ok = _is_number(value) and (value > low if low_open else value >= low)
     if ok and high is not None:
         ok = value < high
     if not ok:

@@ -1,16 +1,11 @@
-"""The combiner kinds: how the branch outputs (the modules) become one vector.
+"""The combiner kinds: how the modules (branch outputs) become one vector.
 
-One base class and one subclass per kind, as Keras' ``Merge`` base gives its merge
-layers one extension point (``_merge_function``). A subclass owns every fact about its
-kind: its id (a ``CombinerSpec``'s ``kind``), the name and one-line description a user
-reads, the spec options it reads and their checks, the options a search tunes, how it
-builds its Keras layer from the modules, and what can be read from it afterwards (a
-learned weight per module, a routing per row). The rest of the code asks
-``combiner(kind)`` and never compares kind names.
-
-To add a combiner: subclass ``Combiner`` here and list it in ``COMBINERS``. An option
-no kind had before also needs a field (with its default) on ``CombinerSpec`` below and
-a widget in the spec editor. Keras loads only when a model is built.
+One base class and a subclass per kind, as Keras' ``Merge`` base is for merges. A
+subclass owns every fact about its kind: id, name and description, the spec options it
+reads and their checks, those a search tunes, its Keras layer, and what can be read from
+it (a weight per module, a routing per row). Everything else asks ``combiner(kind)``.
+To add one: subclass ``Combiner`` and list it in ``COMBINERS``; a new option also needs
+a field on ``CombinerSpec`` below and a widget in the spec editor.
 """
 
 from __future__ import annotations
@@ -25,7 +20,6 @@ from sattn_dash.modeling.checks import known_fields, number, one_of, positive_in
 
 __all__ = [
     "COMBINERS",
-    "DEFAULT_COMBINER",
     "Combiner",
     "CombinerSpec",
     "combiner",
@@ -76,7 +70,7 @@ class Combiner:
 
 
 def _tensors(modules: list, c: CombinerSpec) -> tuple[list, list[int], int]:
-    """The modules' tensors, their widths and the common width they are projected to."""
+    """The modules' tensors, their widths and the width they are projected to."""
     tensors = [t for _, t in modules]
     widths = [int(t.shape[-1]) for t in tensors]
     return tensors, widths, c.project_to or max(widths)
@@ -229,7 +223,6 @@ class Concat(Combiner):
 
 # The order users see them in (and a search space tries them in).
 COMBINERS: dict[str, Combiner] = {k.kind: k() for k in (SparseAttention, SparseDense, Mean, Concat)}
-DEFAULT_COMBINER = SparseAttention.kind
 
 
 def combiner_kinds() -> tuple[str, ...]:
@@ -262,7 +255,7 @@ class CombinerSpec:
     options with their defaults. A kind reads the options its class lists; the others
     keep their defaults, so a saved spec loads whatever its kind."""
 
-    kind: str = DEFAULT_COMBINER
+    kind: str = SparseAttention.kind
     temperature: float = 1.0
     normalizer: str = "softmax"
     project_to: int | None = None
