@@ -36,7 +36,9 @@ from sattn_dash.cli_recipe import (  # noqa: E402
 from sattn_dash.errors import DataError, SpecError, UserError  # noqa: E402
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
-COMBINERS = ("sparse_attention", "sparse_dense", "concat", "mean")
+from sattn_dash.modeling.combiners import combiner_kinds  # noqa: E402
+
+COMBINERS = combiner_kinds()
 STREAM_MODES = ("auto", "always", "never")  # see tabular.stream.table_stream
 
 

@@ -25,6 +25,7 @@ from sattn_dash.modeling import (
     head_name,
     token_names,
 )
+from sattn_dash.modeling.combiners import kinds_text
 from sattn_dash.modeling.keras_layers import BranchRouter
 from sattn_dash.training.evaluation import PREDICT_BATCH
 
@@ -82,14 +83,14 @@ class ModelView:
             raise SpecError(
                 f"This model combines its branches with {self.combiner_kind}, which "
                 "learns no weight per branch; use ablation or permutation importance, or "
-                "train with a 'sparse_attention' or 'sparse_dense' combiner."
+                f"train with a {kinds_text('importance')} combiner."
             )
 
     def require_router(self, what: str) -> None:
         if not self.is_router:
             raise SpecError(
-                f"{what} needs a 'sparse_dense' combiner, which picks branches per row; "
-                f"this model's combiner is {self.combiner_kind}."
+                f"{what} needs a {kinds_text('has_routing')} combiner, which picks branches "
+                f"per row; this model's combiner is {self.combiner_kind}."
             )
 
     @cached_property

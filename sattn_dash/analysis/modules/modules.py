@@ -26,6 +26,7 @@ from sattn_dash.analysis.scoring import worsening
 from sattn_dash.errors import SpecError
 from sattn_dash.layers import SparseAttentionWeighting
 from sattn_dash.modeling import branch_names, combiner_layer
+from sattn_dash.modeling.combiners import kinds_text
 
 if TYPE_CHECKING:
     from sattn_dash.tabular.prepared import PreparedData
@@ -175,8 +176,8 @@ def _weighting_layer(model):
     layer = combiner_layer(model)
     if not isinstance(layer, SparseAttentionWeighting):
         raise SpecError(
-            "A temperature what-if needs a 'sparse_attention' combiner (it has a "
-            f"temperature); this model's combiner is {type(layer).__name__}."
+            f"A temperature what-if needs a {kinds_text('has_module_weights')} combiner "
+            f"(it has a temperature); this model's combiner is {type(layer).__name__}."
         )
     return layer
 

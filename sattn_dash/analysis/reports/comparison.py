@@ -14,15 +14,12 @@ from typing import Any
 import pandas as pd
 
 from sattn_dash.analysis.reports import tidy
+from sattn_dash.modeling.combiners import combiner, kinds_with
 from sattn_dash.training.run import Run
 
 MIN_RUNS, MAX_RUNS = 2, 5
 MISSING = "—"  # a setting one run has and another does not
 BEST, FINAL = "best epoch", "final epoch"
-IMPORTANCE_MEASURE = {
-    "sparse_attention": "module probability",
-    "sparse_dense": "mean routing weight (validation rows)",
-}
 
 
 def label(run: Run) -> str:
@@ -201,11 +198,12 @@ def importances(runs: Iterable[Run]) -> pd.DataFrame:
     """Each run's stored module importance (``Run.module_importance``, the same number the
     CLI and the Module importance page give), for every combiner that has one:
     ``run, combiner, measure, branch, importance``."""
+    measures = {kind: combiner(kind).importance for kind in kinds_with("importance")}
     rows = [
         {
             "run": label(run),
             "combiner": run.combiner,
-            "measure": IMPORTANCE_MEASURE.get(run.combiner or "", "importance"),
+            "measure": measures.get(run.combiner, "importance"),
             "branch": branch,
             "importance": float(value),
         }
@@ -230,7 +228,7 @@ def without_importance(runs: Iterable[Run]) -> dict[str, str]:
     for run in runs:
         if run.module_importance:
             continue
-        if run.combiner in IMPORTANCE_MEASURE:
+        if run.combiner in kinds_with("importance"):
             reasons[label(run)] = "its model was not saved, or it was trained by an older version"
         else:
             reasons[label(run)] = f"a {run.combiner or 'missing'} combiner weighs no branch"

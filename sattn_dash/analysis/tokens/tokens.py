@@ -19,6 +19,7 @@ from sattn_dash.analysis.model_view import ModelView, sample_rows
 from sattn_dash.analysis.modules.agreement import importance_rank
 from sattn_dash.analysis.tokens.token_columns import CLS
 from sattn_dash.errors import SpecError
+from sattn_dash.modeling.combiners import kinds_text
 
 if TYPE_CHECKING:
     from sattn_dash.tabular.prepared import PreparedData
@@ -46,7 +47,7 @@ def _attention_keys(view: ModelView) -> tuple[str, ...]:
     if not keys:
         raise SpecError(
             "This model has no token attention: add a feature_attention block to a branch "
-            "or use the 'sparse_dense' combiner."
+            f"or use the {kinds_text('has_routing')} combiner."
         )
     return keys
 

@@ -18,6 +18,7 @@ from sattn_dash.analysis.reports.runs import (
 from sattn_dash.analysis.tokens.token_columns import CLS, TOP_COLUMNS, attention_by_column
 from sattn_dash.charts import attention as charts
 from sattn_dash.errors import UserError
+from sattn_dash.modeling.combiners import kinds_with
 from sattn_dash.training.run import Run
 from sattn_dash.ui.shared import data_source, pages, state
 from sattn_dash.ui.shared.analysis_cache import compute, compute_or_explain, model
@@ -201,7 +202,7 @@ def render_dataset(run: Run) -> None:
 
 
 def render_routing(run: Run) -> None:
-    if run.combiner != "sparse_dense":
+    if run.combiner not in kinds_with("has_routing"):
         return
     st.subheader("Routing explorer")
     st.caption(

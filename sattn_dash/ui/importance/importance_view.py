@@ -18,6 +18,7 @@ from sattn_dash.analysis.reports.runs import (
     temperature_what_if_for_run,
 )
 from sattn_dash.charts import importance as charts
+from sattn_dash.modeling.combiners import combiner
 from sattn_dash.training.run import Run
 from sattn_dash.ui.shared import state
 from sattn_dash.ui.shared.analysis_cache import compute_or_explain
@@ -77,7 +78,7 @@ def render_probabilities(run: Run) -> pd.DataFrame | None:
 def render_dense_routing(run: Run) -> None:
     """Flag a sparse-dense combiner whose top-k covers every branch: it routes densely."""
     spec = run.spec
-    if spec is None or spec.combiner.kind != "sparse_dense":
+    if spec is None or not combiner(spec.combiner.kind).has_routing:
         return
     if spec.combiner.top_k >= len(spec.branches):
         st.info(

@@ -14,6 +14,7 @@ from sattn_dash.analysis.calibration import calibration
 from sattn_dash.analysis.reports.runs import faithfulness_for_run
 from sattn_dash.charts import predictions as charts
 from sattn_dash.errors import UserError
+from sattn_dash.modeling.combiners import kinds_with
 from sattn_dash.training.run import Run
 from sattn_dash.ui.predictions.explain_jobs import job, start
 from sattn_dash.ui.shared import data_source, pages, state
@@ -286,7 +287,7 @@ def render_agreement(run: Run, frames: dict[str, pd.DataFrame]) -> None:
 
 def render_faithfulness(run: Run) -> None:
     """The global verdict (combiner attention against ablation) beside the per-row one."""
-    if run.combiner not in ("sparse_attention", "sparse_dense"):
+    if run.combiner not in kinds_with("importance"):
         return
     verdict = compute_or_explain(faithfulness_for_run, run)
     if verdict is not None:

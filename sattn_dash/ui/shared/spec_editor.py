@@ -15,16 +15,15 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from sattn_dash.errors import SpecError
+from sattn_dash.layers.options import NORMALIZERS, PENALTIES
 from sattn_dash.modeling import spec_edits
+from sattn_dash.modeling.combiners import combiner, combiner_kinds
 from sattn_dash.modeling.presets import DEFAULT_PRESET, PRESETS, preset_spec
 from sattn_dash.modeling.spec import (
     ACTIVATIONS,
     BLOCK_KINDS,
     CATEGORICAL_ENCODINGS,
-    COMBINER_KINDS,
-    NORMALIZERS,
     OPTIMIZERS,
-    PENALTIES,
     POOLINGS,
     SCHEDULES,
     BranchSpec,
@@ -37,15 +36,6 @@ from sattn_dash.ui.shared.editor_state import apply_editor_changes
 if TYPE_CHECKING:
     from sattn_dash.tabular.prepared import PreparedData
 
-COMBINER_HELP = {
-    "sparse_attention": "One learned weight per branch, normalised into module "
-    "probabilities that sum to 1: the same mix for every sample. Reads directly as "
-    "branch importance.",
-    "sparse_dense": "Routing: for each sample a query scores every branch and only the "
-    "top-k branches are mixed. Different samples can use different branches.",
-    "concat": "Concatenate all branch outputs (a plain baseline: no weights to read).",
-    "mean": "Average all branch outputs (a plain baseline: no weights to read).",
-}
 TEMPERATURE_HELP = (
     "Temperature divides the branch weights before they are normalised. Below 1 the "
     "combiner commits to its favourite branches (sharper); above 1 it spreads weight "
@@ -360,15 +350,16 @@ def render_combiner(prepared: PreparedData, spec: ModelSpec) -> None:
     c = spec.combiner
     st.selectbox(
         "Combiner",
-        COMBINER_KINDS,
-        index=COMBINER_KINDS.index(c.kind),
+        combiner_kinds(),
+        index=combiner_kinds().index(c.kind),
         key=_widget("combiner.kind"),
         on_change=_set_combiner,
         args=(prepared, "kind"),
     )
-    st.caption(COMBINER_HELP[c.kind])
+    reads = combiner(c.kind).options
+    st.caption(combiner(c.kind).description)
     cols = st.columns(3)
-    if c.kind == "sparse_attention":
+    if "temperature" in reads:
         with cols[0]:
             _combiner_widget(
                 prepared,
@@ -404,7 +395,7 @@ def render_combiner(prepared: PreparedData, spec: ModelSpec) -> None:
                 help="entropy pushes toward fewer branches; l1 toward small weights.",
             )
         st.caption(TEMPERATURE_HELP)
-    elif c.kind == "sparse_dense":
+    elif "top_k" in reads:
         with cols[0]:
             _combiner_widget(
                 prepared,
@@ -459,7 +450,7 @@ def render_combiner(prepared: PreparedData, spec: ModelSpec) -> None:
                 "choice per row.",
                 icon=":material/call_split:",
             )
-    if c.kind != "concat":
+    if "project_to" in reads:
         _combiner_widget(
             prepared,
             st.number_input,
