@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from sattn_dash.cli_recipe import add_recipe_arguments, recipe_overrides, training_overrides
+from sattn_dash.cli.recipe import add_recipe_arguments, recipe_overrides, training_overrides
 from sattn_dash.errors import SpecError
 from sattn_dash.modeling import ModelSpec, preset_spec
 from sattn_dash.modeling.losses import SparseCrossentropy
