@@ -6,11 +6,12 @@ import argparse
 
 from sattn_dash.cli import tables
 from sattn_dash.cli.common import Command, Result
+from sattn_dash.cli.train import training_arguments, training_overrides
 
 
 def baselines_arguments(p: argparse.ArgumentParser) -> None:
     tables.table_arguments(p)
-    p.add_argument("--seed", type=int, default=0, metavar="N")
+    training_arguments(p, ["seed"])
     tables.stream_argument(p)
 
 
@@ -19,14 +20,14 @@ def baselines(args: argparse.Namespace) -> Result:
     from sattn_dash.analysis.baselines import baselines_report, format_report
     from sattn_dash.training import TrainingConfig
 
-    config = TrainingConfig(seed=args.seed)
+    config = TrainingConfig(**training_overrides(args))
     tables.check_table_arguments(args)
     streamed = tables.streamed(args, config)
     df, schema = (None, None) if streamed else tables.read_with_targets(args)
     report = baselines_report(
         df,
         schema,
-        seed=args.seed,
+        seed=config.seed,
         test_size=config.test_size,
         val_size=config.val_size,
         streamed=streamed,

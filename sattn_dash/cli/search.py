@@ -19,6 +19,7 @@ from typing import Any
 
 from sattn_dash.cli import tables
 from sattn_dash.cli.common import EXIT_INTERRUPTED, EXIT_OK, Command, Result
+from sattn_dash.cli.train import training_arguments, training_overrides
 from sattn_dash.errors import DataError, SpecError
 
 
@@ -50,8 +51,7 @@ def search_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--space", metavar="FILE", help="a search space JSON (see --print-space)")
     p.add_argument("--schema", metavar="FILE", help="a schema JSON (column roles, groups)")
     p.add_argument("--metric", default="val_loss", help="validation metric to optimise")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="split and sampler seed")
-    p.add_argument("--device", default="auto", metavar="auto|cpu|gpu")
+    training_arguments(p, ["seed", "device"])
     p.add_argument(
         "--print-space",
         action="store_true",
@@ -144,7 +144,7 @@ def search(args: argparse.Namespace) -> Result:
 
     _check_counts(args)
     metric = check_metric(args.metric)
-    base = TrainingConfig(seed=args.seed, device=args.device)
+    base = TrainingConfig(**training_overrides(args))
     df, schema = _read_table(args)
     if args.sample:
         from sattn_dash.tabular import SAMPLES
@@ -232,7 +232,7 @@ def _work_in_processes(name: str, args: argparse.Namespace) -> bool:
     from sattn_dash.search.processes import spawn_workers, wait_for
     from sattn_dash.training.devices import list_devices
 
-    gpus = sum(d.kind == "gpu" for d in list_devices()) if args.device != "cpu" else 0
+    gpus = sum(d.kind == "gpu" for d in list_devices()) if args.device != "cpu" else 0  # None: auto
     arguments = []
     for i in range(args.workers):
         argv = ["--study", name, "--worker-index", str(i), "--data", str(Path(args.data).resolve())]

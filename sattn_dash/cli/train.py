@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,58 @@ from sattn_dash.cli.common import (
     Result,
     follow,
 )
-from sattn_dash.cli.recipe import add_recipe_arguments, recipe_overrides, training_overrides
 from sattn_dash.cli.runs import format_run, run_id_argument, run_summary
 from sattn_dash.errors import SpecError
+from sattn_dash.training.config import TRAINING_OPTIONS
+
+
+def training_arguments(p: argparse.ArgumentParser, names: Iterable[str] | None = None) -> None:
+    """A flag for each training option (``names``, or all that are flags): ``--epochs N``,
+    ``--no-early-stopping``, ... Left out, an option keeps the config's or the spec's
+    default (``training_overrides``/``recipe_overrides`` hand on only those given)."""
+    for option in TRAINING_OPTIONS.values():
+        if not option.flag or (names is not None and option.name not in names):
+            continue
+        words = "; ".join(f"{v}: {w}" for v, w in (option.choices or {}).items() if v != w)
+        default = "the spec's" if option.on_spec else option.default
+        help = f"{option.help} {words}".strip().rstrip(".")
+        help += f" (default: {option.empty if default is None else default})"
+        if option.kind is bool:
+            flag, kind, action = f"--no-{option.name}", None, "store_false"
+            help = f"turn {option.label.lower()} off: {option.help}"
+        else:
+            flag, kind, action = f"--{option.name}", option.kind, None
+        p.add_argument(
+            flag.replace("_", "-"),
+            dest=option.name,
+            default=None,
+            **({"action": action} if action else {"type": kind, "metavar": _metavar(option)}),
+            help=help,
+        )
+
+
+def _metavar(option: Any) -> str:
+    if option.choices:
+        return "|".join(option.choices)
+    return "N" if option.kind is int else "X"
+
+
+def _given(args: argparse.Namespace, on_spec: bool) -> dict[str, Any]:
+    return {
+        o.name: getattr(args, o.name)
+        for o in TRAINING_OPTIONS.values()
+        if o.on_spec == on_spec and getattr(args, o.name, None) is not None
+    }
+
+
+def training_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``TrainingConfig`` fields the flags set."""
+    return _given(args, on_spec=False)
+
+
+def recipe_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The model spec's training-recipe fields the flags set."""
+    return _given(args, on_spec=True)
 
 
 def train_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,9 +80,7 @@ def train_arguments(p: argparse.ArgumentParser) -> None:
     spec.add_argument("--preset", metavar="NAME", help="a ready-made architecture")
     spec.add_argument("--spec", metavar="FILE", help="a ModelSpec JSON file")
     p.add_argument("--combiner", choices=COMBINERS, help="replace the spec's combiner kind")
-    add_recipe_arguments(p)
-    p.add_argument("--seed", type=int, default=0, metavar="N")
-    p.add_argument("--device", default="auto", metavar="auto|cpu|gpu")
+    training_arguments(p)
     p.add_argument("--title", help="a title for the run (default: model and targets)")
     tables.stream_argument(p)
 
@@ -42,11 +90,7 @@ def train(args: argparse.Namespace) -> Result:
     from sattn_dash.training import RunStore, TrainingConfig, resolve_spec
     from sattn_dash.training.session import TrainingSession
 
-    config = TrainingConfig(
-        seed=args.seed,
-        device=args.device,
-        **training_overrides(args),
-    )
+    config = TrainingConfig(**training_overrides(args))
     spec_source = _spec_source(args)  # checked before the slow part
     tables.check_table_arguments(args)
     from sattn_dash.training.devices import select_device
