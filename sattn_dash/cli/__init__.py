@@ -25,18 +25,8 @@ from typing import Any, TextIO
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before anything imports TensorFlow
 
-from sattn_dash.cli import baselines, runs, search, train  # noqa: E402
-from sattn_dash.cli.common import (  # noqa: E402
-    EXIT_INTERNAL,
-    EXIT_INTERRUPTED,
-    EXIT_USER,
-    CliUsageError,
-    Command,
-    Parser,
-    ProgressBar,
-    Result,
-    no_arguments,
-)
+from sattn_dash.cli import baselines, common, runs, search, train  # noqa: E402
+from sattn_dash.cli.common import EXIT_USER, Command, Parser, ProgressBar, Result  # noqa: E402
 from sattn_dash.errors import UserError  # noqa: E402
 
 __all__ = ["COMMANDS", "ProgressBar", "build_parser", "main"]
@@ -44,7 +34,7 @@ __all__ = ["COMMANDS", "ProgressBar", "build_parser", "main"]
 
 def app(args: argparse.Namespace) -> Result:
     if args.json:
-        raise CliUsageError("app serves the dashboard and prints no JSON; drop --json.")
+        raise common.CliUsageError("app serves the dashboard and prints no JSON; drop --json.")
     from sattn_dash.dashboard import launch
 
     return Result({}, "", launch.run(args.options, workspace=args.workspace))
@@ -53,7 +43,7 @@ def app(args: argparse.Namespace) -> Result:
 COMMANDS: dict[str, Command] = {
     "app": Command(
         "serve the dashboard (any `streamlit run` option passes through, e.g. --server.port 8600)",
-        no_arguments,
+        common.no_arguments,
         app,
         passes_options=True,
     ),
@@ -69,17 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
         prog=_prog(),
         description="Train attention-combined ensembles on tabular data and manage runs.",
     )
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument(
         "--workspace",
         metavar="DIR",
         help="runs folder parent (default $SATTN_DASH_WORKSPACE or ./workspace)",
     )
-    common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    shared.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
     for name, command in COMMANDS.items():
-        sub = commands.add_parser(name, parents=[common], help=command.help)
+        sub = commands.add_parser(name, parents=[shared], help=command.help)
         command.add_arguments(sub)
         sub.set_defaults(handler=command.handler, passes_options=command.passes_options)
     return parser
@@ -144,12 +134,12 @@ def _dispatch(argv: list[str]) -> tuple[int, dict[str, Any], str]:
         return int(exc.code or 0), {}, ""
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED, {"status": "error", "error": "interrupted"}, ""
+        return common.EXIT_INTERRUPTED, {"status": "error", "error": "interrupted"}, ""
     except Exception as exc:
         traceback.print_exc(file=sys.stderr)
         message = f"internal error: {type(exc).__name__}: {exc}"
         print(message, file=sys.stderr)
-        return EXIT_INTERNAL, {"status": "error", "error": message}, ""
+        return common.EXIT_INTERNAL, {"status": "error", "error": message}, ""
 
 
 def _to_json(data: dict[str, Any]) -> str:

@@ -9,17 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sattn_dash.cli import tables
-from sattn_dash.cli.common import (
-    COMBINERS,
-    EXIT_INTERNAL,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_USER,
-    Command,
-    Result,
-    follow,
-)
+from sattn_dash.cli import common, tables
+from sattn_dash.cli.common import COMBINERS, Command, Result
 from sattn_dash.cli.runs import format_run, run_id_argument, run_summary
 from sattn_dash.errors import SpecError
 from sattn_dash.training.config import TRAINING_OPTIONS
@@ -36,24 +27,14 @@ def training_arguments(p: argparse.ArgumentParser, names: Iterable[str] | None =
         default = "the spec's" if option.on_spec else option.default
         help = f"{option.help} {words}".strip().rstrip(".")
         help += f" (default: {option.empty if default is None else default})"
+        flag = f"--{option.name}".replace("_", "-")
         if option.kind is bool:
-            flag, kind, action = f"--no-{option.name}", None, "store_false"
             help = f"turn {option.label.lower()} off: {option.help}"
-        else:
-            flag, kind, action = f"--{option.name}", option.kind, None
-        p.add_argument(
-            flag.replace("_", "-"),
-            dest=option.name,
-            default=None,
-            **({"action": action} if action else {"type": kind, "metavar": _metavar(option)}),
-            help=help,
-        )
-
-
-def _metavar(option: Any) -> str:
-    if option.choices:
-        return "|".join(option.choices)
-    return "N" if option.kind is int else "X"
+            p.add_argument(f"--no-{flag[2:]}", dest=option.name, action="store_false", help=help)
+            p.set_defaults(**{option.name: None})
+            continue
+        metavar = "|".join(option.choices or ()) or ("N" if option.kind is int else "X")
+        p.add_argument(flag, dest=option.name, type=option.kind, metavar=metavar, help=help)
 
 
 def _given(args: argparse.Namespace, on_spec: bool) -> dict[str, Any]:
@@ -122,15 +103,15 @@ def train(args: argparse.Namespace) -> Result:
 
 def _trained(store: Any, session: Any) -> Result:
     """Follow a session to its end; the run's summary and the exit status."""
-    interrupted = follow(session.start())
+    interrupted = common.follow(session.start())
     status = session.status()
     data = run_summary(store, session.run_id)
     text = format_run(data)
     if status.state == "failed":
-        code = EXIT_USER if status.error_kind == "user" else EXIT_INTERNAL
+        code = common.EXIT_USER if status.error_kind == "user" else common.EXIT_INTERNAL
         print(f"error: {status.error}", file=sys.stderr)
         return Result(data, text, code)
-    return Result(data, text, EXIT_INTERRUPTED if interrupted else EXIT_OK)
+    return Result(data, text, common.EXIT_INTERRUPTED if interrupted else common.EXIT_OK)
 
 
 def _spec_source(args: argparse.Namespace) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sattn_dash.errors import SpecError
 from sattn_dash.modeling.spec import OPTIMIZERS, SCHEDULES
-from sattn_dash.tabular.options import MANY_LEVELS, SCALINGS
+from sattn_dash.tabular.options import MANY_LEVELS, SCALINGS, PrepareOptions
 
 DEVICE_CHOICES = ("auto", "cpu", "gpu")
 # What early stopping watches: "auto" is the validation metric a user reads for the
@@ -103,10 +103,8 @@ class TrainingConfig:
             return self.batch_size
         return int(min(512, max(smallest, 2 ** round(math.log2(max(n_train, 1) / 64)))))
 
-    def prepare_options(self) -> Any:
+    def prepare_options(self) -> PrepareOptions:
         """The ``PrepareOptions`` that ``prepare`` takes for this config."""
-        from sattn_dash.tabular.options import PrepareOptions
-
         return PrepareOptions(scaling=self.scaling, clip=self.clip, many_levels=self.many_levels)
 
     def to_dict(self) -> dict[str, Any]:
@@ -149,154 +147,56 @@ def _words(values: tuple[str, ...], words: dict[str, str] | None = None) -> dict
     return {v: (words or {}).get(v, v) for v in values}
 
 
-TRAINING_OPTIONS: dict[str, TrainingOption] = {
-    o.name: o
-    for o in (
-        TrainingOption(
-            "device",
-            "Device",
-            "Where to train: auto (a GPU when there is one), cpu, gpu (all GPUs, mirrored) "
-            "or gpu:N.",
-            str,
-            choices=_words(DEVICE_CHOICES),
-        ),
-        TrainingOption(
-            "epochs",
-            "Epochs",
-            "The epoch budget: passes over the training rows. A cosine learning-rate "
-            "schedule anneals over it; early stopping often ends sooner and keeps the best "
-            "epoch.",
-            low=1,
-            high=100_000,
-        ),
-        TrainingOption(
-            "batch_size",
-            "Batch size",
-            "Rows per step. Empty = from the training rows: about 1/64 of them, a power of "
-            f"two between {AUTO_BATCH_FLOOR} and 512.",
-            low=1,
-            high=1_000_000,
-            empty="automatic",
-        ),
-        TrainingOption(
-            "learning_rate",
-            "Learning rate",
-            "The peak learning rate; starts from the architecture's.",
-            float,
-            low=1e-6,
-            high=1.0,
-            step=1e-4,
-            format="%.5f",
-            on_spec=True,
-        ),
-        TrainingOption(
-            "val_size",
-            "Validation split",
-            "Share of rows held out to watch overfitting (another "
-            f"{TrainingConfig.test_size:.0%} is kept for the final test).",
-            float,
-            low=0.05,
-            high=0.5,
-            step=0.05,
-            slider=True,
-            flag=False,
-        ),
-        TrainingOption(
-            "early_stopping",
-            "Early stopping",
-            "Stop when the watched validation score stops improving and keep the best "
-            "epoch's weights.",
-            bool,
-        ),
-        TrainingOption(
-            "patience",
-            "Patience (epochs)",
-            "Epochs without improvement before early stopping ends the run.",
-            low=1,
-            high=100_000,
-        ),
-        TrainingOption(
-            "seed", "Seed", "Same seed, same data: same split, same model.", low=0, high=2**31 - 1
-        ),
-        TrainingOption(
-            "monitor",
-            "Early stopping watches",
-            "What early stopping watches. With several targets the metric choice watches "
-            "the summed validation loss.",
-            str,
-            choices={
-                "auto": "the target's validation metric (log loss, accuracy or RMSE)",
-                "val_loss": "the validation loss",
-            },
-        ),
-        TrainingOption(
-            "scaling",
-            "Numeric scaling",
-            "Fitted on the training rows only. Quantile and robust scaling keep a few "
-            "extreme values from dominating.",
-            str,
-            choices=_words(
-                SCALINGS,
-                {
-                    "quantile": "quantile (to a normal curve)",
-                    "robust": "robust (median and IQR)",
-                    "standard": "standard (mean and std)",
-                },
-            ),
-        ),
-        TrainingOption(
-            "clip",
-            "Clip scaled values at ±",
-            "Bound every scaled numeric value (e.g. 5): outliers cannot dominate.",
-            float,
-            low=0.1,
-            high=1000.0,
-            empty="no clipping",
-        ),
-        TrainingOption(
-            "many_levels",
-            "Categoricals over 20 levels",
-            "Embedding: level codes each branch embeds (unseen levels share one). "
-            "One-hot: a 0/1 input per level.",
-            str,
-            choices=_words(MANY_LEVELS, {"codes": "learned embedding", "one_hot": "one-hot"}),
-        ),
-        TrainingOption(
-            "optimizer",
-            "Optimizer",
-            "how the weights move",
-            str,
-            choices=_words(OPTIMIZERS),
-            on_spec=True,
-        ),
-        TrainingOption(
-            "weight_decay", "Weight decay", "decoupled weight decay", float, on_spec=True
-        ),
-        TrainingOption(
-            "schedule",
-            "Learning-rate schedule",
-            "constant, or cosine with warm-up",
-            str,
-            choices=_words(SCHEDULES),
-            on_spec=True,
-        ),
-        TrainingOption(
-            "warmup_fraction",
-            "Warm-up",
-            "share of steps warming up (cosine)",
-            float,
-            on_spec=True,
-        ),
-        TrainingOption(
-            "label_smoothing",
-            "Label smoothing",
-            "0 to 0.5, classification only",
-            float,
-            on_spec=True,
-        ),
-    )
-}
-"""The options in the order the page and ``train --help`` show them."""
+# The options in the order the page and ``train --help`` show them.
+# fmt: off
+TRAINING_OPTIONS: dict[str, TrainingOption] = {o.name: o for o in (
+    TrainingOption("device", "Device", "Where to train: auto (a GPU when there is one), cpu, "
+                   "gpu (all GPUs, mirrored) or gpu:N.", str, choices=_words(DEVICE_CHOICES)),
+    TrainingOption("epochs", "Epochs", "The epoch budget: passes over the training rows. A "
+                   "cosine learning-rate schedule anneals over it; early stopping often ends "
+                   "sooner and keeps the best epoch.", low=1, high=100_000),
+    TrainingOption("batch_size", "Batch size", "Rows per step. Empty = from the training rows: "
+                   f"about 1/64 of them, a power of two between {AUTO_BATCH_FLOOR} and 512.",
+                   low=1, high=1_000_000, empty="automatic"),
+    TrainingOption("learning_rate", "Learning rate", "The peak learning rate; starts from the "
+                   "architecture's.", float, 1e-6, 1.0, 1e-4, "%.5f", on_spec=True),
+    TrainingOption("val_size", "Validation split", "Share of rows held out to watch overfitting "
+                   f"(another {TrainingConfig.test_size:.0%} is kept for the final test).",
+                   float, 0.05, 0.5, 0.05, slider=True, flag=False),
+    TrainingOption("early_stopping", "Early stopping", "Stop when the watched validation score "
+                   "stops improving and keep the best epoch's weights.", bool),
+    TrainingOption("patience", "Patience (epochs)", "Epochs without improvement before early "
+                   "stopping ends the run.", low=1, high=100_000),
+    TrainingOption("seed", "Seed", "Same seed, same data: same split, same model.",
+                   low=0, high=2**31 - 1),
+    TrainingOption("monitor", "Early stopping watches", "What early stopping watches. With "
+                   "several targets the metric choice watches the summed validation loss.",
+                   str, choices={
+                       "auto": "the target's validation metric (log loss, accuracy or RMSE)",
+                       "val_loss": "the validation loss"}),
+    TrainingOption("scaling", "Numeric scaling", "Fitted on the training rows only. Quantile "
+                   "and robust scaling keep a few extreme values from dominating.", str,
+                   choices=_words(SCALINGS, {"quantile": "quantile (to a normal curve)",
+                                             "robust": "robust (median and IQR)",
+                                             "standard": "standard (mean and std)"})),
+    TrainingOption("clip", "Clip scaled values at ±", "Bound every scaled numeric value (e.g. "
+                   "5): outliers cannot dominate.", float, 0.1, 1000.0, empty="no clipping"),
+    TrainingOption("many_levels", "Categoricals over 20 levels", "Embedding: level codes each "
+                   "branch embeds (unseen levels share one). One-hot: a 0/1 input per level.",
+                   str, choices=_words(MANY_LEVELS, {"codes": "learned embedding",
+                                                     "one_hot": "one-hot"})),
+    TrainingOption("optimizer", "Optimizer", "How the weights move.", str,
+                   choices=_words(OPTIMIZERS), on_spec=True),
+    TrainingOption("weight_decay", "Weight decay", "Decoupled weight decay.", float,
+                   on_spec=True),
+    TrainingOption("schedule", "Learning-rate schedule", "Constant, or cosine with warm-up.",
+                   str, choices=_words(SCHEDULES), on_spec=True),
+    TrainingOption("warmup_fraction", "Warm-up", "Share of steps warming up (cosine).", float,
+                   on_spec=True),
+    TrainingOption("label_smoothing", "Label smoothing", "0 to 0.5, classification only.",
+                   float, on_spec=True),
+)}
+# fmt: on
 
 
 def _check_int(name: str, value: Any, low: int, high: int) -> None:
