@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ import pandas as pd
 import sklearn
 
 from sattn_dash.errors import DataError, RunError, SpecError
+from sattn_dash.files import write_stream
 from sattn_dash.tabular.options import PrepareOptions
 from sattn_dash.tabular.schema import Schema
 
@@ -161,9 +160,9 @@ class PreparedData:
             "val_size": self.val_size,
             "options": self.options.to_dict(),
         }
-        _atomic(directory / ARRAYS_FILE, lambda f: np.savez(f, **arrays))
+        write_stream(directory / ARRAYS_FILE, lambda f: np.savez(f, **arrays))
         save_transformer(self.transformer, directory)
-        _atomic(directory / META_FILE, lambda f: f.write(json.dumps(meta, indent=1).encode()))
+        write_stream(directory / META_FILE, lambda f: f.write(json.dumps(meta, indent=1).encode()))
 
     @classmethod
     def load(cls, directory) -> PreparedData:
@@ -218,20 +217,6 @@ def _plain(index: np.ndarray) -> np.ndarray:
     return index.astype(str) if index.dtype == object else index
 
 
-def _atomic(path: Path, write) -> None:
-    """Write through a temporary file and rename, so a crash leaves old or new, never half."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as f:
-            write(f)
-        os.replace(temp, path)
-    except BaseException as exc:
-        Path(temp).unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.filename is None:  # say which file, for a full disk
-            raise OSError(exc.errno, exc.strerror, str(path)) from exc
-        raise
-
-
 # --- the fitted transformer on disk ---------------------------------------------------------
 # What a stored transformer may hold besides scikit-learn's own classes: this package's
 # preprocessing (its transformers and the functions its FunctionTransformers call) and
@@ -256,7 +241,7 @@ def save_transformer(transformer, directory) -> Path:
     import skops.io
 
     path = Path(directory) / TRANSFORMER_FILE
-    _atomic(path, lambda f: f.write(skops.io.dumps(transformer)))
+    write_stream(path, lambda f: f.write(skops.io.dumps(transformer)))
     return path
 
 
