@@ -14,7 +14,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from sattn_dash.training import atomic
+from sattn_dash import files as atomic
 
 
 class SmallDisk:

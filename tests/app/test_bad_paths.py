@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from sattn_dash.ui import pages
+from sattn_dash.ui.shared import pages
 from tests.app.helpers import by_label, no_exception, open_page, texts
 
 

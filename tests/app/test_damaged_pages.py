@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from sattn_dash.search.study import journal_path
-from sattn_dash.ui import pages
+from sattn_dash.ui.shared import pages
 from tests.app.conftest import APP, TIMEOUT
 from tests.app.helpers import no_exception, open_page, texts
 from tests.malformed.damaged import DAMAGES, STUDIES, build_workspace

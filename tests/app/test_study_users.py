@@ -11,8 +11,8 @@ from sattn_dash.cli import main
 from sattn_dash.search import background
 from sattn_dash.search.study import USER_ENV, load_study, open_storage
 from sattn_dash.training import RunStore
-from sattn_dash.training.atomic import write_json
-from sattn_dash.ui import pages
+from sattn_dash.files import write_json
+from sattn_dash.ui.shared import pages
 from tests.app.helpers import no_exception, texts
 from tests.app.test_sign_in import ISSUER, _app
 from tests.unit.conftest import make_training_table
