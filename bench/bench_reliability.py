@@ -97,6 +97,7 @@ def kills(n: int, seed: int, folder: Path) -> tuple[int, list[str]]:
         runs = store.list()
         if store.skipped:
             problems.append(f"skipped {store.skipped}")
+        phase = "before its run existed" if not runs else runs[0].status
         for info in runs:
             run = store.load(info.run_id)  # opening it tidies what the kill left
             left = [p.name for p in run.path.glob(".*.tmp-*")]
@@ -109,7 +110,6 @@ def kills(n: int, seed: int, folder: Path) -> tuple[int, list[str]]:
             elif info.status not in ("interrupted", "finished"):
                 problems.append(f"status {info.status}")
         survived += not problems
-        phase = "before its run existed" if not runs else runs[0].status
         notes.append(f"kill {i} at {at:.1f} s ({phase}): {problems or 'ok'}")
     return survived, notes
 
