@@ -152,11 +152,13 @@ def bad_inputs(folder: Path) -> tuple[int, list[str]]:
     junk.write_bytes(bytes(range(256)) * 40)
     empty = folder / "empty.csv"
     empty.write_bytes(b"")
+    (folder / "no-tables").mkdir()
+    (folder / "no-tables" / "notes.txt.md").write_text("not a table")
     ws = ["--workspace", folder / "ws"]
     cases = {
         "a pipe as --data": ["train", "--data", pipe, "--target", "label", *ws],
         "a NUL byte in --data": ["train", "--data", "table\0.csv", "--target", "label", *ws],
-        "a folder with no tables": ["train", "--data", folder / "ws", "--target", "x", *ws],
+        "a folder with no tables": ["train", "--data", folder / "no-tables", "--target", "x"],
         "a missing file": ["train", "--data", folder / "nope.csv", "--target", "label", *ws],
         "binary junk as a CSV": ["train", "--data", junk, "--target", "label", *ws],
         "an empty file": ["train", "--data", empty, "--target", "label", *ws],

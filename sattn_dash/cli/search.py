@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sattn_dash.cli import tables
+from sattn_dash.cli import common, tables
 from sattn_dash.cli.common import EXIT_INTERRUPTED, EXIT_OK, Command, Result
 from sattn_dash.cli.train import training_arguments, training_overrides
 from sattn_dash.errors import DataError, SpecError
@@ -127,7 +127,7 @@ def _space_for(args: argparse.Namespace, prepared: Any) -> dict[str, Any]:
     path = Path(args.space)
     if not path.is_file():
         raise SpecError(f"No space file {args.space}; check the path given to --space.")
-    return load_space(path.read_text(encoding="utf-8"))
+    return load_space(common.json_text(path, "--space"))
 
 
 def search(args: argparse.Namespace) -> Result:

@@ -123,7 +123,7 @@ def _spec_source(args: argparse.Namespace) -> Any:
         path = Path(args.spec)
         if not path.is_file():
             raise SpecError(f"No spec file {args.spec}; check the path given to --spec.")
-        return ModelSpec.from_json(path.read_text(encoding="utf-8"))
+        return ModelSpec.from_json(common.json_text(path, "--spec"))
     name = args.preset or DEFAULT_PRESET
     if name not in PRESETS:
         raise SpecError(f"No preset named {name!r}; choose one of {', '.join(PRESETS)}.")
