@@ -314,6 +314,7 @@ class TrainingSession:
             self._started_wall = datetime.now(UTC)
         try:
             self.heartbeat()
+            self._writer.reserve()  # room for the last word should the disk fill up
             self._train()
         except UserError as exc:
             self._end("failed", error=str(exc), error_kind="user")
@@ -609,6 +610,7 @@ class TrainingSession:
         if detail:
             record["traceback"] = detail
         try:
+            self._writer.release_reserve()
             self._writer.status(record)
         except OSError as exc:  # the run reads as interrupted once this process is gone
             log.warning("Could not write the final status of run %s: %s", self.run_id, exc)

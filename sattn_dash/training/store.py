@@ -48,6 +48,9 @@ RUN_ID_PATTERN = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 ACTIVE_STATES = ("queued", "running", "stopping")
 FINAL_STATES = ("finished", "stopped", "failed", "interrupted")
 TITLE_MAX = 80
+RESERVE, RESERVE_BYTES = ".reserve", 64 * 1024  # see RunWriter.reserve
+LEFTOVERS = (".*.tmp-*", "prepared/.*.tmp-*", RESERVE)  # what a kill leaves behind
+RESUME_LOCK = ".resume.lock"
 
 
 def new_run_id() -> str:
@@ -118,6 +121,18 @@ class RunWriter:
 
     def predictions(self, frame: pd.DataFrame) -> None:
         write_text(self.directory / "predictions.csv", frame.to_csv(index=False))
+
+    def reserve(self) -> None:
+        """Set aside a little disk space while the run trains, given back just before
+        the final status is written: on a disk that filled up meanwhile, the run can
+        still say so (and that it can be resumed)."""
+        try:
+            (self.directory / RESERVE).write_bytes(b"\0" * RESERVE_BYTES)
+        except OSError:
+            (self.directory / RESERVE).unlink(missing_ok=True)
+
+    def release_reserve(self) -> None:
+        (self.directory / RESERVE).unlink(missing_ok=True)
 
     def model(self, model: Any) -> None:
         write_with(self.directory / "model.keras", lambda temp: model.save(temp), suffix=".keras")
@@ -318,10 +333,6 @@ def _default_title(model: str, targets: dict[str, str]) -> str:
     when = time.strftime("%Y-%m-%d %H:%M")
     what = ", ".join(targets) or "run"
     return clean_title(f"{model or 'model'} → {what} ({when})")
-
-
-LEFTOVERS = (".*.tmp-*", "prepared/.*.tmp-*")  # writes cut off by a kill
-RESUME_LOCK = ".resume.lock"
 
 
 def tidy_leftovers(directory: Path) -> list[str]:

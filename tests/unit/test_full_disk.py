@@ -61,7 +61,8 @@ def test_a_full_disk_interrupts_the_run_and_it_resumes_once_freed(disk, capsys):
     )
     assert "bug" not in status.error
     assert latest_checkpoint(store.path(session.run_id)).epoch == 2  # the last whole one
-    assert store.info(session.run_id).status == "interrupted"
+    info = store.info(session.run_id)  # the space set aside let the status be written
+    assert info.status == "interrupted" and info.error == status.error
 
     disk.free()
     assert why_not_resumable(store, session.run_id) is None
