@@ -221,14 +221,7 @@ def _prepare(args: argparse.Namespace, config: Any) -> tuple[Any, Any, Any]:
     from sattn_dash.tabular import prepare
 
     df, schema = _read_with_targets(args)
-    prepared = prepare(
-        df,
-        schema,
-        seed=config.seed,
-        test_size=config.test_size,
-        val_size=config.val_size,
-        options=config.prepare_options(),
-    )
+    prepared = prepare(df, schema, **config.prepare_arguments())
     return df, schema, prepared
 
 
@@ -462,7 +455,7 @@ def _baselines_arguments(p: argparse.ArgumentParser) -> None:
 def _baselines(args: argparse.Namespace) -> Result:
     """scikit-learn baselines on the split a training run with the same seed would use."""
     from sattn_dash.analysis.baselines import baselines_report, format_report
-    from sattn_dash.training import TrainingConfig
+    from sattn_dash.training.config import TrainingConfig, split_arguments
 
     config = TrainingConfig(seed=args.seed)
     _check_table_arguments(args)
@@ -471,9 +464,7 @@ def _baselines(args: argparse.Namespace) -> Result:
     report = baselines_report(
         df,
         schema,
-        seed=args.seed,
-        test_size=config.test_size,
-        val_size=config.val_size,
+        **split_arguments(config),
         streamed=streamed,
     )
     return Result(report, format_report(report))

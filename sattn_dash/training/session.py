@@ -324,14 +324,7 @@ class TrainingSession:
         if self.streamed is not None:
             self.prepared = self.streamed.prepared
         elif self.prepared is None:
-            self.prepared = prepare(
-                self._df,
-                self._schema,
-                seed=config.seed,
-                test_size=config.test_size,
-                val_size=config.val_size,
-                options=config.prepare_options(),
-            )
+            self.prepared = prepare(self._df, self._schema, **config.prepare_arguments())
         prepared = self.prepared
         self._df = None  # the prepared splits are all that is needed from here on
         spec = resolve_spec(self._spec, prepared, learning_rate=config.learning_rate)

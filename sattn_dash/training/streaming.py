@@ -35,10 +35,7 @@ def stream_preparer(stream: Any, schema: Any, config: Any, sample: Any = None) -
         stream,
         schema=schema,
         sample=sample,
-        seed=config.seed,
-        test_size=config.test_size,
-        val_size=config.val_size,
-        options=config.prepare_options(),
+        **config.prepare_arguments(),
     )
 
 
