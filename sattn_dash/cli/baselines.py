@@ -18,7 +18,7 @@ def baselines_arguments(p: argparse.ArgumentParser) -> None:
 def baselines(args: argparse.Namespace) -> Result:
     """scikit-learn baselines on the split a training run with the same seed would use."""
     from sattn_dash.analysis.baselines.baselines import baselines_report, format_report
-    from sattn_dash.training import TrainingConfig
+    from sattn_dash.training.config import TrainingConfig, split_arguments
 
     config = TrainingConfig(**training_overrides(args))
     tables.check_table_arguments(args)
@@ -27,9 +27,7 @@ def baselines(args: argparse.Namespace) -> Result:
     report = baselines_report(
         df,
         schema,
-        seed=config.seed,
-        test_size=config.test_size,
-        val_size=config.val_size,
+        **split_arguments(config),
         streamed=streamed,
     )
     return Result(report, format_report(report))

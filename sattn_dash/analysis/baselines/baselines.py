@@ -21,7 +21,7 @@ from sklearn.preprocessing import OneHotEncoder
 from threadpoolctl import threadpool_limits
 
 from sattn_dash.analysis.scoring import HEADLINE_METRIC, higher_is_better, score
-from sattn_dash.training.atomic import json_safe
+from sattn_dash.files import json_safe
 
 if TYPE_CHECKING:
     from sattn_dash.tabular.prepared import PreparedData
