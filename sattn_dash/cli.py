@@ -456,11 +456,18 @@ def _format_analysis(
 def _baselines_arguments(p: argparse.ArgumentParser) -> None:
     _table_arguments(p)
     p.add_argument("--seed", type=int, default=0, metavar="N")
+    p.add_argument(
+        "--tune-trials",
+        type=_positive_int,
+        default=0,
+        metavar="N",
+        help="also a LightGBM tuned by Optuna in N trials on the validation split",
+    )
     _stream_argument(p)
 
 
 def _baselines(args: argparse.Namespace) -> Result:
-    """scikit-learn baselines on the split a training run with the same seed would use."""
+    """The baselines on the split a training run with the same seed would use."""
     from sattn_dash.analysis.baselines import baselines_report, format_report
     from sattn_dash.training import TrainingConfig
 
@@ -475,6 +482,8 @@ def _baselines(args: argparse.Namespace) -> Result:
         test_size=config.test_size,
         val_size=config.val_size,
         streamed=streamed,
+        tune_trials=args.tune_trials,
+        say=lambda line: print(line, file=sys.stderr),
     )
     return Result(report, format_report(report))
 
@@ -553,7 +562,7 @@ COMMANDS: dict[str, Command] = {
     "show": Command("show one run, with its analysis", _show_arguments, _show),
     "delete": Command("delete one run", _run_id_argument, _delete),
     "baselines": Command(
-        "score scikit-learn baselines on a table", _baselines_arguments, _baselines
+        "score baselines (linear, trees) on a table", _baselines_arguments, _baselines
     ),
     "search": Command(
         "search architectures and settings with Optuna (resumes a study of the same name)",

@@ -15,6 +15,7 @@ does the same for a stored run. Names are loaded on first use: the table-only pa
     token_attention(model, prepared, rows)         every weight of a few rows
     dataset_attention / routing_co_selection / cls_attention   over a split
     sklearn_baselines(prepared) / model_baselines(...) / baselines_report(df, targets)
+    tuned_lightgbm(prepared, trials)               LightGBM tuned on the validation rows
     explain_rows(model, prepared, split, max_rows)  per-row integrated gradients
     row_agreement / agreement_summary              attention vs attributions, row by row
     reliability / threshold_table / conformal_intervals   how far to trust predictions
@@ -37,6 +38,9 @@ _EXPORTS = {
     "HEADLINE_METRIC": "scoring",
     "sklearn_baselines": "baselines",
     "baselines_report": "baselines",
+    "tuned_lightgbm": "baselines",
+    "tuning_estimate": "baselines",
+    "BASELINE_THREADS": "baselines",
     "summary": "baselines",
     "format_report": "baselines",
     "module_importance": "modules",
@@ -68,6 +72,7 @@ _EXPORTS = {
     "routing_co_selection_for_run": "runs",
     "cls_attention_for_run": "runs",
     "baselines_for_run": "runs",
+    "tuned_lightgbm_for_run": "runs",
     "baseline_frame": "attributions",
     "explain_rows": "attributions",
     "explain_inputs": "attributions",

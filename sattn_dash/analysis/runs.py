@@ -16,7 +16,7 @@ import pandas as pd
 
 from sattn_dash.analysis import ablation, modules, permutation, tokens
 from sattn_dash.analysis.agreement import faithfulness
-from sattn_dash.analysis.baselines import sklearn_baselines
+from sattn_dash.analysis.baselines import sklearn_baselines, tuned_lightgbm
 from sattn_dash.analysis.explanations import explanations_for_run
 from sattn_dash.analysis.per_row import agreement_summary
 
@@ -100,6 +100,16 @@ def baselines_for_run(run, splits: Sequence[str] = ("test",), retrain: bool = Tr
 
         frames.append(model_baselines(run.model, run.spec, run.prepared, run.config, splits))
     return pd.concat(frames, ignore_index=True)
+
+
+def tuned_lightgbm_for_run(
+    run, trials: int, splits: Sequence[str] = ("test",), progress=None
+) -> pd.DataFrame:
+    """A LightGBM tuned by Optuna on the run's validation rows (``tuned_lightgbm``),
+    scored on the run's split like the other baselines."""
+    return tuned_lightgbm(
+        run.prepared, trials, splits, run.config.seed, run_stream(run), progress=progress
+    )
 
 
 def run_stream(run) -> Any:
