@@ -10,6 +10,7 @@ of starting another.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -31,6 +32,23 @@ class Job:
     @property
     def running(self) -> bool:
         return not self.done
+
+    def start_thread(self, work: Callable[[], None], name: str, failure: str) -> None:
+        """Run ``work`` in a daemon thread; what it raises becomes ``error`` (a user's
+        mistake as its message, anything else after ``failure``), then ``done``."""
+
+        def guarded() -> None:
+            try:
+                work()
+            except UserError as error:
+                self.error = str(error)
+            except Exception as error:  # noqa: BLE001 - shown in the page, not lost in a thread
+                self.error = f"{failure}: {type(error).__name__}: {error}"
+            finally:
+                self.done = True
+
+        self.thread = threading.Thread(target=guarded, name=name, daemon=True)
+        self.thread.start()
 
 
 @st.cache_resource(show_spinner=False)
@@ -60,17 +78,9 @@ def start(loaded: LoadedRun, split: str, rows: int, steps: int) -> Job:
     def work() -> None:
         from sattn_dash.analysis.explanations import explanations_for_run
 
-        try:
-            with loaded.lock:
-                explanations_for_run(loaded.run, split, rows, steps, progress=progress)
-        except UserError as error:
-            task.error = str(error)
-        except Exception as error:  # noqa: BLE001 - shown in the page, not lost in a thread
-            task.error = f"Explaining failed: {type(error).__name__}: {error}"
-        finally:
-            task.done = True
+        with loaded.lock:
+            explanations_for_run(loaded.run, split, rows, steps, progress=progress)
 
-    task.thread = threading.Thread(target=work, name=f"explain-{key[0]}", daemon=True)
     jobs[key] = task
-    task.thread.start()
+    task.start_thread(work, f"explain-{key[0]}", "Explaining failed")
     return task

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from sattn_dash.errors import UserError
 from sattn_dash.ui.analysis_cache import LoadedRun
 from sattn_dash.ui.explain_jobs import Job
 
@@ -55,16 +54,8 @@ def start(loaded: LoadedRun, trials: int) -> TuningJob:
     def work() -> None:
         from sattn_dash.analysis import tuned_lightgbm_for_run
 
-        try:
-            task.result = tuned_lightgbm_for_run(loaded.run, trials, progress=progress)
-        except UserError as error:
-            task.error = str(error)
-        except Exception as error:  # noqa: BLE001 - shown in the page, not lost in a thread
-            task.error = f"Tuning failed: {type(error).__name__}: {error}"
-        finally:
-            task.done = True
+        task.result = tuned_lightgbm_for_run(loaded.run, trials, progress=progress)
 
-    task.thread = threading.Thread(target=work, name=f"tune-{key[0]}", daemon=True)
     jobs[key] = task
-    task.thread.start()
+    task.start_thread(work, f"tune-{key[0]}", "Tuning failed")
     return task
