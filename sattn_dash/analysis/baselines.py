@@ -45,7 +45,7 @@ TREES = ("gradient boosting", "LightGBM", "CatBoost")
 TUNING_METRIC = {"binary": "log_loss", "multiclass": "log_loss", "regression": "r2"}
 #: A tuning trial costs about this many default LightGBM fits: the search space's trees
 #: (50 to 300 of 4 to 128 leaves, against the default's 100 of 31) take about 1.5x on
-#: average (10 trials on three bundled samples: 0.9x to 1.2x of the estimate).
+#: average (10 trials on three bundled samples took 0.5x to 1.2x of the estimate).
 TRIAL_COST = 1.5
 
 
