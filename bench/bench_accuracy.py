@@ -120,7 +120,7 @@ TREES = {"boosting": "HGB", "lightgbm": "LightGBM", "catboost": "CatBoost"}
 
 def baselines(frame, schema, seed):
     """({model: test score in points, model_s: its fit seconds}, seconds for all)."""
-    from sattn_dash.analysis.baselines import FIT_SECONDS, sklearn_baselines
+    from sattn_dash.analysis.baselines.baselines import FIT_SECONDS, sklearn_baselines
     from sattn_dash.tabular import prepare
 
     prepared = prepare(frame, schema, seed=seed)

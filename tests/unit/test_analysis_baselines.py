@@ -17,7 +17,7 @@ from sattn_dash.analysis import (
     tuned_lightgbm,
     tuning_estimate,
 )
-from sattn_dash.analysis.baselines import (
+from sattn_dash.analysis.baselines.baselines import (
     FIT_SECONDS,
     TREES,
     catboost_model,

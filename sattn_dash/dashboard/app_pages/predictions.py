@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from sattn_dash.ui import predictions_view
-from sattn_dash.ui.run_picker import pick_run
+from sattn_dash.ui.predictions import predictions_view
+from sattn_dash.ui.shared.run_picker import pick_run
 
 st.title("Predictions")
 predictions_view.render(pick_run())
