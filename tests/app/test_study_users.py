@@ -8,10 +8,10 @@ import json
 import socket
 
 from sattn_dash.cli import main
+from sattn_dash.files import write_json
 from sattn_dash.search import background
 from sattn_dash.search.study import USER_ENV, load_study, open_storage
 from sattn_dash.training import RunStore
-from sattn_dash.files import write_json
 from sattn_dash.ui.shared import pages
 from tests.app.helpers import no_exception, texts
 from tests.app.test_sign_in import ISSUER, _app
