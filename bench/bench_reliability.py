@@ -183,16 +183,9 @@ def bad_inputs(folder: Path) -> tuple[int, list[str]]:
         "delete of a path": ["delete", "../runs", *ws],
         "a bad study name": ["search", "--data", good, "--target", "label", "--study", "a b", *ws],
         "zero trials": ["search", "--data", good, "--target", "label", "--trials", "0", *ws],
-        "a space that is no JSON": [
-            "search",
-            "--data",
-            good,
-            "--target",
-            "label",
-            "--space",
-            junk,
-            *ws,
-        ],
+        "a binary --space": ["search", "--data", good, "--target", "label", "--space", junk],
+        "a binary --spec": ["train", "--data", good, "--target", "label", "--spec", junk],
+        "a binary --schema": ["search", "--data", good, "--target", "label", "--schema", junk],
         "an unknown command option": ["runs", "--colour", *ws],
     }
     refused, notes = 0, []
