@@ -31,7 +31,7 @@ import pandas as pd
 
 from sattn_dash.analysis.calibration import DEFAULT_COVERAGE, conformal_half_width
 from sattn_dash.errors import DataError, RunError
-from sattn_dash.training.atomic import write_with
+from sattn_dash.training.atomic import read_json, write_json, write_with
 from sattn_dash.training.evaluation import evaluate_outputs, predict_outputs, predictions_frame
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ __all__ = [
     "score_table",
 ]
 
+PREDICTOR_FILE, MODEL_FILE, PREPARED_DIR = "predictor.json", "model.keras", "prepared"
 ROW_COLUMN = "row"  # the id column when no `keep` column is named
 HEAD_ROWS = 20  # predictions kept in memory to show when the rest goes to a file
 OUTPUT_FORMATS = (".csv", ".parquet")
@@ -70,6 +71,28 @@ class Predictor:
             raise RunError(f"Run {run.run_id} has no trained model yet (it is {run.status}).")
         prepared, model = run.prepared, run.model
         return cls(prepared, model, validation_half_widths(model, prepared, coverage), coverage)
+
+    def save(self, directory) -> None:
+        """Write the model (``model.keras``), the preprocessing without any rows and in
+        skops' form (``prepared/``: loading runs no code) and the interval half-widths
+        (``predictor.json``) into the existing folder `directory`."""
+        directory = Path(directory)
+        self.prepared.without_rows().save(directory / PREPARED_DIR, portable=True)
+        write_with(directory / MODEL_FILE, self.model.save, suffix=".keras")
+        widths = {t: (w if math.isfinite(w) else None) for t, w in self.half_widths.items()}
+        write_json(directory / PREDICTOR_FILE, {"half_widths": widths, "coverage": self.coverage})
+
+    @classmethod
+    def load(cls, directory) -> Predictor:
+        """What `save` wrote (Keras in safe mode, the preprocessing through skops)."""
+        from sattn_dash.modeling import load_model
+        from sattn_dash.tabular import PreparedData
+
+        directory = Path(directory)
+        meta = read_json(directory / PREDICTOR_FILE)
+        widths = {t: (math.inf if w is None else float(w)) for t, w in meta["half_widths"].items()}
+        prepared = PreparedData.load(directory / PREPARED_DIR)
+        return cls(prepared, load_model(directory / MODEL_FILE), widths, meta["coverage"])
 
     @property
     def columns(self) -> list[str]:
