@@ -21,7 +21,7 @@ import pytest
 from sattn_dash.analysis.mlflow_export import example_rows, export_mlflow
 from sattn_dash.analysis.new_rows import Predictor
 from sattn_dash.errors import DataError
-from tests.unit.conftest import make_modeling_table
+from tests.unit.conftest import make_modeling_table, make_two_target_run
 
 SERVE_WAIT_S = 240  # a loaded 2-core box needs about a minute to import TensorFlow
 
@@ -29,15 +29,7 @@ SERVE_WAIT_S = 240  # a loaded 2-core box needs about a minute to import TensorF
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A two-target run (classes and a number), one epoch, and its export."""
-    from sattn_dash.tabular import infer_schema
-    from sattn_dash.training import RunStore, TrainingConfig, TrainingSession
-
-    table = make_modeling_table(rows=160).drop(columns=["label"])
-    store = RunStore(tmp_path_factory.mktemp("export"))
-    schema = infer_schema(table, targets=["kind", "amount"], groups={"signal": ("x0", "x1")})
-    session = TrainingSession(table, schema, "per_group", TrainingConfig(epochs=1, seed=0), store)
-    assert session.start().wait(300).state == "finished"
-    run = store.load(session.run_id)
+    run = make_two_target_run(tmp_path_factory.mktemp("export"))
     predictor = Predictor.from_run(run)
     folder = export_mlflow(run, tmp_path_factory.mktemp("models") / "model", predictor)
     new_rows = make_modeling_table(rows=30, seed=3).drop(columns=["label", "kind", "amount"])

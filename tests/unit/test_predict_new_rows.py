@@ -13,7 +13,7 @@ import pytest
 
 from sattn_dash.analysis.new_rows import HEAD_ROWS, Predictor, score_table
 from sattn_dash.errors import DataError
-from tests.unit.conftest import make_modeling_table
+from tests.unit.conftest import make_modeling_table, make_two_target_run
 
 TARGETS = ["kind", "amount"]
 
@@ -26,14 +26,7 @@ def table() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, table):
     """A run with a class target and a number target, trained for one epoch."""
-    from sattn_dash.tabular import infer_schema
-    from sattn_dash.training import RunStore, TrainingConfig, TrainingSession
-
-    store = RunStore(tmp_path_factory.mktemp("predict"))
-    schema = infer_schema(table, targets=TARGETS, groups={"signal": ("x0", "x1")})
-    session = TrainingSession(table, schema, "per_group", TrainingConfig(epochs=1, seed=0), store)
-    assert session.start().wait(300).state == "finished"
-    return store.load(session.run_id)
+    return make_two_target_run(tmp_path_factory.mktemp("predict"))
 
 
 @pytest.fixture(scope="module")
