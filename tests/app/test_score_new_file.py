@@ -1,0 +1,38 @@
+"""Scoring a new file on the Predictions page (``ui.score_view``) through AppTest: a
+server path below the data root is scored, its first rows and every prediction are
+offered; a file lacking a column shows the same message as the CLI and keeps the last
+result."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sattn_dash.tabular import load_sample
+from sattn_dash.ui import pages, state
+from tests.app.helpers import no_exception, open_page, texts
+
+
+def test_score_a_server_file_then_a_bad_one(trained_app, tmp_path, monkeypatch):
+    app, runs = trained_app
+    monkeypatch.setenv("SATTN_DASH_DATA_ROOT", str(tmp_path))
+    rows = load_sample("synthetic_groups").head(40).drop(columns=["churned"])
+    rows.insert(0, "customer", [f"c{i}" for i in range(len(rows))])
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    rows.drop(columns=[rows.columns[2]]).to_csv(tmp_path / "lacking.csv", index=False)
+    at = open_page(app, pages.PREDICTIONS, runs["groups"])
+    at.text_input(key=state.SCORE_KEEP.name).set_value("customer")
+    at.text_input(key=state.SCORE_PATH.name).set_value("new.csv")
+    next(b for b in at.button if b.label == "Score").click().run()
+    no_exception(at)
+    assert not at.error, texts(at.error)
+    assert any("40 rows scored" in t for t in texts(at.markdown))
+    head = at.dataframe[-1].value
+    assert list(head["customer"][:3]) == ["c0", "c1", "c2"]
+    assert {"churned_pred"} <= set(head.columns)
+    _, _, scored = at.session_state[state.SCORE_RESULT.name]
+    assert isinstance(scored.predictions, pd.DataFrame) and len(scored.predictions) == 40
+    at.text_input(key=state.SCORE_PATH.name).set_value("lacking.csv")
+    next(b for b in at.button if b.label == "Score").click().run()
+    no_exception(at)
+    assert any(rows.columns[2] in t and "lacks" in t for t in texts(at.error))
+    assert any("40 rows scored" in t for t in texts(at.markdown))  # the last result stays
