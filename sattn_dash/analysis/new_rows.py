@@ -195,27 +195,31 @@ def score_table(
         raise DataError("The table has no rows to score. Choose a file with rows.")
     truths = [t for t in predictor.prepared.schema.targets if t.name in chunks.columns]
     tally = _Tally(predictor, truths)
-    frames = _scored_frames(predictor, chunks.frames, keep, tally, total, progress)
     head: list[pd.DataFrame] = []
     kept: list[pd.DataFrame] = []
 
-    def remember(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for frame in frames:
+    def run(write: Callable[[pd.DataFrame], None]) -> None:
+        def sink(frame: pd.DataFrame) -> None:
             if sum(map(len, head)) < HEAD_ROWS:
                 head.append(frame.head(HEAD_ROWS))
             if out is None:
                 kept.append(frame)
-            yield frame
+            write(frame)
 
-    frames = remember(frames)
+        _score_batches(predictor, chunks.frames, keep, tally, total, progress, sink)
+
     if target is not None:
-        write_with(target, lambda temp: _write_file(frames, temp, target.suffix.lower()))
+        write_with(target, lambda temp: _write_file(run, temp, target.suffix.lower()))
     elif out is not None:
-        for i, frame in enumerate(frames):
-            frame.to_csv(out, index=False, header=i == 0)
+        written = [0]
+
+        def to_stream(frame: pd.DataFrame) -> None:
+            frame.to_csv(out, index=False, header=written[0] == 0)
+            written[0] += 1
+
+        run(to_stream)
     else:
-        for _ in frames:
-            pass
+        run(lambda frame: None)
     first = pd.concat(head).head(HEAD_ROWS) if head else pd.DataFrame()
     notes = [f"Read in record batches: {total:,} rows."] if streamed else []
     notes += [
@@ -335,21 +339,37 @@ class _Tally:
         return evaluate_outputs(outputs, values, self.predictor.tasks)
 
 
-def _scored_frames(
-    predictor: Predictor, frames, keep, tally: _Tally, total: int, progress: Progress | None
-) -> Iterator[pd.DataFrame]:
-    """Prediction frames, one per record batch. The next batch is read and transformed
-    in a helper thread while the model predicts this one."""
-    done, start = 0, 0
+def _score_batches(
+    predictor: Predictor,
+    frames,
+    keep,
+    tally: _Tally,
+    total: int,
+    progress: Progress | None,
+    sink: Callable[[pd.DataFrame], None],
+) -> None:
+    """Score record batch after record batch, in three stages that overlap: a helper
+    thread reads and transforms the next batch, this thread runs the model, another
+    helper builds and writes the previous batch's predictions."""
+    start = 0
     targets = list(predictor.tasks)
-    for df, X in _prefetched(frames, predictor._inputs):
-        outputs = predict_outputs(predictor.model, X, targets)
-        tally.add(df, outputs)
-        yield predictor._frame(df, outputs, keep, start)
-        start += len(df)
-        done += len(df)
-        if progress is not None:
-            progress(done, total)
+
+    def finish(df: pd.DataFrame, outputs: dict, first: int) -> None:
+        sink(predictor._frame(df, outputs, keep, first))
+
+    with ThreadPoolExecutor(1, thread_name_prefix="sattn-predict-write") as writer:
+        pending = None
+        for df, X in _prefetched(frames, predictor._inputs):
+            outputs = predict_outputs(predictor.model, X, targets)
+            tally.add(df, outputs)
+            if pending is not None:
+                pending.result()  # one batch written at a time, in order
+            pending = writer.submit(finish, df, outputs, start)
+            start += len(df)
+            if progress is not None:
+                progress(start, total)
+        if pending is not None:
+            pending.result()
 
 
 def _prefetched(items: Iterator[Any], prepare: Callable[[Any], Any]) -> Iterator[tuple[Any, Any]]:
@@ -381,22 +401,31 @@ def _output_path(out) -> Path | None:
     return path
 
 
-def _write_file(frames: Iterator[pd.DataFrame], temp: Path, suffix: str) -> None:
+def _write_file(run, temp: Path, suffix: str) -> None:
+    """`run(write)` with `write` appending each frame to the file `temp`."""
     if suffix == ".csv":
         with temp.open("w", encoding="utf-8", newline="") as handle:
-            for i, frame in enumerate(frames):
-                frame.to_csv(handle, index=False, header=i == 0)
+            first = [True]
+
+            def write_csv(frame: pd.DataFrame) -> None:
+                frame.to_csv(handle, index=False, header=first[0])
+                first[0] = False
+
+            run(write_csv)
         return
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    writer = None
+    writers: list = []
+
+    def write_parquet(frame: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if not writers:
+            writers.append(pq.ParquetWriter(temp, table.schema))
+        writers[0].write_table(table.cast(writers[0].schema))
+
     try:
-        for frame in frames:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if writer is None:
-                writer = pq.ParquetWriter(temp, table.schema)
-            writer.write_table(table.cast(writer.schema))
+        run(write_parquet)
     finally:
-        if writer is not None:
+        for writer in writers:
             writer.close()
