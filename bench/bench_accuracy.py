@@ -107,7 +107,7 @@ BASELINE_NAMES = {"dummy": "dummy", "linear": "regression", "boosting": "gradien
 
 def baselines(frame, schema, seed):
     """({dummy, linear, boosting: test score in points}, seconds for all three)."""
-    from sattn_dash.analysis.baselines import sklearn_baselines
+    from sattn_dash.analysis.baselines.baselines import sklearn_baselines
     from sattn_dash.tabular import prepare
 
     prepared = prepare(frame, schema, seed=seed)

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from sattn_dash.ui.train_panel import POLL_SECONDS  # noqa: E402
+from sattn_dash.ui.train.train_panel import POLL_SECONDS  # noqa: E402
 from tests.e2e.server import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,

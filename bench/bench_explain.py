@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sattn_dash.analysis.attributions import explain_rows  # noqa: E402
+from sattn_dash.analysis.attributions.attributions import explain_rows  # noqa: E402
 from sattn_dash.modeling import build_model, head_name  # noqa: E402
 from sattn_dash.tabular import SAMPLES, infer_schema, load_sample, prepare  # noqa: E402
 from sattn_dash.training.session import resolve_spec  # noqa: E402

@@ -108,7 +108,7 @@ class PeakRss:
 
 
 def child(kind: str, run_id: str, rows: int) -> dict:
-    from sattn_dash.analysis.new_rows import Predictor, score_table
+    from sattn_dash.analysis.new_rows.predictor import Predictor, score_table
     from sattn_dash.training import RunStore
 
     run = RunStore(SCRATCH / "workspace").load(run_id)

@@ -98,7 +98,7 @@ def _search(path, target, space, workdir, study, trials, workers) -> tuple[dict,
 
 def _references(path: str, target: str, workdir: Path) -> dict[str, float]:
     """Test score of the default model and of HistGradientBoosting on the same split."""
-    from sattn_dash.analysis.baselines import sklearn_baselines
+    from sattn_dash.analysis.baselines.baselines import sklearn_baselines
     from sattn_dash.analysis.scoring import HEADLINE_METRIC
     from sattn_dash.modeling.presets import DEFAULT_PRESET
     from sattn_dash.tabular import infer_schema, prepare, read_table

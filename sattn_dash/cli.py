@@ -36,7 +36,9 @@ from sattn_dash.cli_recipe import (  # noqa: E402
 from sattn_dash.errors import DataError, SpecError, UserError  # noqa: E402
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
-COMBINERS = ("sparse_attention", "sparse_dense", "concat", "mean")
+from sattn_dash.modeling.combiners import combiner_kinds  # noqa: E402
+
+COMBINERS = combiner_kinds()
 STREAM_MODES = ("auto", "always", "never")  # see tabular.stream.table_stream
 
 
@@ -416,8 +418,8 @@ def _show(args: argparse.Namespace) -> Result:
     data = _run_summary(store, args.run_id, details=True)
     text = _format_run(data, details=True)
     if not args.no_analysis and (store.path(args.run_id) / "model.keras").is_file():
-        from sattn_dash.analysis.baselines import format_report
-        from sattn_dash.analysis.report import run_report
+        from sattn_dash.analysis.baselines.baselines import format_report
+        from sattn_dash.analysis.reports.report import run_report
 
         data["analysis"] = run_report(
             store.load(args.run_id),
@@ -461,7 +463,7 @@ def _baselines_arguments(p: argparse.ArgumentParser) -> None:
 
 def _baselines(args: argparse.Namespace) -> Result:
     """scikit-learn baselines on the split a training run with the same seed would use."""
-    from sattn_dash.analysis.baselines import baselines_report, format_report
+    from sattn_dash.analysis.baselines.baselines import baselines_report, format_report
     from sattn_dash.training import TrainingConfig
 
     config = TrainingConfig(seed=args.seed)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -24,8 +25,12 @@ from sattn_dash.modeling import (
     head_name,
     token_names,
 )
+from sattn_dash.modeling.combiners import kinds_text
 from sattn_dash.modeling.keras_layers import BranchRouter
 from sattn_dash.training.evaluation import PREDICT_BATCH
+
+if TYPE_CHECKING:
+    from sattn_dash.tabular.prepared import PreparedData
 
 
 def _predict(model: keras.Model, inputs: list[np.ndarray]):
@@ -51,7 +56,7 @@ def sample_rows(n: int, max_rows: int | None, seed: int) -> np.ndarray:
 class ModelView:
     """Read-only access to a built model's branch outputs, routing and attention."""
 
-    def __init__(self, model: keras.Model, prepared, metric: str | None = None):
+    def __init__(self, model: keras.Model, prepared: PreparedData, metric: str | None = None):
         self.model = model
         self.prepared = prepared
         self.targets = list(prepared.tasks)
@@ -78,14 +83,14 @@ class ModelView:
             raise SpecError(
                 f"This model combines its branches with {self.combiner_kind}, which "
                 "learns no weight per branch; use ablation or permutation importance, or "
-                "train with a 'sparse_attention' or 'sparse_dense' combiner."
+                f"train with a {kinds_text('importance')} combiner."
             )
 
     def require_router(self, what: str) -> None:
         if not self.is_router:
             raise SpecError(
-                f"{what} needs a 'sparse_dense' combiner, which picks branches per row; "
-                f"this model's combiner is {self.combiner_kind}."
+                f"{what} needs a {kinds_text('has_routing')} combiner, which picks branches "
+                f"per row; this model's combiner is {self.combiner_kind}."
             )
 
     @cached_property

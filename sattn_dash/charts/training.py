@@ -11,7 +11,7 @@ from sattn_dash.charts.style import finish, split_dash, tooltip
 def curves(history: pd.DataFrame, kind: str = "loss", title: str | None = None) -> alt.Chart:
     """Loss (or score) per epoch: one colour per metric, dashed for validation.
 
-    Takes ``epoch, metric, split, value, kind`` (see ``ui.tidy.history_long``).
+    Takes ``epoch, metric, split, value, kind`` (see ``analysis.reports.tidy.history_long``).
     """
     data = history[history["kind"] == kind] if "kind" in history else history
     lines = (

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from sattn_dash.dashboard import MAIN_SCRIPT
-from sattn_dash.training.store import WORKSPACE_ENV
+from sattn_dash.workspace import WORKSPACE_ENV
 
 
 def streamlit_argv(options: list[str]) -> list[str]:

@@ -1,11 +1,11 @@
 """The dashboard's entry script: `sattn-dash app` runs this file with `streamlit run`, and
 the checkout's root app.py calls :func:`main`. Routes over the pages in app_pages/ (see
-sattn_dash/ui/pages.py for why the folder is not named pages/)."""
+sattn_dash/ui/shared/pages.py for why the folder is not named pages/)."""
 
 import streamlit as st
 
-from sattn_dash.ui import auth, pages, sidebar, work
-from sattn_dash.ui.keras_guard import keep_keras_between_script_runs
+from sattn_dash.ui.shared import auth, pages, sidebar, work
+from sattn_dash.ui.shared.keras_guard import keep_keras_between_script_runs
 
 
 def main() -> None:

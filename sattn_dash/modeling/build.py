@@ -13,16 +13,16 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from sattn_dash.layers import SparseAttentionWeighting, SparseDenseMultiHeadAttention
+from sattn_dash.layers import SparseDenseMultiHeadAttention
 from sattn_dash.layers.batch_ensemble import BatchEnsembleDense, EnsembleSplit
 from sattn_dash.layers.numeric_embeddings import (
     PeriodicEmbedding,
     PiecewiseLinearEmbedding,
     quantile_bin_edges,
 )
+from sattn_dash.modeling.combiners import combiner
 from sattn_dash.modeling.explain import COMBINER
 from sattn_dash.modeling.keras_layers import (
-    BranchRouter,
     CategoricalEncoding,
     ColumnSelect,
     EnsembleMember,
@@ -270,53 +270,13 @@ def _feature_attention(block: BlockSpec, x, name: str, feature_names, categorica
 
 
 def _combine(spec: ModelSpec, features, modules, prepared):
-    c = spec.combiner
-    names = [name for name, _ in modules]
-    branches = [tensor for _, tensor in modules]
-    widths = [int(b.shape[-1]) for b in branches]
-    common = c.project_to or max(widths)
-    if c.kind == "concat":
-        if len(branches) == 1:
-            return keras.layers.Identity(name="combiner")(branches[0])
-        return keras.layers.Concatenate(name="combiner")(branches)
-    if c.kind == "sparse_attention":
-        project_to = c.project_to or (common if len(set(widths)) > 1 else None)
-        layer = SparseAttentionWeighting(
-            num_modules=len(branches),
-            temperature=c.temperature,
-            normalizer=c.normalizer,
-            project_to=project_to,
-            penalty=c.penalty,
-            penalty_weight=c.penalty_weight,
-            name="combiner",
-        )
-        return layer(branches)
-    if c.kind == "sparse_dense":
-        router = BranchRouter(
-            num_branches=len(branches),
-            top_k=c.top_k,
-            num_heads=c.num_heads,
-            key_dim=c.key_dim,
-            token_dim=common,
-            noisy_gating=c.noisy_gating,
-            load_balance_weight=c.load_balance_weight,
-            name="combiner",
-        )
+    def query():
         # The routing query reads the input features, with categorical codes embedded.
         columns = prepared.feature_names
         categorical = _categorical_of(columns, prepared)
-        query = _encoded_inputs(features, columns, categorical, f"{COMBINER}_query")
-        combined, _, _ = router([query, *branches], return_routing=True)
-        return combined
-    # mean: project to a common width first when the branches differ.
-    if c.project_to or len(set(widths)) > 1:
-        branches = [
-            keras.layers.Dense(common, name=f"combiner_project_{name}")(b)
-            for name, b in zip(names, branches, strict=True)
-        ]
-    if len(branches) == 1:
-        return keras.layers.Identity(name="combiner")(branches[0])
-    return keras.layers.Average(name="combiner")(branches)
+        return _encoded_inputs(features, columns, categorical, f"{COMBINER}_query")
+
+    return combiner(spec.combiner.kind).combine(spec.combiner, modules, COMBINER, query)
 
 
 def _head_layers(head, prepared) -> list:
@@ -362,7 +322,7 @@ def _member_predictions(spec: ModelSpec, branch: BranchSpec, modules, heads, pre
     stacked = StackMembers(name=f"{prefix}_members")(own)
     widths = {int(t.shape[-1]) for _, t in modules}
     c = spec.combiner
-    shared = c.kind in ("sparse_attention", "mean") and c.project_to is None and len(widths) == 1
+    shared = combiner(c.kind).averages_modules and c.project_to is None and len(widths) == 1
     outputs = {}
     for head in spec.heads:
         name = members_output_name(head.target, branch.name)

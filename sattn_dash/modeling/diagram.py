@@ -6,6 +6,7 @@ edit; with the prepared data it also shows input widths and each head's task.
 
 from __future__ import annotations
 
+from sattn_dash.modeling.combiners import combiner
 from sattn_dash.modeling.spec import BlockSpec, ModelSpec, head_name
 
 _TASK_OUTPUT = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear, rescaled"}
@@ -54,21 +55,6 @@ def block_label(block: BlockSpec) -> str:
     )
 
 
-def combiner_label(spec: ModelSpec) -> str:
-    c = spec.combiner
-    if c.kind == "sparse_attention":
-        extra = f"\nproject to {c.project_to}" if c.project_to else ""
-        penalty = f"\npenalty {c.penalty} × {c.penalty_weight:g}" if c.penalty else ""
-        return f"SparseAttentionWeighting\nT={c.temperature:g}, {c.normalizer}{extra}{penalty}"
-    if c.kind == "sparse_dense":
-        noise = ", noisy gating" if c.noisy_gating else ""
-        return (
-            f"Sparse-dense routing\ntop-{c.top_k} of {len(spec.module_names)} modules, "
-            f"{c.num_heads} heads{noise}\nload balance × {c.load_balance_weight:g}"
-        )
-    return {"concat": "Concatenate", "mean": "Average"}[c.kind]
-
-
 def spec_to_dot(spec: ModelSpec, prepared=None) -> str:
     """The spec as a DOT digraph (render with ``dot`` or ``st.graphviz_chart``)."""
     n_inputs = len(prepared.feature_names) if prepared is not None else None
@@ -81,7 +67,7 @@ def spec_to_dot(spec: ModelSpec, prepared=None) -> str:
         + _quote("features" + (f"\n{n_inputs} inputs" if n_inputs is not None else ""))
         + ', shape=cylinder, fillcolor="#e3f2fd"];',
         "  combiner [label="
-        + _quote(combiner_label(spec))
+        + _quote(combiner(spec.combiner.kind).label(spec.combiner, len(spec.module_names)))
         + ', shape=hexagon, fillcolor="#fff3e0"];',
     ]
     for branch in spec.branches:
@@ -103,7 +89,7 @@ def spec_to_dot(spec: ModelSpec, prepared=None) -> str:
         members = f"{branch.members} members" if branch.members else None
         edge = f" [label={_quote(members)}, penwidth=2]" if members else ""
         lines.append(f"  {nodes[-1]} -> combiner{edge};")
-    if spec.combiner.kind == "sparse_dense":
+    if combiner(spec.combiner.kind).has_routing:
         lines.append('  features -> combiner [label="query", style=dashed];')
     for head in spec.heads:
         node = _quote(head_name(head.target))

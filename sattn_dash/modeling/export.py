@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sattn_dash.files import json_safe
 from sattn_dash.modeling.spec import ModelSpec
 
 _TEMPLATE = '''#!/usr/bin/env python
@@ -110,18 +111,16 @@ if __name__ == "__main__":
 def export_script(
     spec: ModelSpec,
     schema,
-    config=None,
+    config,
     *,
     data_file: str | Path = "data.csv",
     title: str | None = None,
     script_name: str = "train_model.py",
 ) -> str:
     """The training script for ``spec`` on tables shaped like ``schema`` (a ``Schema``),
-    with ``config`` (a ``TrainingConfig``; the defaults when None). ``data_file`` is the
-    table it reads when none is given on its command line."""
-    from sattn_dash.training.config import TrainingConfig
-
-    config = config or TrainingConfig()
+    with ``config`` (a ``TrainingConfig``: anything with ``to_dict()``; the caller passes
+    it, so modeling need not know the training defaults). ``data_file`` is the table it
+    reads when none is given on its command line."""
     return _TEMPLATE.format(
         title=title or spec.name,
         script_name=script_name,
@@ -135,6 +134,4 @@ def export_script(
 def _json(value) -> str:
     """Plain-ASCII JSON: JSON never holds three quotes in a row, so it sits safely in
     the script's raw triple-quoted strings."""
-    from sattn_dash.training.atomic import json_safe
-
     return json.dumps(json_safe(value), indent=1, ensure_ascii=True)

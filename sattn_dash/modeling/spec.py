@@ -8,13 +8,18 @@ check a user can fail lives in ``ModelSpec.validate`` and names the bad field by
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sattn_dash.errors import SpecError
-from sattn_dash.layers.options import NORMALIZERS, PENALTIES
+from sattn_dash.modeling.checks import choices as _choices
+from sattn_dash.modeling.checks import known_fields as _known_fields
+from sattn_dash.modeling.checks import mapping as _require_mapping
+from sattn_dash.modeling.checks import number as _number
+from sattn_dash.modeling.checks import one_of as _one_of
+from sattn_dash.modeling.checks import positive_int as _positive_int
+from sattn_dash.modeling.combiners import CombinerSpec
 
 SPEC_VERSION = 1
 
@@ -32,7 +37,6 @@ BLOCK_KINDS = (
 # Kinds that embed each numeric column on its own: they read raw columns, so only a
 # branch's first block may be one.
 NUMERIC_EMBEDDINGS = ("piecewise_linear", "periodic")
-COMBINER_KINDS = ("sparse_attention", "sparse_dense", "concat", "mean")
 ACTIVATIONS = (
     "linear",
     "relu",
@@ -115,39 +119,6 @@ def member_name(branch: str, index: int) -> str:
 def members_output_name(target: str, branch: str) -> str:
     """The output holding every member's own prediction of ``target`` for ``branch``."""
     return f"{head_name(target)}_members_{branch}"
-
-
-def _choices(values) -> str:
-    return ", ".join(repr(v) for v in values)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _positive_int(path: str, value, minimum: int = 1) -> None:
-    if not _is_int(value) or value < minimum:
-        raise SpecError(f"{path}: expected a whole number >= {minimum}, got {value!r}.")
-
-
-def _number(path: str, value, *, low: float, low_open: bool, high: float | None = None) -> None:
-    ok = _is_number(value) and (value > low if low_open else value >= low)
-    if ok and high is not None:
-        ok = value < high
-    if not ok:
-        bound = f"> {low}" if low_open else f">= {low}"
-        if high is not None:
-            bound += f" and < {high}"
-        raise SpecError(f"{path}: expected a number {bound}, got {value!r}.")
-
-
-def _one_of(path: str, value, choices, what: str) -> None:
-    if value not in choices:
-        raise SpecError(f"{path}: unknown {what} {value!r}; choose one of {_choices(choices)}.")
 
 
 @dataclass(frozen=True)
@@ -361,70 +332,6 @@ class BranchSpec:
             BlockSpec.from_dict(b, f"{path}.blocks[{i}]") for i, b in enumerate(blocks)
         )
         return cls(**values)
-
-
-@dataclass(frozen=True)
-class CombinerSpec:
-    """How branch outputs become one vector.
-
-    - ``sparse_attention``: SparseAttentionWeighting, one learned weight per branch
-      (``temperature``, ``normalizer``, ``project_to`` (default: project when branch widths
-      differ), ``penalty``/``penalty_weight``).
-    - ``sparse_dense``: each branch output is projected to ``project_to`` (default: the
-      widest branch) and becomes a token; a query from the input features picks each
-      sample's ``top_k`` branches with SparseDenseMultiHeadAttention (``num_heads``,
-      ``key_dim``), with noisy gating while training and a Switch-Transformer
-      load-balancing loss of weight ``load_balance_weight``.
-    - ``concat``: concatenation. ``mean``: average (projected to ``project_to`` or the
-      widest branch when widths differ).
-    """
-
-    kind: str = "sparse_attention"
-    temperature: float = 1.0
-    normalizer: str = "softmax"
-    project_to: int | None = None
-    penalty: str | None = None
-    penalty_weight: float = 0.01
-    top_k: int = 2
-    num_heads: int = 2
-    key_dim: int = 16
-    load_balance_weight: float = 0.01
-    noisy_gating: bool = True
-
-    def validate(self, path: str, n_branches: int) -> None:
-        _one_of(f"{path}.kind", self.kind, COMBINER_KINDS, "combiner kind")
-        if self.project_to is not None and self.kind != "concat":
-            _positive_int(f"{path}.project_to", self.project_to)
-        if self.kind == "sparse_attention":
-            _number(f"{path}.temperature", self.temperature, low=0.0, low_open=True)
-            _one_of(f"{path}.normalizer", self.normalizer, NORMALIZERS, "normalizer")
-            if self.penalty is not None:
-                _one_of(f"{path}.penalty", self.penalty, PENALTIES, "penalty")
-            _number(f"{path}.penalty_weight", self.penalty_weight, low=0.0, low_open=False)
-        elif self.kind == "sparse_dense":
-            _positive_int(f"{path}.top_k", self.top_k)
-            if self.top_k > n_branches:
-                raise SpecError(
-                    f"{path}.top_k: {self.top_k} is more than the {n_branches} modules (branches and "
-                    "ensemble members); "
-                    f"choose a top_k between 1 and {n_branches}."
-                )
-            _positive_int(f"{path}.num_heads", self.num_heads)
-            _positive_int(f"{path}.key_dim", self.key_dim)
-            _number(
-                f"{path}.load_balance_weight", self.load_balance_weight, low=0.0, low_open=False
-            )
-            if not isinstance(self.noisy_gating, bool):
-                raise SpecError(
-                    f"{path}.noisy_gating: expected true or false, got {self.noisy_gating!r}."
-                )
-
-    def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, data: dict, path: str = "combiner") -> CombinerSpec:
-        return cls(**_known_fields(cls, data, path))
 
 
 @dataclass(frozen=True)
@@ -642,21 +549,6 @@ def _check_names_apart(path: str, name: str, other: str) -> None:
                 f"{path}: {longer!r} is {shorter!r} plus '_<number>', which makes their "
                 f"layer names clash; rename one (e.g. {longer.replace('_', '', 1)!r})."
             )
-
-
-def _require_mapping(data, path: str) -> dict:
-    if not isinstance(data, dict):
-        raise SpecError(f"{path}: expected an object with named fields, got {type(data).__name__}.")
-    return data
-
-
-def _known_fields(cls, data, path: str) -> dict:
-    data = _require_mapping(data, path)
-    known = [f.name for f in fields(cls)]
-    for key in data:
-        if key not in known:
-            raise SpecError(f"{path}.{key}: unknown field; known fields are {_choices(known)}.")
-    return dict(data)
 
 
 def _validate_against(spec: ModelSpec, data) -> None:

@@ -21,20 +21,20 @@ from typing import Any
 
 import pandas as pd
 
+from sattn_dash import workspace as layout
+from sattn_dash.files import read_json, write_json, write_with
 from sattn_dash.search.study import (
     JOURNAL_SUFFIX,
     STORAGE_ENV,
     SearchError,
     check_study_name,
-    journal_path,
     shown_url,
 )
 from sattn_dash.training import owner
-from sattn_dash.training.atomic import read_json, write_json, write_with
 
 
 def _folder(workspace: str | Path | None) -> Path:
-    return journal_path("x", workspace).parent
+    return layout.studies_dir(workspace)
 
 
 def _file(name: str, suffix: str, workspace: str | Path | None) -> Path:

@@ -27,9 +27,9 @@ from typing import Any
 
 from sattn_dash.errors import SpecError
 from sattn_dash.layers.options import NORMALIZERS
+from sattn_dash.modeling.combiners import combiner, combiner_kinds
 from sattn_dash.modeling.spec import (
     ACTIVATIONS,
-    COMBINER_KINDS,
     SCHEDULES,
     BlockSpec,
     BranchSpec,
@@ -214,7 +214,7 @@ def default_space(prepared: Any = None) -> dict[str, Any]:
             "width": {"choices": [8, 16, 32]},
             "activation": "relu",
         },
-        "combiner": {"choices": ["sparse_attention", "sparse_dense", "mean", "concat"]},
+        "combiner": {"choices": list(combiner_kinds())},
         "temperature": {"low": 0.1, "high": 2.0, "log": True},
         "normalizer": {"choices": list(NORMALIZERS)},
         "top_k": {"low": 1, "high": 3},
@@ -337,7 +337,7 @@ SETTING_CHECKS: dict[str, Callable[[str, Any], None]] = {
 CHECKS: dict[str, Callable[[str, Any], None]] = {
     "layout": _among(LAYOUTS, "layout"),
     "branches": _whole(),
-    "combiner": _among(COMBINER_KINDS, "combiner"),
+    "combiner": _among(combiner_kinds(), "combiner"),
     "temperature": _positive,
     "normalizer": _among(NORMALIZERS, "normalizer"),
     "top_k": _whole(),
@@ -526,13 +526,5 @@ def sample(space: dict[str, Any], trial: Any, prepared: Any) -> tuple[ModelSpec,
 
 def _combiner(space: dict[str, Any], trial: Any, n_branches: int) -> CombinerSpec:
     kind = suggest(trial, "combiner", space["combiner"])
-    if kind == "sparse_attention":
-        return CombinerSpec(
-            kind,
-            temperature=suggest(trial, "temperature", space["temperature"]),
-            normalizer=suggest(trial, "normalizer", space["normalizer"]),
-        )
-    if kind == "sparse_dense":
-        # Asked for in the space's range, used as at most the trial's branch count.
-        return CombinerSpec(kind, top_k=min(suggest(trial, "top_k", space["top_k"]), n_branches))
-    return CombinerSpec(kind)
+    searched = {name: suggest(trial, name, space[name]) for name in combiner(kind).searched}
+    return CombinerSpec(kind, **combiner(kind).limit(searched, n_branches))

@@ -27,9 +27,9 @@ from typing import Any
 
 import pandas as pd
 
+from sattn_dash import workspace as layout
 from sattn_dash.errors import SpecError, UserError
 from sattn_dash.search.space import check_space
-from sattn_dash.training.store import default_workspace
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +61,8 @@ def default_study_name(data_name: str, targets: list[str]) -> str:
     return (name or "study")[:64]
 
 
-def studies_dir(workspace: str | Path | None = None) -> Path:
-    return Path(workspace) if workspace is not None else default_workspace()
-
-
 def journal_path(name: str, workspace: str | Path | None = None) -> Path:
-    return studies_dir(workspace) / "studies" / f"{check_study_name(name)}{JOURNAL_SUFFIX}"
+    return layout.studies_dir(workspace) / f"{check_study_name(name)}{JOURNAL_SUFFIX}"
 
 
 def direction_of(metric: str) -> str:

@@ -22,12 +22,13 @@ from typing import Any
 
 import pandas as pd
 
+from sattn_dash import workspace as layout
 from sattn_dash.errors import SpecError
+from sattn_dash.files import read_json, write_json
 from sattn_dash.search.processes import available_cores
 from sattn_dash.search.space import sample
 from sattn_dash.search.study import SearchError, StudySettings, counts, shown_url
 from sattn_dash.training import owner
-from sattn_dash.training.atomic import read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def read_study_table(path: str | Path) -> pd.DataFrame:
             f"The study's table {path} is not there; pass --data with the same file (on "
             "another machine, its path there)."
         )
-    if path.suffix == ".pkl" and path.parent.name == "studies":
+    if path.suffix == ".pkl" and path.parent.name == layout.STUDIES:
         return pd.read_pickle(path)  # written by this app beside its study, not uploaded
     return read_table(path, name=path.name)
 

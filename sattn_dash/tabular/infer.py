@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -34,9 +35,9 @@ from sattn_dash.tabular.schema import (
     Role,
     Schema,
     TargetInfo,
-    _unknown,
     as_role,
     check_groups,
+    unknown_name,
 )
 
 ONE_HOT_MAX = 20  # categoricals with more values get integer codes for an embedding
@@ -69,7 +70,7 @@ def infer_schema(df: pd.DataFrame, targets=None, tasks=None, groups=None, roles=
     tasks, roles = dict(tasks or {}), {k: as_role(v).value for k, v in (roles or {}).items()}
     for name in [*targets, *tasks, *roles]:
         if name not in df.columns:
-            raise DataError(_unknown("column", name, list(df.columns)))
+            raise DataError(unknown_name("column", name, list(df.columns)))
     for name, task in tasks.items():
         if task not in TASKS:
             raise DataError(f"Unknown task {task!r} for '{name}'. Use one of: {', '.join(TASKS)}.")
@@ -120,7 +121,7 @@ def infer_schema(df: pd.DataFrame, targets=None, tasks=None, groups=None, roles=
         n_rows=len(df),
         role_overrides=roles,
         task_overrides=tasks,
-        _frame=df,
+        _reinfer_with=partial(infer_schema, df),
     )
 
 

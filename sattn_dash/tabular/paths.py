@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from sattn_dash.errors import DataError
-from sattn_dash.tabular.read import READ_INFO_KEY, ReadLimits, _check_rows, read_info, read_table
+from sattn_dash.tabular.read import READ_INFO_KEY, ReadLimits, read_info, read_table
 from sattn_dash.tabular.source import COMPRESSED_SUFFIXES
 
 DATA_ROOT_ENV = "SATTN_DASH_DATA_ROOT"
@@ -142,7 +142,7 @@ def read_table_files(
                 + (f" (it lacks {', '.join(lacking)})" if lacking else "")
                 + ". Every file of one table needs the same columns: pick files that match."
             )
-    _check_rows(sum(len(f) for f in frames), limits)
+    limits.check_rows(sum(len(f) for f in frames))
     if len(frames) == 1:
         return first
     df = pd.concat([f[list(first.columns)] for f in frames], ignore_index=True)

@@ -10,8 +10,6 @@ ever unpickled.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 import zipfile
 from dataclasses import dataclass, field, replace
@@ -23,6 +21,7 @@ import pandas as pd
 import sklearn
 
 from sattn_dash.errors import DataError, RunError, SpecError
+from sattn_dash.files import write_stream
 from sattn_dash.tabular.options import PrepareOptions
 from sattn_dash.tabular.schema import Schema
 
@@ -173,12 +172,12 @@ class PreparedData:
             "val_size": self.val_size,
             "options": self.options.to_dict(),
         }
-        _atomic(directory / ARRAYS_FILE, lambda f: np.savez(f, **arrays))
+        write_stream(directory / ARRAYS_FILE, lambda f: np.savez(f, **arrays))
         if portable:
             save_transformer(self.transformer, directory / SKOPS_FILE)
         else:
-            _atomic(directory / TRANSFORMER_FILE, lambda f: joblib.dump(self.transformer, f))
-        _atomic(directory / META_FILE, lambda f: f.write(json.dumps(meta, indent=1).encode()))
+            write_stream(directory / TRANSFORMER_FILE, lambda f: joblib.dump(self.transformer, f))
+        write_stream(directory / META_FILE, lambda f: f.write(json.dumps(meta, indent=1).encode()))
 
     @classmethod
     def load(cls, directory) -> PreparedData:
@@ -235,7 +234,7 @@ def save_transformer(transformer, path) -> None:
     `load_transformer` reads back without running code."""
     import skops.io
 
-    _atomic(Path(path), lambda f: f.write(skops.io.dumps(transformer)))
+    write_stream(Path(path), lambda f: f.write(skops.io.dumps(transformer)))
 
 
 def load_transformer(path):
@@ -253,15 +252,3 @@ def load_transformer(path):
 def _plain(index: np.ndarray) -> np.ndarray:
     """Row labels that NumPy can store without pickling (text when they are objects)."""
     return index.astype(str) if index.dtype == object else index
-
-
-def _atomic(path: Path, write) -> None:
-    """Write through a temporary file and rename, so a crash leaves old or new, never half."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as f:
-            write(f)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

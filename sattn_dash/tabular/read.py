@@ -55,6 +55,23 @@ class ReadLimits:
             f"Parquet files up to {megabytes(self.max_unpacked_bytes)} once unpacked"
         )
 
+    def check_rows(self, n: int) -> None:
+        """DataError when a table of ``n`` rows is over the limit."""
+        if n > self.max_rows:
+            raise DataError(
+                f"The table has more than {self.max_rows:,} rows, the limit. "
+                "Upload a random sample of the rows, or raise ReadLimits.max_rows."
+            )
+
+    def check_columns(self, n: int) -> None:
+        """DataError when a table of ``n`` columns is over the limit."""
+        if n > self.max_columns:
+            raise DataError(
+                f"The table has {n:,} columns, more than the limit of {self.max_columns:,}. "
+                "Keep the columns you need (or combine them) and upload that, or raise "
+                "ReadLimits.max_columns."
+            )
+
 
 @dataclass(frozen=True)
 class ReadInfo:
@@ -148,7 +165,7 @@ def list_sheets(source, name: str | None = None) -> list[str]:
 
 def _read_delimited(src: Source, head: bytes, limits: ReadLimits, sheet, notes: list[str]):
     dialect = sniff_dialect(head, complete=len(src.head(len(head) + 1)) <= len(head))
-    _check_columns(dialect.n_columns, limits)
+    limits.check_columns(dialect.n_columns)
     counts = Counter(dialect.header)
     duplicated = sorted({h.strip() for h, n in counts.items() if n > 1})
     if duplicated:
@@ -235,8 +252,8 @@ def _read_parquet(src: Source, head: bytes, limits: ReadLimits, sheet, notes: li
             f"{_called(src)} is not a readable Parquet file: it is damaged or cut short "
             f"({_short(exc)}). Save it again from the tool that made it, or upload a CSV."
         ) from None
-    _check_columns(meta.num_columns, limits)
-    _check_rows(meta.num_rows, limits)
+    limits.check_columns(meta.num_columns)
+    limits.check_rows(meta.num_rows)
     unpacked = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
     _check_unpacked(src, unpacked, limits)
     nested = [f.name for f in parquet.schema_arrow if pa.types.is_nested(f.type)]
@@ -438,7 +455,7 @@ def _flat(df: pd.DataFrame, src: Source) -> pd.DataFrame:
 def _tidy(df: pd.DataFrame, name: str, limits: ReadLimits, notes: list[str]) -> pd.DataFrame:
     """Plain unique string column names, no all-empty rows, within the limits."""
     called = f"'{name}'" if name else "The file"
-    _check_columns(df.shape[1], limits)
+    limits.check_columns(df.shape[1])
     if df.shape[1] == 0:
         raise DataError(f"{called} has no columns. Upload a table with a header row.")
     df.columns = _unique_names(df.columns, notes)
@@ -451,7 +468,7 @@ def _tidy(df: pd.DataFrame, name: str, limits: ReadLimits, notes: list[str]) -> 
             f"{called} has column names but no rows of data. "
             "Upload the file with its data rows, not only the header."
         )
-    _check_rows(len(df), limits)
+    limits.check_rows(len(df))
     return df
 
 
@@ -471,23 +488,6 @@ def _unique_names(columns, notes: list[str]) -> list[str]:
     if renamed:
         notes.append("Renamed repeated column names: " + ", ".join(renamed[:10]) + ".")
     return names
-
-
-def _check_rows(n: int, limits: ReadLimits) -> None:
-    if n > limits.max_rows:
-        raise DataError(
-            f"The table has more than {limits.max_rows:,} rows, the limit. "
-            "Upload a random sample of the rows, or raise ReadLimits.max_rows."
-        )
-
-
-def _check_columns(n: int, limits: ReadLimits) -> None:
-    if n > limits.max_columns:
-        raise DataError(
-            f"The table has {n:,} columns, more than the limit of {limits.max_columns:,}. "
-            "Keep the columns you need (or combine them) and upload that, or raise "
-            "ReadLimits.max_columns."
-        )
 
 
 def _check_unpacked(src: Source, unpacked: int, limits: ReadLimits) -> None:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from sattn_dash.errors import DataError
 from sattn_dash.tabular.read import read_table
-from sattn_dash.tabular.schema import _unknown
+from sattn_dash.tabular.schema import unknown_name
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
@@ -115,5 +115,5 @@ SAMPLES: dict[str, SampleInfo] = {
 def load_sample(name: str) -> pd.DataFrame:
     """A sample table, read through `read_table` like any upload."""
     if name not in SAMPLES:
-        raise DataError(_unknown("sample", name, list(SAMPLES)))
+        raise DataError(unknown_name("sample", name, list(SAMPLES)))
     return read_table(SAMPLES[name].path)

@@ -10,6 +10,7 @@ respect but can still change its groups.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 
@@ -106,7 +107,10 @@ class Schema:
     n_rows: int = 0
     role_overrides: dict[str, str] = field(default_factory=dict)
     task_overrides: dict[str, str] = field(default_factory=dict)
-    _frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    # Infers this schema's table again with other decisions (``infer_schema`` bound to
+    # the table; set by ``infer_schema``, None for a schema loaded without its table).
+    # Held as a value so this module need not import ``infer``, which imports it.
+    _reinfer_with: Callable[..., Schema] | None = field(default=None, repr=False, compare=False)
 
     # --- reading -------------------------------------------------------------------
 
@@ -127,13 +131,13 @@ class Schema:
         for info in self.columns:
             if info.name == name:
                 return info
-        raise DataError(_unknown("column", name, self.names))
+        raise DataError(unknown_name("column", name, self.names))
 
     def target(self, name: str) -> TargetInfo:
         for info in self.targets:
             if info.name == name:
                 return info
-        raise DataError(_unknown("target", name, self.target_names))
+        raise DataError(unknown_name("target", name, self.target_names))
 
     def task(self, target: str) -> str:
         return self.target(target).task
@@ -191,23 +195,20 @@ class Schema:
 
     def without_group(self, name: str) -> Schema:
         if name not in self.groups:
-            raise DataError(_unknown("group", name, list(self.groups)))
+            raise DataError(unknown_name("group", name, list(self.groups)))
         return replace(self, groups={k: v for k, v in self.groups.items() if k != name})
 
     def _reinfer(self, targets, role_overrides, task_overrides=None) -> Schema:
-        if self._frame is None:
+        if self._reinfer_with is None:
             raise DataError(
                 "This schema was loaded from a saved run, without its table, so roles and "
                 "targets cannot change here. Load the table and infer the schema again."
             )
-        from sattn_dash.tabular.infer import infer_schema  # infer builds Schemas: cycle
-
         groups = {
             name: tuple(c for c in members if c not in targets)
             for name, members in self.groups.items()
         }
-        return infer_schema(
-            self._frame,
+        return self._reinfer_with(
             targets=targets,
             tasks=self.task_overrides if task_overrides is None else task_overrides,
             groups={k: v for k, v in groups.items() if v},
@@ -287,7 +288,7 @@ def check_groups(groups, names: list[str], targets: list[str]) -> dict[str, tupl
             raise DataError(f"Group '{name}' has no columns. Add columns or remove the group.")
         for column in members:
             if column not in names:
-                raise DataError(f"Group '{name}': {_unknown('column', column, names)}")
+                raise DataError(f"Group '{name}': {unknown_name('column', column, names)}")
             if column in targets:
                 raise DataError(
                     f"Group '{name}' holds '{column}', which is a target. A target cannot "
@@ -303,7 +304,8 @@ def check_groups(groups, names: list[str], targets: list[str]) -> dict[str, tupl
     return checked
 
 
-def _unknown(kind: str, name, known: list[str]) -> str:
+def unknown_name(kind: str, name, known: list[str]) -> str:
+    """The message for a name that is not there: the closest known ones, and the list."""
     import difflib
 
     close = difflib.get_close_matches(str(name), [str(k) for k in known], n=3)

@@ -14,7 +14,6 @@ _EXPORTS = {
     "RunWriter": "store",
     "SkippedRun": "store",
     "clean_title": "store",
-    "default_workspace": "store",
     "ACTIVE_STATES": "store",
     "FINAL_STATES": "store",
     "Run": "run",

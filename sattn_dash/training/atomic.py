@@ -1,77 +1,13 @@
-"""Atomic file writes: a crash leaves either the old file or the new one, never half.
+"""Kept so imports of ``sattn_dash.training.atomic`` still work; the writes live in
+``sattn_dash.files`` (the base layer). Import ``sattn_dash.files`` in new code."""
 
-Everything a run writes goes through here: write a temporary file beside the target,
-then ``os.replace`` it over the target (atomic on POSIX and Windows within one folder).
-"""
-
-from __future__ import annotations
-
-import json
-import math
-import os
-import secrets
-import shutil
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
-
-
-def _temp_beside(path: Path, suffix: str = "") -> Path:
-    return path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}{suffix}")
-
-
-def write_with(path: str | os.PathLike, write: Callable[[Path], None], suffix: str = "") -> None:
-    """Call ``write(temp_path)`` and move the result over ``path`` in one step.
-
-    ``suffix`` keeps an extension that a writer insists on (Keras wants ``.keras``).
-    """
-    path = Path(path)
-    temp = _temp_beside(path, suffix)
-    try:
-        write(temp)
-        os.replace(temp, path)
-    except BaseException:
-        if temp.is_dir():
-            shutil.rmtree(temp, ignore_errors=True)
-        else:
-            temp.unlink(missing_ok=True)
-        raise
-
-
-def write_text(path: str | os.PathLike, text: str) -> None:
-    write_with(path, lambda temp: temp.write_text(text, encoding="utf-8"))
-
-
-def json_safe(value: Any) -> Any:
-    """Plain JSON types only: numpy scalars and arrays unwrapped, NaN and inf as None."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "tolist"):  # numpy scalar or array
-        return json_safe(value.tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def dumps(value: Any, indent: int | None = 2) -> str:
-    return json.dumps(json_safe(value), indent=indent, allow_nan=False, ensure_ascii=False)
-
-
-def write_json(path: str | os.PathLike, value: Any) -> None:
-    write_text(path, dumps(value) + "\n")
-
-
-def read_json(path: str | os.PathLike) -> Any:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
-def write_dir(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
-    """Build a new folder with ``write(temp_dir)``, then move it to ``path`` in one step."""
-
-    def build(temp: Path) -> None:
-        temp.mkdir()
-        write(temp)
-
-    write_with(path, build)
+from sattn_dash.files import (  # noqa: F401
+    dumps,
+    json_safe,
+    read_json,
+    write_dir,
+    write_json,
+    write_stream,
+    write_text,
+    write_with,
+)

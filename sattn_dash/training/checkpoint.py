@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from sattn_dash.errors import RunError
-from sattn_dash.training.atomic import read_json, write_dir, write_json
+from sattn_dash.files import read_json, write_dir, write_json
 
 log = logging.getLogger(__name__)
 

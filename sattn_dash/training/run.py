@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from sattn_dash.errors import RunError
-from sattn_dash.training.atomic import read_json
+from sattn_dash.files import read_json
 from sattn_dash.training.config import TrainingConfig
 
 SNAPSHOT_COLUMNS = ["epoch", "branch", "probability", "routing_weight", "temperature"]

@@ -515,7 +515,7 @@ class TrainingSession:
         return metrics, frame
 
     def _card(self, spec: Any, prepared: Any, plan: Any, model: Any) -> dict[str, Any]:
-        from sattn_dash.analysis.modules import branch_importance
+        from sattn_dash.analysis.modules.modules import branch_importance
 
         status = self.status()
         return {

@@ -28,29 +28,26 @@ from typing import Any
 
 import pandas as pd
 
+from sattn_dash import workspace as layout
 from sattn_dash.errors import RunError
-from sattn_dash.training import owner, users
-from sattn_dash.training.atomic import (
+from sattn_dash.files import (
     dumps,
     read_json,
+    remove_dir,
     write_dir,
     write_json,
     write_text,
     write_with,
 )
+from sattn_dash.training import owner, users
 from sattn_dash.training.run import Run, RunInfo
 
 log = logging.getLogger(__name__)
 
-WORKSPACE_ENV = "SATTN_DASH_WORKSPACE"
 RUN_ID_PATTERN = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 ACTIVE_STATES = ("queued", "running", "stopping")
 FINAL_STATES = ("finished", "stopped", "failed", "interrupted")
 TITLE_MAX = 80
-
-
-def default_workspace() -> Path:
-    return Path(os.environ.get(WORKSPACE_ENV) or "workspace")
 
 
 def new_run_id() -> str:
@@ -140,8 +137,8 @@ class RunStore:
     """
 
     def __init__(self, workspace: str | os.PathLike | None = None, user: str | None = None):
-        self.workspace = Path(workspace) if workspace is not None else default_workspace()
-        self.root = self.workspace / "runs"
+        self.workspace = layout.resolve(workspace)
+        self.root = layout.runs_dir(self.workspace)
         self.user = user
         self.skipped: list[SkippedRun] = []
 
@@ -211,18 +208,15 @@ class RunStore:
             "source": clean_title(source) if source else None,
             "user": self.user,
         }
-        temp = self.root / f".{run_id}.creating"
-        temp.mkdir()
-        try:
+
+        def fill(temp: Path) -> None:
             write_json(temp / "run.json", meta)
             write_json(temp / "status.json", {"state": "queued", **owner.this_owner()})
             for name, value in (files or {}).items():
                 write_json(temp / name, value)
-            os.replace(temp, self.path(run_id))
-            owner.claim(run_id)
-        except BaseException:
-            shutil.rmtree(temp, ignore_errors=True)
-            raise
+
+        write_dir(self.path(run_id), fill)
+        owner.claim(run_id)
         return run_id
 
     def writer(self, run_id: str) -> RunWriter:
@@ -308,9 +302,7 @@ class RunStore:
             state = "interrupted"
         if state in ACTIVE_STATES:
             raise RunError(f"Run {run_id} is still {state}; stop it before deleting it.")
-        trash = self.root / f".{run_id}.deleting-{secrets.token_hex(3)}"
-        os.replace(directory, trash)
-        shutil.rmtree(trash, ignore_errors=True)
+        remove_dir(directory)
 
 
 def _default_title(model: str, targets: dict[str, str]) -> str:

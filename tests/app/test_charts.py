@@ -7,11 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sattn_dash.analysis.reports import tidy
 from sattn_dash.charts import data as data_charts
 from sattn_dash.charts import runs as runs_charts
 from sattn_dash.charts import style
 from sattn_dash.charts import training as training_charts
-from sattn_dash.ui import profile, tidy
+from sattn_dash.tabular import profile
 
 
 def tooltips(spec: dict) -> list[dict]:

@@ -9,8 +9,9 @@ import io
 import pandas as pd
 import pytest
 
+from sattn_dash.analysis.reports import comparison
 from sattn_dash.training import RunStore
-from sattn_dash.ui import comparison, pages
+from sattn_dash.ui.shared import pages
 from tests.app.helpers import chart_data, chart_titled, no_exception, texts
 
 

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from sattn_dash.ui import pages
+from sattn_dash.ui.shared import pages
 from tests.app.helpers import by_label, no_exception, open_page, texts
 
 

@@ -9,9 +9,10 @@ import json
 import pandas as pd
 import pytest
 
+from sattn_dash.modeling import spec_edits
 from sattn_dash.modeling.spec import BlockSpec
-from sattn_dash.ui import pages, spec_edits
-from sattn_dash.ui.editor_state import apply_editor_changes, role_edits
+from sattn_dash.ui.shared import pages
+from sattn_dash.ui.shared.editor_state import apply_editor_changes, role_edits
 from tests.app.helpers import by_label, no_exception, open_page, texts
 
 

@@ -1,6 +1,6 @@
 """Streamlit clears the Keras session after every script run; the dashboard must not let
 it, because runs train in a thread of the same server process and a followed run then
-trained about 9x slower (sattn_dash/ui/keras_guard.py).
+trained about 9x slower (sattn_dash/ui/shared/keras_guard.py).
 
 Both halves are checked with the real script runner (AppTest runs Streamlit's own
 ``ScriptRunner``): a bare script clears the session, the dashboard's does not.
@@ -41,7 +41,7 @@ def bare_script() -> None:
 
 
 def test_streamlit_still_clears_keras_after_a_bare_script(clear_session_calls):
-    from sattn_dash.ui import keras_guard
+    from sattn_dash.ui.shared import keras_guard
 
     script_runner._clean_problem_modules = keras_guard._STREAMLIT_CLEAN_UP
     AppTest.from_function(bare_script).run()

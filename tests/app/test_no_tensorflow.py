@@ -15,7 +15,7 @@ from tests.app.conftest import APP, ROOT
 SCRIPT = f"""
 import json, sys
 from streamlit.testing.v1 import AppTest
-from sattn_dash.ui import pages
+from sattn_dash.ui.shared import pages
 
 at = AppTest.from_file({APP!r}, default_timeout=120).run()
 visited = {{"home": not at.exception}}

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sattn_dash.ui import pages
+from sattn_dash.ui.shared import pages
 from tests.app.conftest import APP, TIMEOUT
 from tests.app.helpers import by_label, chart_data, chart_titled, no_exception, open_page, texts
 from tests.app.test_sign_in import AUTH, ISSUER
@@ -135,8 +135,8 @@ class _Session:
 
 def _shared_registry():
     """The registry the app under test uses (st.cache_resource is process-wide)."""
-    from sattn_dash.training.store import default_workspace
-    from sattn_dash.ui import sessions
+    from sattn_dash.ui.shared import sessions
+    from sattn_dash.workspace import default_workspace
 
     return sessions._registry(str(default_workspace().resolve()))
 

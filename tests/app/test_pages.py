@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from sattn_dash.charts.attention import HEAD_TITLE
-from sattn_dash.ui import pages
+from sattn_dash.ui.shared import pages
 from tests.app.helpers import (
     by_label,
     chart_data,
@@ -179,7 +179,7 @@ def flow_csv() -> bytes:
 def test_flow_from_upload_to_the_importance_chart(app):
     """Upload a CSV through the file uploader, pick the target and a preset, train two
     epochs and find the module importance chart's data."""
-    from sattn_dash.ui.sessions import registry
+    from sattn_dash.ui.shared.sessions import registry
 
     at = open_page(app, pages.DATA)
     at.file_uploader[0].set_value(("flow.csv", flow_csv(), "text/csv")).run()

@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from sattn_dash.analysis import calibration
+from sattn_dash.analysis.calibration import calibration
 from sattn_dash.training import RunStore
-from sattn_dash.ui import pages, state
+from sattn_dash.ui.shared import pages, state
 from tests.app.conftest import APP, TIMEOUT, train_run
 from tests.app.helpers import by_label, chart_titled, charts, no_exception, open_page, texts
 from tests.app.test_predictions_page import _wait_for_explanations

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from sattn_dash.analysis import explanations
+from sattn_dash.analysis.attributions import explanations
 from sattn_dash.training import RunStore
-from sattn_dash.ui import pages
+from sattn_dash.ui.shared import pages
 from tests.app.helpers import chart_data, chart_titled, charts, no_exception, open_page, texts
 
 

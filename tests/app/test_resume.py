@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sattn_dash.tabular import infer_schema
 from sattn_dash.training import RunStore, TrainingConfig
-from sattn_dash.ui import pages
+from sattn_dash.ui.shared import pages
 from tests.app.helpers import by_label, no_exception, open_page, texts
 from tests.interrupt import interrupted_run
 from tests.unit.conftest import make_training_table
@@ -14,7 +14,7 @@ CONFIG = TrainingConfig(epochs=4, batch_size=32, seed=1)
 
 
 def test_resume_an_interrupted_run_from_the_train_page(app, workspace, monkeypatch):
-    from sattn_dash.ui.sessions import registry
+    from sattn_dash.ui.shared.sessions import registry
 
     df = make_training_table(200)
     schema = infer_schema(df, targets=["label"])

@@ -12,7 +12,7 @@ import numpy as np
 
 from sattn_dash.tabular import load_sample
 from sattn_dash.training import RunStore
-from sattn_dash.ui import pages
+from sattn_dash.ui.shared import pages
 from tests.app.conftest import ROOT
 from tests.app.helpers import no_exception, open_page
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from sattn_dash.search import background
-from sattn_dash.ui import pages
+from sattn_dash.ui.shared import pages
 from tests.app.helpers import by_label, chart_data, chart_titled, no_exception, texts
 
 TINY = {

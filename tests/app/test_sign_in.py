@@ -8,7 +8,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from sattn_dash.training import RunStore, owner
-from sattn_dash.ui import pages
+from sattn_dash.ui.shared import pages
 from tests.app.conftest import APP, TIMEOUT
 from tests.app.helpers import no_exception, texts
 

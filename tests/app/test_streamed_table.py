@@ -9,7 +9,7 @@ import pandas as pd
 
 from sattn_dash.tabular import infer_schema, split_codes
 from sattn_dash.training import RunStore
-from sattn_dash.ui import pages
+from sattn_dash.ui.shared import pages
 from tests.app.helpers import by_label, no_exception, texts
 from tests.app.test_one_run_everywhere import _shared_registry
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from sattn_dash.charts.attention import HEAD_TITLE, heads_per_line
-from sattn_dash.ui import pages
+from sattn_dash.ui.shared import pages
 from tests.app.conftest import APP, TIMEOUT
 from tests.app.helpers import chart_data, chart_titled, no_exception
 

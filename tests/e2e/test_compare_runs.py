@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from sattn_dash.analysis.reports import comparison
 from sattn_dash.training import RunStore
-from sattn_dash.ui import comparison
 from tests.e2e.server import wait_for_app
 
 pytestmark = pytest.mark.e2e

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory):
     """A report of a two-target run (classes and a number) trained for two epochs."""
-    from sattn_dash.analysis.share import write_report
+    from sattn_dash.analysis.reports.share import write_report
 
     run = make_two_target_run(tmp_path_factory.mktemp("report"), epochs=2)
     return write_report(run, tmp_path_factory.mktemp("out") / "run.html")

@@ -122,7 +122,7 @@ def test_an_editable_install_runs_from_its_source(tmp_path):
         [
             bin_dir / "python",
             "-c",
-            "import os, sattn_dash, sattn_dash.ui.pages as p; from sattn_dash.tabular import"
+            "import os, sattn_dash, sattn_dash.ui.shared.pages as p; from sattn_dash.tabular import"
             " load_sample; print(sattn_dash.__file__, all(os.path.isfile(x[0]) for x in"
             " p.ALL), len(load_sample('penguins')))",
         ],

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sattn_dash.analysis.agreement import compare_importances, faithfulness
-from sattn_dash.analysis.distribution import (
+from sattn_dash.analysis.export import to_csv_bytes
+from sattn_dash.analysis.modules.agreement import compare_importances, faithfulness
+from sattn_dash.analysis.modules.distribution import (
     entropy,
     module_distribution,
     softmax,
@@ -17,7 +18,6 @@ from sattn_dash.analysis.distribution import (
     spread,
     temperature_distributions,
 )
-from sattn_dash.analysis.export import to_csv_bytes
 from sattn_dash.analysis.scoring import score, worsening
 from sattn_dash.errors import SpecError
 

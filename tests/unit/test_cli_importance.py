@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sattn_dash.analysis.runs import module_importance_for_run
+from sattn_dash.analysis.reports.runs import module_importance_for_run
 from sattn_dash.cli import main
 from sattn_dash.training import RunStore
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sattn_dash.analysis.runs import baselines_for_run, run_stream
+from sattn_dash.analysis.reports.runs import baselines_for_run, run_stream
 from sattn_dash.cli import main
 from sattn_dash.tabular import split_codes
 from sattn_dash.training import RunStore

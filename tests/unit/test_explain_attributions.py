@@ -19,7 +19,7 @@ from sattn_dash.analysis import (
     explain_rows,
     row_agreement,
 )
-from sattn_dash.analysis.per_row import spearman_rows
+from sattn_dash.analysis.attributions.per_row import spearman_rows
 from sattn_dash.errors import SpecError
 from sattn_dash.modeling import (
     BlockSpec,

@@ -12,7 +12,7 @@ from sattn_dash.analysis import (
     reliability,
     threshold_table,
 )
-from sattn_dash.analysis.calibration import conformal_half_width, confusion_at
+from sattn_dash.analysis.calibration.calibration import conformal_half_width, confusion_at
 from sattn_dash.errors import SpecError
 from sattn_dash.modeling import (
     BlockSpec,

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sattn_dash.analysis.mlflow_export import example_rows, export_mlflow
-from sattn_dash.analysis.new_rows import Predictor
+from sattn_dash.analysis.new_rows.mlflow_export import example_rows, export_mlflow
+from sattn_dash.analysis.new_rows.predictor import Predictor
 from sattn_dash.errors import DataError
 from tests.unit.conftest import make_modeling_table, make_two_target_run
 

@@ -16,6 +16,7 @@ from sattn_dash.modeling import (
     HeadSpec,
     ModelSpec,
     build_model,
+    combiner_kinds,
     head_name,
     parameter_counts,
     preset_spec,
@@ -161,7 +162,7 @@ def test_residual_block_projects_only_when_widths_differ(modeling_data):
     assert model.get_layer("combiner").output.shape == (None, 2 * n + 3)
 
 
-@pytest.mark.parametrize("kind", ["sparse_attention", "sparse_dense", "concat", "mean"])
+@pytest.mark.parametrize("kind", combiner_kinds())
 def test_each_combiner_joins_branches_of_different_widths(modeling_data, kind):
     prepared = modeling_data["multiclass"]
     spec = spec_of(

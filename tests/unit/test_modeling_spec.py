@@ -16,6 +16,8 @@ from sattn_dash.modeling import (
     CombinerSpec,
     HeadSpec,
     ModelSpec,
+    combiner,
+    combiner_kinds,
     head_name,
     preset_spec,
     spec_to_dot,
@@ -271,6 +273,17 @@ def test_branch_inputs_may_be_groups_columns_or_model_inputs(modeling_data):
     assert spec.branches[1].feature_positions(prepared) == [
         prepared.feature_names.index("colour_red")
     ]
+
+
+def test_every_combiner_says_what_it_is_and_reads_only_spec_fields():
+    fields = {f.name for f in dataclasses.fields(CombinerSpec)}
+    for kind in combiner_kinds():
+        c = combiner(kind)
+        assert c.kind == kind and c.title and c.description
+        assert set(c.searched) <= set(c.options) <= fields
+        small_spec(combiner=CombinerSpec(kind)).validate()  # its defaults are valid
+    with pytest.raises(SpecError, match="unknown combiner kind 'voting'"):
+        combiner("voting")
 
 
 def test_group_names_become_valid_distinct_branch_names(modeling_table):

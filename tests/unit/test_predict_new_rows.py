@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sattn_dash.analysis.new_rows import HEAD_ROWS, Predictor, score_table
+from sattn_dash.analysis.new_rows.predictor import HEAD_ROWS, Predictor, score_table
 from sattn_dash.errors import DataError
 from tests.unit.conftest import make_modeling_table, make_two_target_run
 

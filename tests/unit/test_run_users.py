@@ -1,5 +1,5 @@
 """With sign-in on, a run belongs to the user who started it: the store and the training
-queue opened for one user (as ``ui.sessions`` opens them for the signed-in user) show
+queue opened for one user (as ``ui.shared.sessions`` opens them for the signed-in user) show
 and touch that user's runs only, and answer "no such run" for anyone else's."""
 
 import pytest

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from sattn_dash.errors import RunError
+from sattn_dash.files import read_json, write_json, write_text, write_with
 from sattn_dash.training import owner
-from sattn_dash.training.atomic import read_json, write_json, write_text, write_with
 from sattn_dash.training.store import RUN_ID_PATTERN, RunStore, clean_title
 
 

@@ -134,7 +134,7 @@ def test_schema_inference_on_the_sample_matches_the_whole_table(parquet_parts):
 
 
 def test_baselines_of_a_stream_are_scored_on_every_test_row(parquet_parts):
-    from sattn_dash.analysis.baselines import sklearn_baselines
+    from sattn_dash.analysis.baselines.baselines import sklearn_baselines
 
     df, paths = parquet_parts
     streamed = prepare_stream(TableStream.open(paths), "y", seed=0, sample_rows=1_500)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sattn_dash.analysis.token_columns import CLS, attention_by_column
+from sattn_dash.analysis.tokens.token_columns import CLS, attention_by_column
 from sattn_dash.charts.attention import head_heatmaps, heads_per_line
 
 SOURCES = {

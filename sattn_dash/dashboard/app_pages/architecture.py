@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from sattn_dash.ui import architecture_view, pages, spec_editor
-from sattn_dash.ui.prepared import require_prepared
+from sattn_dash.ui.architecture import architecture_view
+from sattn_dash.ui.shared import pages, spec_editor
+from sattn_dash.ui.shared.prepared import require_prepared
 
 st.title("Architecture")
 prepared = require_prepared()

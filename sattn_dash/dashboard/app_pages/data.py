@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from sattn_dash.ui import data_profile, data_source, pages, schema_editor, state
-from sattn_dash.ui.components import empty_state
+from sattn_dash.ui.data import data_profile
+from sattn_dash.ui.shared import data_source, pages, schema_editor, state
+from sattn_dash.ui.shared.components import empty_state
 
 st.title("Data")
 data_source.render()

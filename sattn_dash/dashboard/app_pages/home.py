@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from sattn_dash.ui import home, pages
+from sattn_dash.ui.home import home
+from sattn_dash.ui.shared import pages
 
 st.title("sattn-dash")
 st.markdown(

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from sattn_dash.ui import importance_view
-from sattn_dash.ui.run_picker import pick_run
+from sattn_dash.ui.importance import importance_view
+from sattn_dash.ui.shared.run_picker import pick_run
 
 st.title("Module importance")
 importance_view.render(pick_run())

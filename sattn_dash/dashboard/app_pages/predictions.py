@@ -3,8 +3,8 @@ scores for a new file."""
 
 import streamlit as st
 
-from sattn_dash.ui import predictions_view, score_view
-from sattn_dash.ui.run_picker import pick_run
+from sattn_dash.ui.predictions import predictions_view, score_view
+from sattn_dash.ui.shared.run_picker import pick_run
 
 st.title("Predictions")
 run = pick_run()

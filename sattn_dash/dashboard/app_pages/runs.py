@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from sattn_dash.ui import runs_view
+from sattn_dash.ui.runs import runs_view
 
 st.title("Runs")
 runs_view.render()

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from sattn_dash.ui import search_view
-from sattn_dash.ui.prepared import prepared_or_hint
+from sattn_dash.ui.search import search_view
+from sattn_dash.ui.shared.prepared import prepared_or_hint
 
 st.title("Search")
 st.caption(

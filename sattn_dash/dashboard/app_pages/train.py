@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from sattn_dash.ui import pages, spec_editor, state, train_panel
-from sattn_dash.ui.prepared import prepared_or_hint
+from sattn_dash.ui.shared import pages, sessions, spec_editor, state
+from sattn_dash.ui.shared.prepared import prepared_or_hint
+from sattn_dash.ui.train import train_panel
 
 st.title("Train")
-run_id = train_panel.followed_run()
+run_id = sessions.followed_run()
 prepared = None
 if run_id and state.TABLE.get() is None:
     # A refresh or a shared link: follow the run; a new one needs a table first.
@@ -26,7 +27,7 @@ if prepared is not None:
     )
     train_panel.render_settings(spec)
     train_panel.render_start(spec)
-    run_id = train_panel.followed_run()
+    run_id = sessions.followed_run()
 st.divider()
 if run_id:
     train_panel.render_live(run_id)

@@ -1,0 +1,157 @@
+"""The analysis of a stored run: each ``<name>_for_run(run, **options)`` calls ``<name>``
+with the run's model, prepared data and seed; ``options`` are the core function's own
+keyword arguments (``split``, ``metric``, ``max_rows``, ...).
+
+The core functions take the plain things (a Keras model, a ``PreparedData``, a
+snapshots table) so they can be tested and reused without a run store; pages and the
+CLI hold a ``Run`` and use these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from sattn_dash.analysis.attributions.explanations import explanations_for_run
+from sattn_dash.analysis.attributions.per_row import agreement_summary
+from sattn_dash.analysis.baselines.baselines import sklearn_baselines
+from sattn_dash.analysis.modules import ablation, modules, permutation
+from sattn_dash.analysis.modules.agreement import faithfulness
+from sattn_dash.analysis.tokens import tokens
+
+if TYPE_CHECKING:
+    from sattn_dash.tabular.stream import StreamedData
+    from sattn_dash.training.run import Run
+
+
+def _seeded(run: Run, options: dict) -> dict:
+    return {"seed": run.config.seed, **options}
+
+
+def module_importance_for_run(run: Run, **options) -> pd.DataFrame:
+    return modules.module_importance(run.model, run.prepared, **_seeded(run, options))
+
+
+def routing_by_class_for_run(run: Run, **options) -> pd.DataFrame:
+    return modules.routing_by_class(run.model, run.prepared, **_seeded(run, options))
+
+
+def importance_over_training_for_run(run: Run) -> pd.DataFrame:
+    return modules.importance_over_training(run.snapshots)
+
+
+def entropy_over_training_for_run(run: Run) -> pd.DataFrame:
+    return modules.entropy_over_training(run.snapshots)
+
+
+def temperature_what_if_for_run(run: Run, temperatures: Iterable[float], **options) -> pd.DataFrame:
+    return modules.temperature_what_if(run.model, run.prepared, temperatures, **options)
+
+
+def temperature_distribution_for_run(run: Run, temperatures: Iterable[float]) -> pd.DataFrame:
+    return modules.temperature_distribution(run.model, temperatures)
+
+
+def ablation_importance_for_run(run: Run, **options) -> pd.DataFrame:
+    return ablation.ablation_importance(run.model, run.prepared, **_seeded(run, options))
+
+
+def permutation_importance_by_for_run(run: Run, level: str = "group", **options) -> pd.DataFrame:
+    return permutation.permutation_importance_by(
+        run.model, run.prepared, level, **_seeded(run, options)
+    )
+
+
+def faithfulness_for_run(run: Run, split: str = "val", mode: str = "mean") -> pd.DataFrame:
+    """Attention against ablation importance of one run, with the verdict."""
+    return faithfulness(
+        module_importance_for_run(run, split=split),
+        ablation_importance_for_run(run, mode=mode, split=split),
+    )
+
+
+def token_attention_for_run(run: Run, rows: Sequence[int], **options) -> pd.DataFrame:
+    return tokens.token_attention(run.model, run.prepared, rows, **options)
+
+
+def dataset_attention_for_run(run: Run, **options) -> pd.DataFrame:
+    return tokens.dataset_attention(run.model, run.prepared, **_seeded(run, options))
+
+
+def routing_co_selection_for_run(run: Run, **options) -> pd.DataFrame:
+    return tokens.routing_co_selection(run.model, run.prepared, **_seeded(run, options))
+
+
+def cls_attention_for_run(
+    run: Run, split: str = "val", with_permutation: bool = True
+) -> pd.DataFrame:
+    """CLS attention per source column, next to the column's permutation importance
+    (computed only when the model has a CLS token to compare)."""
+    frame = tokens.cls_attention(run.model, run.prepared, split=split, seed=run.config.seed)
+    if not with_permutation:
+        return frame
+    return tokens.add_permutation(
+        frame, permutation_importance_by_for_run(run, "column", split=split)
+    )
+
+
+def baselines_for_run(
+    run: Run, splits: Sequence[str] = ("test",), retrain: bool = True
+) -> pd.DataFrame:
+    """scikit-learn baselines and (with ``retrain``) the run's own simpler variants, on
+    the run's split, with the same metrics; one table."""
+    streamed = run_stream(run)
+    frames = [sklearn_baselines(run.prepared, splits, run.config.seed, streamed)]
+    if retrain:
+        from sattn_dash.analysis.baselines.retrained import model_baselines
+
+        frames.append(model_baselines(run.model, run.spec, run.prepared, run.config, splits))
+    return pd.concat(frames, ignore_index=True)
+
+
+def run_stream(run: Run) -> StreamedData | None:
+    """The table a streamed run read, opened again (a `StreamedData`); None for a run
+    held in memory, or when the table's files are gone or changed."""
+    from sattn_dash.errors import DataError
+    from sattn_dash.tabular.stream import StreamedData
+
+    if run.stream is None:
+        return None
+    try:
+        return StreamedData.reopen(run.stream, run.prepared)
+    except DataError:
+        return None
+
+
+def baseline_for_run(run: Run) -> pd.DataFrame:
+    """The baseline row every attribution of the run starts from."""
+    from sattn_dash.analysis.attributions.attributions import baseline_frame
+
+    return baseline_frame(run.prepared)
+
+
+def row_attributions_for_run(run: Run, **options) -> pd.DataFrame:
+    """Per-row column attributions (``options``: ``split, rows, steps``; stored with the run)."""
+    return explanations_for_run(run, **options)["columns"]
+
+
+def branch_attributions_for_run(run: Run, **options) -> pd.DataFrame:
+    return explanations_for_run(run, **options)["branches"]
+
+
+def completeness_for_run(run: Run, **options) -> pd.DataFrame:
+    return explanations_for_run(run, **options)["completeness"]
+
+
+def row_attention_for_run(run: Run, **options) -> pd.DataFrame:
+    return explanations_for_run(run, **options)["attention"]
+
+
+def row_agreement_for_run(run: Run, **options) -> pd.DataFrame:
+    return explanations_for_run(run, **options)["agreement"]
+
+
+def agreement_summary_for_run(run: Run, **options) -> pd.DataFrame:
+    return agreement_summary(row_agreement_for_run(run, **options))

@@ -1,0 +1,1 @@
+"""Which features does each row attend to? Every attention weight of a row, folded to source columns."""

@@ -1,0 +1,1 @@
+"""The data page's Streamlit parts (the page script is ``sattn_dash/dashboard/app_pages/data.py``)."""

@@ -1,0 +1,1 @@
+"""The home page's Streamlit parts (the page script is ``sattn_dash/dashboard/app_pages/home.py``)."""

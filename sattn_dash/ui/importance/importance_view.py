@@ -1,0 +1,260 @@
+"""The Module importance page: what the combiner gives each branch, how that came about,
+what a different temperature would do, whether attention agrees with ablation and
+permutation, and how the model compares with simpler baselines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from sattn_dash import analysis
+from sattn_dash.analysis.baselines.baselines import leaderboard
+from sattn_dash.analysis.modules.agreement import methods_long
+from sattn_dash.analysis.reports.runs import (
+    ablation_importance_for_run,
+    baselines_for_run,
+    module_importance_for_run,
+    permutation_importance_by_for_run,
+    temperature_distribution_for_run,
+    temperature_what_if_for_run,
+)
+from sattn_dash.charts import importance as charts
+from sattn_dash.modeling.combiners import combiner
+from sattn_dash.training.run import Run
+from sattn_dash.ui.shared import state
+from sattn_dash.ui.shared.analysis_cache import compute_or_explain
+from sattn_dash.ui.shared.components import chart, table
+
+CURVE_TEMPERATURES = [float(t) for t in np.round(np.geomspace(0.05, 10, 41), 4)]
+SLIDER_TEMPERATURES = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0]
+METHOD_TITLES = {"attention": "Attention", "ablation": "Ablation", "permutation": "Permutation"}
+AGREEMENT_TITLES = {
+    "strong": "Attention agrees with ablation",
+    "partial": "Attention partly agrees with ablation",
+    "none": "Attention does not track what the model needs",
+    "undetermined": "No ranking to compare",
+}
+
+
+def render_probabilities(run: Run) -> pd.DataFrame | None:
+    st.subheader("What the combiner gives each branch")
+    frame = compute_or_explain(module_importance_for_run, run)
+    if frame is None:
+        return None
+    if analysis.no_branch_preferred(frame["importance"]):
+        low, high = frame["importance"].min(), frame["importance"].max()
+        st.info(
+            f"**No branch preferred**: the weights run only from {low:.2f} to {high:.2f}, "
+            "too even to name a top branch. Train longer, lower the temperature or use a "
+            "sparsemax normalizer for a clearer choice.",
+            icon=":material/balance:",
+        )
+    render_dense_routing(run)
+    if "probability" in frame:
+        trained_t = float(frame["temperature"].iloc[0])
+        chart(
+            charts.probability_bars(frame),
+            frame,
+            f"module_probabilities_{run.run_id}",
+            caption=f"SparseAttentionWeighting at temperature {trained_t:g}: one weight per "
+            "branch for every row; the bars sum to 1.",
+        )
+    else:
+        chart(
+            charts.probability_bars(frame, "importance", "Mean routing weight (share of 1)"),
+            frame,
+            f"module_routing_{run.run_id}",
+            caption="Sparse-dense routing: each row goes to its top-k branches; bars are the "
+            "mean routing weight over the validation rows (hover for how often each branch "
+            "is picked).",
+        )
+    return frame
+
+
+def render_dense_routing(run: Run) -> None:
+    """Flag a sparse-dense combiner whose top-k covers every branch: it routes densely."""
+    spec = run.spec
+    if spec is None or not combiner(spec.combiner.kind).has_routing:
+        return
+    if spec.combiner.top_k >= len(spec.branches):
+        st.info(
+            f"**Not sparse**: this router picks the top {spec.combiner.top_k} of "
+            f"{len(spec.branches)} branches, so every row uses every branch. Lower top-k "
+            "on the Architecture page for a real choice per row.",
+            icon=":material/call_split:",
+        )
+
+
+def render_path(run: Run) -> None:
+    st.subheader("How the weights moved during training")
+    path = analysis.importance_over_training(run.snapshots)
+    if path.empty:
+        st.caption("This run stored no per-epoch branch weights (concat or mean combiner).")
+        return
+    chart(
+        charts.importance_path(path),
+        path,
+        f"importance_over_training_{run.run_id}",
+        caption="Read it like a vote count: lines that split early and stay apart mean a "
+        "clear preference; lines that cross late mean the choice was close.",
+    )
+
+
+def render_temperature(run: Run, importance: pd.DataFrame) -> None:
+    if importance is None or "temperature" not in importance:
+        return
+    st.subheader("What if the temperature were different?")
+    trained = float(importance["temperature"].iloc[0])
+    choices = sorted({*SLIDER_TEMPERATURES, trained})
+    chosen = st.select_slider(
+        "Temperature",
+        choices,
+        value=trained,
+        key=state.TEMPERATURE.name,
+        format_func=lambda t: f"{t:g}" + (" (trained)" if t == trained else ""),
+        help="Lower: the combiner commits to its favourite branch. Higher: weights even out. "
+        "The model is re-scored at this temperature without retraining.",
+    )
+    curve = compute_or_explain(
+        temperature_distribution_for_run, run, temperatures=CURVE_TEMPERATURES
+    )
+    scored = compute_or_explain(temperature_what_if_for_run, run, temperatures=[chosen])
+    if curve is None or scored is None:
+        return
+    chart(
+        charts.temperature_curve(curve, chosen, trained),
+        curve,
+        f"temperature_distribution_{run.run_id}",
+    )
+    at_chosen = scored[np.isclose(scored["temperature"], chosen)]
+    cols = st.columns(max(1, len(at_chosen)) + 1)
+    top = at_chosen.iloc[0] if len(at_chosen) else None
+    at_t = curve[np.isclose(curve["temperature"], chosen)]["probability"]
+    if top is not None and analysis.no_branch_preferred(at_t):
+        cols[0].metric(
+            "Top branch",
+            "none preferred",
+            f"largest weight {top['top_probability']:.1%}",
+            delta_color="off",
+            delta_arrow="off",
+            help="The weights at this temperature are too even to name a top branch.",
+        )
+    elif top is not None:
+        cols[0].metric(
+            "Top branch",
+            str(top["top_branch"]),
+            f"{top['top_probability']:.1%} of the weight",
+            delta_color="off",
+            delta_arrow="off",
+        )
+    for col, (_, row) in zip(cols[1:], at_chosen.iterrows(), strict=False):
+        change = None if row["trained"] else f"{-row['worsening']:+.4f} vs trained"
+        col.metric(
+            f"{row['target']} · validation {row['metric']} at T={chosen:g}",
+            f"{row['value']:.4f}",
+            change,
+            help="On the validation rows (the test metric of this run is on the Train and "
+            "Runs pages). A positive change means better than at the trained temperature.",
+        )
+    table(
+        scored,
+        f"temperature_what_if_{run.run_id}_{chosen:g}",
+        caption="Scores on the validation rows.",
+    )
+
+
+def _target_picker(run: Run, key: str) -> str:
+    targets = list(run.targets)
+    if len(targets) == 1:
+        return targets[0]
+    return st.selectbox("Target", targets, key=f"{state.IMPORTANCE_WIDGET.name}.{key}")
+
+
+def render_faithfulness(run: Run, importance: pd.DataFrame | None) -> None:
+    st.subheader("Can the attention be read as importance?")
+    st.caption(
+        "Attention weights are not automatically importance. Here they are set beside what "
+        "the model actually needs: ablation (replace one branch's output by its mean) and "
+        "permutation (shuffle one branch's output across rows), both on the validation rows."
+    )
+    if importance is None:
+        return
+    target = _target_picker(run, "faithfulness")
+    ablation = compute_or_explain(ablation_importance_for_run, run)
+    permutation = compute_or_explain(permutation_importance_by_for_run, run, level="branch")
+    if ablation is None or permutation is None:
+        return
+    ablation = ablation[ablation["target"] == target]
+    permutation = permutation[permutation["target"] == target]
+    measures = {"attention": importance, "ablation": ablation, "permutation": permutation}
+    compared = analysis.compare_importances(**measures)
+    ranking = [m for m, frame in measures.items() if analysis.tells_branches_apart(frame)]
+    for method in measures.keys() - set(ranking):
+        st.caption(
+            f"**{METHOD_TITLES[method]} cannot tell these branches apart**: every branch "
+            "gets about the same value, so it is left out of the chart rather than shown "
+            "as a tie that ranks nothing."
+        )
+    if ranking:
+        long = methods_long(compared, ranking)
+        chart(charts.methods_side_by_side(long), long, f"importance_methods_{run.run_id}_{target}")
+    render_verdict(analysis.faithfulness(importance, ablation).iloc[0])
+    table(
+        compared,
+        f"importance_comparison_{run.run_id}_{target}",
+        caption="Ablation and permutation drops are measured on the validation rows.",
+    )
+
+
+def render_verdict(verdict) -> None:
+    """The faithfulness verdict as information: a finding about the model, not an error."""
+    rho = verdict["spearman_rho"]
+    detail = (
+        f" (Spearman ρ = {rho:.2f} over {verdict['n_branches']} branches.)" if pd.notna(rho) else ""
+    )
+    with st.container(border=True):
+        st.markdown(f"**Verdict: {AGREEMENT_TITLES.get(verdict['agreement'], '')}**")
+        st.markdown(verdict["verdict"] + detail)
+
+
+def render_baselines(run: Run) -> None:
+    st.subheader("Baselines leaderboard")
+    st.caption(
+        "The same test rows scored by simpler models fitted on the same training rows. If "
+        "gradient boosting wins, the ensemble is not yet worth its complexity."
+    )
+    streamed = (run.card or {}).get("streamed")
+    if streamed:
+        st.caption(
+            f":material/stream: This run streamed a table of {streamed['table_rows']:,} rows. "
+            f"The baselines are fitted on the training rows of its {streamed['sample_rows']:,}"
+            "-row sample and scored on every test row of the table, as this run was (on the "
+            "sample's test rows when the table's files are no longer there). Retrained "
+            "versions of this model learn from the sample."
+        )
+    retrain = st.toggle(
+        "Also retrain simpler versions of this model (best branch alone, mean combiner)",
+        key=f"{state.IMPORTANCE_WIDGET.name}.retrain",
+        help="Trains two more models with this run's settings: slower, but it shows what the "
+        "attention combiner itself adds.",
+    )
+    frame = compute_or_explain(baselines_for_run, run, retrain=retrain)
+    if frame is None or frame.empty:
+        return
+    target = _target_picker(run, "baselines")
+    board = leaderboard(frame, run, target)
+    chart(charts.baselines_leaderboard(board), board, f"leaderboard_{run.run_id}_{target}")
+    table(frame, f"baselines_all_metrics_{run.run_id}", caption="Every metric of every model.")
+
+
+def render(run: Run) -> None:
+    st.caption(
+        "A *branch* is a sub-network you built; the combiner layer calls it a *module*. "
+        "These charts read what the trained combiner learned about them."
+    )
+    importance = render_probabilities(run)
+    render_path(run)
+    render_temperature(run, importance)
+    render_faithfulness(run, importance)
+    render_baselines(run)

@@ -1,0 +1,76 @@
+"""Per-row explanations computed in a worker thread, one job per run and settings.
+
+The page starts a job and polls it; the job writes its tables into the run folder
+(``analysis.attributions.explanations``), so once it is done every tab and every later session reads
+them from there. Jobs live in ``st.cache_resource``: all sessions of the server share
+them, and a second tab asking for the same explanation follows the running job instead
+of starting another.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from sattn_dash.errors import UserError
+from sattn_dash.ui.shared.analysis_cache import LoadedRun
+
+
+@dataclass
+class Job:
+    """One explanation being computed: progress 0..1, a line of text, the outcome."""
+
+    progress: float = 0.0
+    message: str = "starting"
+    error: str | None = None
+    done: bool = False
+    thread: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def running(self) -> bool:
+        return not self.done
+
+
+@st.cache_resource(show_spinner=False)
+def _jobs() -> dict[tuple, Job]:
+    return {}
+
+
+def _key(loaded: LoadedRun, split: str, rows: int, steps: int) -> tuple:
+    return (str(loaded.run.path), split, int(rows), int(steps))
+
+
+def job(loaded: LoadedRun, split: str, rows: int, steps: int) -> Job | None:
+    return _jobs().get(_key(loaded, split, rows, steps))
+
+
+def start(loaded: LoadedRun, split: str, rows: int, steps: int) -> Job:
+    """Start (or return the running) job explaining ``rows`` rows of ``split``."""
+    key = _key(loaded, split, rows, steps)
+    jobs = _jobs()
+    if key in jobs and jobs[key].running:
+        return jobs[key]
+    task = Job()
+
+    def progress(share: float, message: str) -> None:
+        task.progress, task.message = max(task.progress, min(share, 1.0)), message
+
+    def work() -> None:
+        from sattn_dash.analysis.attributions.explanations import explanations_for_run
+
+        try:
+            with loaded.lock:
+                explanations_for_run(loaded.run, split, rows, steps, progress=progress)
+        except UserError as error:
+            task.error = str(error)
+        except Exception as error:  # noqa: BLE001 - shown in the page, not lost in a thread
+            task.error = f"Explaining failed: {type(error).__name__}: {error}"
+        finally:
+            task.done = True
+
+    task.thread = threading.Thread(target=work, name=f"explain-{key[0]}", daemon=True)
+    jobs[key] = task
+    task.thread.start()
+    return task

@@ -1,0 +1,51 @@
+"""A run in code, on the Runs page: the two lines that load its model and predict with its
+preprocessing, and a runnable training script for it (``modeling.export``)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from sattn_dash.errors import UserError
+from sattn_dash.modeling.export import export_script
+from sattn_dash.training.run import Run
+from sattn_dash.ui.shared.components import user_error
+
+
+def load_lines(run: Run) -> str:
+    folder = run.path.resolve()
+    return (
+        "import keras, sattn_dash.tabular  # importing sattn_dash registers its Keras layers\n"
+        f'model = keras.saving.load_model("{folder / "model.keras"}")\n'
+        "predictions = model.predict(sattn_dash.tabular.PreparedData.load(\n"
+        f'    "{folder / "prepared"}").transform(new_rows))  # new_rows: a DataFrame'
+    )
+
+
+def render(run: Run, key: str) -> None:
+    """The load-and-predict lines and the training-script download of a trained run."""
+    if not (run.path / "model.keras").is_file():
+        return
+    st.markdown("**Use this model in Python**")
+    st.code(load_lines(run), language="python")
+    try:
+        script = export_script(
+            run.spec,
+            run.schema,
+            run.config,
+            title=run.title,
+            script_name=f"train_{run.run_id}.py",
+        )
+    except UserError as error:
+        user_error(f"No training script for this run: {error}")
+        return
+    st.download_button(
+        "Training script (.py)",
+        script,
+        file_name=f"train_{run.run_id}.py",
+        mime="text/x-python",
+        icon=":material/code:",
+        on_click="ignore",
+        key=key,
+        help="Trains this run's architecture, column roles and settings again with the "
+        "sattn_dash package (pip install sattn-dash): python train_….py YOUR_TABLE.csv",
+    )
