@@ -1,11 +1,12 @@
 """Scoring new rows with a stored run (``analysis.new_rows``): the same numbers as the
 run's own test predictions, every reader ``train`` has, streaming, ids, intervals,
-metrics, and a clear ``DataError`` for each malformed file."""
+metrics, a clear ``DataError`` for each malformed file, and ``sattn-dash predict``."""
 
 from __future__ import annotations
 
 import gzip
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -157,3 +158,64 @@ def test_malformed_files_say_what_is_wrong(tmp_path, predictor, new_rows):
     assert not (tmp_path / "never.csv").exists()
     with pytest.raises(DataError, match=r"\.csv or \.parquet"):
         score_table(predictor, str(lacking), out=tmp_path / "scored.xlsx")
+
+
+# --- the command line: sattn-dash predict ----------------------------------------------
+
+
+def _cli(capsys, *argv):
+    from sattn_dash.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_predict_to_stdout_a_file_and_json(capsys, tmp_path, run, predictor, new_rows):
+    workspace = run.path.parents[1]
+    source = tmp_path / "new.csv"
+    new_rows.to_csv(source, index=False)
+    code, out, err = _cli(capsys, "predict", run.run_id, "--data", source, "--keep", "customer",
+                          "--workspace", workspace)  # fmt: skip
+    assert code == 0, err
+    printed = pd.read_csv(io.StringIO(out))
+    want = predictor.score(new_rows, keep="customer")
+    assert list(printed.columns) == list(want.columns)
+    np.testing.assert_allclose(printed["amount_pred"], want["amount_pred"], rtol=1e-5)
+    assert "scored 50 / 50 rows" in err and "scored 50 rows" in err
+    out_file = tmp_path / "scored.parquet"
+    code, out, err = _cli(capsys, "predict", run.run_id, "--data", source, "--out", out_file,
+                          "--workspace", workspace, "--json")  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["rows"] == 50 and data["out"] == str(out_file) and "predictions" not in data
+    assert len(pd.read_parquet(out_file)) == 50
+    code, out, _ = _cli(capsys, "predict", run.run_id, "--data", source, "--json",
+                        "--workspace", workspace)  # fmt: skip
+    assert len(json.loads(out)["predictions"]) == 50
+
+
+def test_cli_predict_user_errors_exit_2_with_one_line(capsys, tmp_path, run, new_rows):
+    workspace = run.path.parents[1]
+    lacking = tmp_path / "lacking.csv"
+    new_rows.drop(columns=["x3"]).to_csv(lacking, index=False)
+    code, out, err = _cli(
+        capsys, "predict", run.run_id, "--data", lacking, "--workspace", workspace
+    )
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "x3" in err
+    code, _, err = _cli(capsys, "predict", "20990101-000000-abcdef", "--data", lacking,
+                        "--workspace", workspace)  # fmt: skip
+    assert code == 2 and err.startswith("error:")
+
+
+def test_cli_report_and_export_refuse_bad_outputs(capsys, tmp_path, run):
+    workspace = run.path.parents[1]
+    code, _, err = _cli(capsys, "report", run.run_id, "--out", tmp_path / "run.pdf",
+                        "--workspace", workspace)  # fmt: skip
+    assert code == 2 and ".html" in err
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "x").write_text("x")
+    code, _, err = _cli(capsys, "export", run.run_id, "--format", "mlflow", "--out",
+                        tmp_path / "taken", "--workspace", workspace)  # fmt: skip
+    assert code == 2 and "already exists" in err
