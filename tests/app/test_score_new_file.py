@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sattn_dash.tabular import load_sample
-from sattn_dash.ui import pages, state
+from sattn_dash.ui.shared import pages, state
 from tests.app.helpers import no_exception, open_page, texts
 
 
