@@ -152,7 +152,8 @@ def _architecture(report: _Report) -> list[str]:
 def _diagram(spec, prepared) -> str:
     """The spec drawn in HTML boxes: features, branches side by side, combiner, heads
     (the labels of ``modeling.diagram``, which the Architecture page draws with DOT)."""
-    from sattn_dash.modeling.diagram import block_label, combiner_label
+    from sattn_dash.modeling.combiners import combiner
+    from sattn_dash.modeling.diagram import block_label
 
     def box(text: str, kind: str) -> str:
         return f'<div class="box {kind}">{_e(text).replace(chr(10), "<br>")}</div>'
@@ -177,7 +178,7 @@ def _diagram(spec, prepared) -> str:
         + arrow
         + f'<div class="row">{"".join(branches)}</div>'
         + arrow
-        + box(combiner_label(spec), "combiner")
+        + box(combiner(spec.combiner.kind).label(spec.combiner, len(spec.module_names)), "combiner")
         + arrow
         + f'<div class="row">{heads}</div></div>'
     )
