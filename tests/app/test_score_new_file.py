@@ -31,8 +31,19 @@ def test_score_a_server_file_then_a_bad_one(trained_app, tmp_path, monkeypatch):
     assert {"churned_pred"} <= set(head.columns)
     _, _, scored = at.session_state[state.SCORE_RESULT.name]
     assert isinstance(scored.predictions, pd.DataFrame) and len(scored.predictions) == 40
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert "Download every prediction (CSV)" in labels
     at.text_input(key=state.SCORE_PATH.name).set_value("lacking.csv")
     next(b for b in at.button if b.label == "Score").click().run()
     no_exception(at)
     assert any(rows.columns[2] in t and "lacks" in t for t in texts(at.error))
     assert any("40 rows scored" in t for t in texts(at.markdown))  # the last result stays
+
+
+def test_runs_page_offers_the_run_report(trained_app):
+    app, runs = trained_app
+    at = open_page(app, pages.RUNS, runs["groups"])
+    no_exception(at)
+    downloads = {d.proto.label: d for d in at.get("download_button")}
+    assert "Run report (HTML)" in downloads
+    assert not downloads["Run report (HTML)"].proto.disabled
