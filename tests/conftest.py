@@ -15,6 +15,7 @@ def train_comparison_runs(workspace: Path) -> dict[str, str]:
     learning rate 0.0003, seed 1, 2 epochs). Returns {name: run_id}."""
     from sattn_dash.tabular import SAMPLES, infer_schema, load_sample, prepare
     from sattn_dash.training import RunStore, TrainingConfig, TrainingSession, resolve_spec
+    from sattn_dash.training.config import split_arguments
 
     df = load_sample("penguins")
     schema = infer_schema(df, targets=list(SAMPLES["penguins"].targets))
@@ -25,9 +26,7 @@ def train_comparison_runs(workspace: Path) -> dict[str, str]:
     }
     runs = {}
     for name, (combiner, config) in plans.items():
-        prepared = prepare(
-            df, schema, seed=config.seed, test_size=config.test_size, val_size=config.val_size
-        )
+        prepared = prepare(df, schema, **split_arguments(config))
         spec = resolve_spec("ensemble", prepared, combiner=combiner)
         session = TrainingSession(
             df, schema, spec, config, RunStore(workspace), prepared=prepared, title=f"{name} run"

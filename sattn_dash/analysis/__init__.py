@@ -22,6 +22,7 @@ is exported here, whichever room holds it.
     token_attention(model, prepared, rows)         every weight of a few rows
     dataset_attention / routing_co_selection / cls_attention   over a split
     sklearn_baselines(prepared) / model_baselines(...) / baselines_report(df, targets)
+    tuned_lightgbm(prepared, trials)               LightGBM tuned on the validation rows
     explain_rows(model, prepared, split, max_rows)  per-row integrated gradients
     row_agreement / agreement_summary              attention vs attributions, row by row
     reliability / threshold_table / conformal_intervals   how far to trust predictions
@@ -44,6 +45,9 @@ _EXPORTS = {
     "HEADLINE_METRIC": "scoring",
     "sklearn_baselines": "baselines.baselines",
     "baselines_report": "baselines.baselines",
+    "tuned_lightgbm": "baselines.baselines",
+    "tuning_estimate": "baselines.baselines",
+    "BASELINE_THREADS": "baselines.baselines",
     "summary": "baselines.baselines",
     "format_report": "baselines.baselines",
     "module_importance": "modules.modules",
@@ -75,6 +79,7 @@ _EXPORTS = {
     "routing_co_selection_for_run": "reports.runs",
     "cls_attention_for_run": "reports.runs",
     "baselines_for_run": "reports.runs",
+    "tuned_lightgbm_for_run": "reports.runs",
     "baseline_frame": "attributions.attributions",
     "explain_rows": "attributions.attributions",
     "explain_inputs": "attributions.attributions",

@@ -151,6 +151,11 @@ def baselines_leaderboard(frame: pd.DataFrame) -> alt.Chart:
                 if "gain_over_dummy" in frame
                 else []
             ),
+            *(
+                [tooltip("fit_seconds", "Fit time (s)", ".2f", "Q")]
+                if "fit_seconds" in frame
+                else []
+            ),
         ],
     )
     bars = base.mark_bar().encode(

@@ -145,6 +145,6 @@ def _dispatch(argv: list[str]) -> tuple[int, dict[str, Any], str]:
 
 
 def _to_json(data: dict[str, Any]) -> str:
-    from sattn_dash.training.atomic import dumps
+    from sattn_dash.files import dumps
 
     return dumps(data, indent=None)

@@ -140,7 +140,7 @@ def search(args: argparse.Namespace) -> Result:
         open_storage,
     )
     from sattn_dash.tabular import prepare
-    from sattn_dash.training import TrainingConfig
+    from sattn_dash.training.config import TrainingConfig, split_arguments
 
     _check_counts(args)
     metric = check_metric(args.metric)
@@ -151,7 +151,7 @@ def search(args: argparse.Namespace) -> Result:
 
         args.data, args.target = str(SAMPLES[args.sample].path), list(schema.target_names)
     schema = _schema_for(args, df, schema)
-    prepared = prepare(df, schema, seed=base.seed, test_size=base.test_size, val_size=base.val_size)
+    prepared = prepare(df, schema, **split_arguments(base))
     space = _space_for(args, prepared)
     if args.print_space:
         return Result({"space": space}, json.dumps(space, indent=2))

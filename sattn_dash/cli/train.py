@@ -134,14 +134,7 @@ def _prepare(args: argparse.Namespace, config: Any) -> tuple[Any, Any, Any]:
     from sattn_dash.tabular import prepare
 
     df, schema = tables.read_with_targets(args)
-    prepared = prepare(
-        df,
-        schema,
-        seed=config.seed,
-        test_size=config.test_size,
-        val_size=config.val_size,
-        options=config.prepare_options(),
-    )
+    prepared = prepare(df, schema, **config.prepare_arguments())
     return df, schema, prepared
 
 

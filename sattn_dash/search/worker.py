@@ -29,6 +29,7 @@ from sattn_dash.search.processes import available_cores
 from sattn_dash.search.space import sample
 from sattn_dash.search.study import SearchError, StudySettings, counts, shown_url
 from sattn_dash.training import owner
+from sattn_dash.training.config import split_arguments
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +57,7 @@ class SearchData:
             return self.prepared
         if options not in self._by_options:
             self._by_options[options] = prepare(
-                self.df,
-                self.schema,
-                seed=self.prepared.seed,
-                test_size=self.prepared.test_size,
-                val_size=self.prepared.val_size,
-                options=options,
+                self.df, self.schema, **split_arguments(self.prepared), options=options
             )
         return self._by_options[options]
 
@@ -90,9 +86,7 @@ def load_data(settings: StudySettings, data: str | None = None) -> SearchData:
     if missing:
         raise SearchError(f"The table has no column {missing[0]!r}, the study's target.")
     schema = Schema.from_dict(settings.schema)
-    prepared = prepare(
-        df, schema, seed=settings.seed, test_size=settings.test_size, val_size=settings.val_size
-    )
+    prepared = prepare(df, schema, **split_arguments(settings))
     if settings.data_hash and prepared.data_hash != settings.data_hash:
         raise SearchError(
             "This table differs from the one the study was made on; pass --data with the "
@@ -192,10 +186,8 @@ def run_trial(
             batch_size=values["batch_size"],
             patience=values["patience"],
             scaling=values["scaling"],
-            seed=settings.seed,
             device=settings.device,
-            val_size=settings.val_size,
-            test_size=settings.test_size,
+            **split_arguments(settings),
         )
     except SpecError as exc:
         _tell_failed(study, trial, "invalid", str(exc))

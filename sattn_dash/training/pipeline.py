@@ -12,6 +12,7 @@ after building, nothing a session does depends on global random state.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import threading
 from collections.abc import Iterator
@@ -130,7 +131,7 @@ def prepare_fit(
     ``model.fit`` for ``config``: what a training session and a retrained baseline
     share, so both train the same way. A resumed run passes ``first_epoch`` (epochs
     already done), so the batches start where it stopped, and the ``monitor`` its early
-    stopping watched (``training.resume.trained_monitor``)."""
+    stopping watched (``training.checkpoint.trained_monitor``)."""
     from sattn_dash.modeling.build import output_targets
     from sattn_dash.training.steps_per_call import steps_per_call
 
@@ -241,3 +242,29 @@ def fit_arguments(
         "verbose": 0,
         **more,
     }
+
+
+def resolve_spec(
+    spec: Any,
+    prepared: Any,
+    combiner: str | None = None,
+    learning_rate: float | None = None,
+    recipe: dict[str, Any] | None = None,
+) -> Any:
+    """A ``ModelSpec`` from a spec or a preset name, with the CLI's overrides (``recipe``:
+    top-level spec fields such as ``weight_decay``), checked against the prepared data
+    (raises ``SpecError`` naming the bad field)."""
+    from sattn_dash.modeling import ModelSpec, preset_spec
+
+    if isinstance(spec, str):
+        spec = preset_spec(spec, prepared)
+    if not isinstance(spec, ModelSpec):
+        raise TypeError(f"spec must be a ModelSpec or a preset name, got {type(spec).__name__}")
+    if combiner is not None:
+        spec = dataclasses.replace(spec, combiner=dataclasses.replace(spec.combiner, kind=combiner))
+    if learning_rate is not None:
+        spec = dataclasses.replace(spec, learning_rate=float(learning_rate))
+    if recipe:
+        spec = dataclasses.replace(spec, **recipe)
+    spec.validate(prepared)
+    return spec

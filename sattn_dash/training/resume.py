@@ -147,21 +147,6 @@ def trained_batch_size(config: Any, checkpoint: Checkpoint, rows: int) -> Any:
     return dataclasses.replace(config, batch_size=int(size))
 
 
-def trained_monitor(checkpoint: Checkpoint) -> tuple[str, str] | None:
-    """``(log name, "min" | "max")`` the run's early stopping watched, so a resume goes
-    on watching it where the automatic rule changed since (a binary target's ROC AUC
-    became its log loss on 2026-12-07): the checkpoint records it; one written before
-    it did holds its early stopping's own; None when it had no early stopping."""
-    recorded = checkpoint.state.get("monitor")
-    if recorded:
-        return recorded[0], recorded[1]
-    for callback in checkpoint.manifest.get("callbacks", []):
-        state = callback["state"]
-        if {"monitor", "mode"} <= state.keys():
-            return state["monitor"]["value"], state["mode"]["value"]
-    return None
-
-
 def _reopened_stream(checkpoint: Checkpoint, prepared: Any, data_path: str | None) -> Any:
     """The stream a streamed run read, opened again (None for a run held in memory);
     ``data_path`` names its files (a folder or glob) where they have moved."""

@@ -29,6 +29,7 @@ import numpy as np
 from sattn_dash.errors import UserError
 from sattn_dash.training import owner
 from sattn_dash.training.config import TrainingConfig
+from sattn_dash.training.pipeline import resolve_spec
 from sattn_dash.training.store import FINAL_STATES, RunStore
 
 log = logging.getLogger(__name__)
@@ -73,32 +74,6 @@ class SessionStatus:
 
 class NanLossError(UserError):
     """The loss became NaN or infinite, so the weights are no longer numbers."""
-
-
-def resolve_spec(
-    spec: Any,
-    prepared: Any,
-    combiner: str | None = None,
-    learning_rate: float | None = None,
-    recipe: dict[str, Any] | None = None,
-) -> Any:
-    """A ``ModelSpec`` from a spec or a preset name, with the CLI's overrides (``recipe``:
-    top-level spec fields such as ``weight_decay``), checked against the prepared data
-    (raises ``SpecError`` naming the bad field)."""
-    from sattn_dash.modeling import ModelSpec, preset_spec
-
-    if isinstance(spec, str):
-        spec = preset_spec(spec, prepared)
-    if not isinstance(spec, ModelSpec):
-        raise TypeError(f"spec must be a ModelSpec or a preset name, got {type(spec).__name__}")
-    if combiner is not None:
-        spec = dataclasses.replace(spec, combiner=dataclasses.replace(spec.combiner, kind=combiner))
-    if learning_rate is not None:
-        spec = dataclasses.replace(spec, learning_rate=float(learning_rate))
-    if recipe:
-        spec = dataclasses.replace(spec, **recipe)
-    spec.validate(prepared)
-    return spec
 
 
 class TrainingSession:
@@ -349,14 +324,7 @@ class TrainingSession:
         if self.streamed is not None:
             self.prepared = self.streamed.prepared
         elif self.prepared is None:
-            self.prepared = prepare(
-                self._df,
-                self._schema,
-                seed=config.seed,
-                test_size=config.test_size,
-                val_size=config.val_size,
-                options=config.prepare_options(),
-            )
+            self.prepared = prepare(self._df, self._schema, **config.prepare_arguments())
         prepared = self.prepared
         self._df = None  # the prepared splits are all that is needed from here on
         spec = resolve_spec(self._spec, prepared, learning_rate=config.learning_rate)
@@ -400,10 +368,9 @@ class TrainingSession:
 
     def _build(self, spec: Any, prepared: Any) -> tuple[Any, Any, Any, dict[str, Any]]:
         from sattn_dash.training.callbacks import SessionCallback, Snapshotter
-        from sattn_dash.training.checkpoint import Checkpointer
+        from sattn_dash.training.checkpoint import Checkpointer, trained_monitor
         from sattn_dash.training.devices import select_device
         from sattn_dash.training.pipeline import early_stopping_monitor, prepare_fit
-        from sattn_dash.training.resume import trained_monitor
         from sattn_dash.training.streaming import prepare_streamed_fit
 
         config = self.config
@@ -515,7 +482,7 @@ class TrainingSession:
         return metrics, frame
 
     def _card(self, spec: Any, prepared: Any, plan: Any, model: Any) -> dict[str, Any]:
-        from sattn_dash.analysis.modules.modules import branch_importance
+        from sattn_dash.training.importance import branch_importance
 
         status = self.status()
         return {

@@ -16,7 +16,12 @@ import itertools
 from typing import Any
 
 from sattn_dash.training.evaluation import evaluate_batches
-from sattn_dash.training.pipeline import VALIDATION_BATCH, compiled_model, fit_arguments
+from sattn_dash.training.pipeline import (
+    VALIDATION_BATCH,
+    compiled_model,
+    fit_arguments,
+    resolve_spec,
+)
 
 
 def stream_preparer(stream: Any, schema: Any, config: Any, sample: Any = None) -> Any:
@@ -30,10 +35,7 @@ def stream_preparer(stream: Any, schema: Any, config: Any, sample: Any = None) -
         stream,
         schema=schema,
         sample=sample,
-        seed=config.seed,
-        test_size=config.test_size,
-        val_size=config.val_size,
-        options=config.prepare_options(),
+        **config.prepare_arguments(),
     )
 
 
@@ -113,8 +115,6 @@ def prepare_streamed_fit(
 def fit_streamed(spec: Any, streamed: Any, config: Any) -> tuple[Any, Any]:
     """The model trained on every training row of the stream, and its Keras history.
     `spec` is a `ModelSpec` or a preset name, checked against the sample's columns."""
-    from sattn_dash.training.session import resolve_spec
-
     spec = resolve_spec(spec, streamed.prepared, learning_rate=config.learning_rate)
     model, dataset, fit_kwargs = prepare_streamed_fit(spec, streamed, config)
     history = model.fit(dataset, **fit_kwargs)

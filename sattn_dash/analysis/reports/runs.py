@@ -16,7 +16,7 @@ import pandas as pd
 
 from sattn_dash.analysis.attributions.explanations import explanations_for_run
 from sattn_dash.analysis.attributions.per_row import agreement_summary
-from sattn_dash.analysis.baselines.baselines import sklearn_baselines
+from sattn_dash.analysis.baselines.baselines import sklearn_baselines, tuned_lightgbm
 from sattn_dash.analysis.modules import ablation, modules, permutation
 from sattn_dash.analysis.modules.agreement import faithfulness
 from sattn_dash.analysis.tokens import tokens
@@ -109,6 +109,16 @@ def baselines_for_run(
 
         frames.append(model_baselines(run.model, run.spec, run.prepared, run.config, splits))
     return pd.concat(frames, ignore_index=True)
+
+
+def tuned_lightgbm_for_run(
+    run: Run, trials: int, splits: Sequence[str] = ("test",), progress=None
+) -> pd.DataFrame:
+    """A LightGBM tuned by Optuna on the run's validation rows (``tuned_lightgbm``),
+    scored on the run's split like the other baselines."""
+    return tuned_lightgbm(
+        run.prepared, trials, splits, run.config.seed, run_stream(run), progress=progress
+    )
 
 
 def run_stream(run: Run) -> StreamedData | None:
