@@ -408,7 +408,8 @@ def format_report(report: dict) -> str:
 
 def leaderboard(baselines: pd.DataFrame, run, target: str) -> pd.DataFrame:
     """The headline test metric of every baseline and of `run` for one target: ``model,
-    metric, value, who`` ("this run" or "baseline"), best first."""
+    metric, value[, fit_seconds], who`` ("this run" or "baseline"), best first (the
+    Importance page's leaderboard and the run report's)."""
     rows = baselines[(baselines["target"] == target) & (baselines["split"] == "test")]
     task = run.tasks.get(target, rows["task"].iloc[0] if len(rows) else "")
     metric = HEADLINE_METRIC.get(task, "")
