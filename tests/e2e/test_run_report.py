@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.conftest import make_two_target_run
-
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def report_file(tmp_path_factory):
+def report_file(tmp_path_factory, two_target_run):
     """A report of a two-target run (classes and a number) trained for two epochs."""
     from sattn_dash.analysis.reports.share import write_report
 
-    run = make_two_target_run(tmp_path_factory.mktemp("report"), epochs=2)
-    return write_report(run, tmp_path_factory.mktemp("out") / "run.html")
+    return write_report(two_target_run, tmp_path_factory.mktemp("out") / "run.html")
 
 
 def test_the_report_renders_every_chart_offline(browser, report_file):

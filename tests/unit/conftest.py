@@ -96,19 +96,3 @@ def modeling_data(modeling_table):
         schema = infer_schema(table, targets=targets, groups=MODELING_GROUPS)
         data[case] = prepare(table, schema, seed=0)
     return data
-
-
-# --- predictions, export and the run report (owner: predict engineer) --------------------
-def make_two_target_run(workspace, epochs: int = 1):
-    """A stored run of the per-group preset on the modeling table with a class target
-    (``kind``) and a number target (``amount``), trained for ``epochs``."""
-    from sattn_dash.tabular import infer_schema
-    from sattn_dash.training import RunStore, TrainingConfig, TrainingSession
-
-    table = make_modeling_table(rows=160).drop(columns=["label"])
-    store = RunStore(workspace)
-    schema = infer_schema(table, targets=["kind", "amount"], groups={"signal": ("x0", "x1")})
-    config = TrainingConfig(epochs=epochs, seed=0)
-    session = TrainingSession(table, schema, "per_group", config, store)
-    assert session.start().wait(300).state == "finished"
-    return store.load(session.run_id)

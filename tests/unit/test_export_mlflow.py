@@ -21,15 +21,15 @@ import pytest
 from sattn_dash.analysis.new_rows.mlflow_export import example_rows, export_mlflow
 from sattn_dash.analysis.new_rows.predictor import Predictor
 from sattn_dash.errors import DataError
-from tests.unit.conftest import make_modeling_table, make_two_target_run
+from tests.unit.conftest import make_modeling_table
 
 SERVE_WAIT_S = 240  # a loaded 2-core box needs about a minute to import TensorFlow
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A two-target run (classes and a number), one epoch, and its export."""
-    run = make_two_target_run(tmp_path_factory.mktemp("export"))
+def trained(tmp_path_factory, two_target_run):
+    """A two-target run (classes and a number) and its export."""
+    run = two_target_run
     predictor = Predictor.from_run(run)
     folder = export_mlflow(run, tmp_path_factory.mktemp("models") / "model", predictor)
     new_rows = make_modeling_table(rows=30, seed=3).drop(columns=["label", "kind", "amount"])

@@ -14,7 +14,7 @@ import pytest
 
 from sattn_dash.analysis.new_rows.predictor import HEAD_ROWS, Predictor, score_table
 from sattn_dash.errors import DataError
-from tests.unit.conftest import make_modeling_table, make_two_target_run
+from tests.unit.conftest import make_modeling_table
 
 TARGETS = ["kind", "amount"]
 
@@ -25,9 +25,9 @@ def table() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, table):
-    """A run with a class target and a number target, trained for one epoch."""
-    return make_two_target_run(tmp_path_factory.mktemp("predict"))
+def run(two_target_run):
+    """A run with a class target and a number target (``tests/conftest.py``)."""
+    return two_target_run
 
 
 @pytest.fixture(scope="module")
