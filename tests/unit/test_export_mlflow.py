@@ -82,15 +82,19 @@ def _free_port() -> int:
 
 @pytest.fixture
 def served(trained, tmp_path):
-    """`mlflow models serve` on a free loopback port; killed (its process group) after."""
+    """`mlflow models serve` on a free loopback port, started outside the checkout (so
+    sattn_dash is imported from the model folder's copy); killed (its process group)
+    after."""
     folder = trained[2]
     port = _free_port()
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env.pop("PYTHONPATH", None)
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(folder),
          "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
         stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        cwd=tmp_path,  # outside the checkout: sattn_dash comes from the model's code/
     )  # fmt: skip
     try:
         deadline = time.monotonic() + SERVE_WAIT_S

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["EXPORT_FORMATS", "MODEL_REQUIREMENTS", "example_rows", "export_mlflow"]
 
 EXPORT_FORMATS = ("mlflow",)
+ARTIFACT = "predictor"  # the name the predictor's folder has among the model's artifacts
 #: What a served model imports, pinned to the versions installed here (requirements.txt's).
 MODEL_REQUIREMENTS = (
     "mlflow-skinny",
@@ -78,7 +79,7 @@ def export_mlflow(run: Run, out, predictor: Predictor | None = None) -> Path:
             mlflow.pyfunc.save_model(
                 path=str(folder),
                 python_model=str(Path(__file__).with_name("mlflow_model.py")),
-                artifacts={"predictor": str(scratch / "predictor")},
+                artifacts={ARTIFACT: str(scratch / "predictor")},
                 code_paths=[str(code)],
                 signature=signature,
                 input_example=example,

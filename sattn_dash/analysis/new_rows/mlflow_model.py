@@ -10,7 +10,7 @@ import mlflow
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
-ARTIFACT = "predictor"  # the artifact name the exporter stores the predictor under
+from sattn_dash.analysis.new_rows.mlflow_export import ARTIFACT
 
 
 class SattnDashModel(PythonModel):
