@@ -115,6 +115,19 @@ def test_every_reader_and_both_outputs(tmp_path, predictor, new_rows, suffix):
     assert not list(tmp_path.glob(".*tmp*"))  # written aside, then renamed
 
 
+def test_an_uploaded_file_object_scores_in_memory(predictor, new_rows):
+    """What the Predictions page hands over: a file object with a name."""
+    upload = io.BytesIO(new_rows.to_csv(index=False).encode())
+    upload.name = "new.csv"
+    scored = score_table(predictor, upload, keep="customer")
+    assert len(scored.predictions) == len(new_rows) and not scored.streamed
+    pd.testing.assert_frame_equal(scored.predictions, predictor.score(new_rows, keep="customer"))
+    broken = io.BytesIO(b"PAR1 not really parquet")
+    broken.name = "broken.parquet"
+    with pytest.raises(DataError):
+        score_table(predictor, broken)
+
+
 def test_a_folder_streams_in_batches_with_progress_and_metrics(tmp_path, predictor, table):
     folder = tmp_path / "parts"
     folder.mkdir()

@@ -272,7 +272,7 @@ def _open(
             return stream.n_rows, _Chunks(wanted, _guarded_batches(batches, text)), True
         df = read_table_files(files, text)
     else:
-        df = read_table(source)
+        df = read_table(source, getattr(source, "name", None))
     predictor.check_columns(df.columns, keep)
     df = df[_wanted(predictor, keep, targets, df.columns)]
     frames = (df.iloc[i : i + batch_rows] for i in range(0, len(df), batch_rows))
