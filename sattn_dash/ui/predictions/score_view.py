@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
 
 from sattn_dash.errors import UserError
@@ -97,14 +96,9 @@ def render(run: Run) -> None:
     for note in scored.notes:
         st.caption(note)
     if scored.metrics:
-        metrics = pd.DataFrame(
-            [
-                {"target": target, "metric": metric, "value": value}
-                for target, values in scored.metrics.items()
-                for metric, value in values.items()
-                if isinstance(value, int | float)
-            ]
-        )
+        from sattn_dash.analysis.reports.tidy import metrics_long
+
+        metrics = metrics_long(scored.metrics).drop(columns="split")  # the file's rows
         table(metrics, f"scored_metrics_{run.run_id}", caption="Metrics on the file's rows.")
     st.dataframe(scored.head, hide_index=True)
     download_csv(
