@@ -4,7 +4,8 @@ It knows which model input column comes from which source column and group, so a
 branch can be fed a subset (`features_for`) and charts can label importances. It saves
 to a run directory as JSON + NumPy arrays + the fitted transformer (joblib). The joblib
 file is one sattn-dash wrote itself into the run directory; nothing a user uploads is
-ever unpickled.
+ever unpickled. The portable form (`save(..., portable=True)`, what an exported model
+carries) stores the transformer with skops instead, which loads without running code.
 """
 
 from __future__ import annotations
