@@ -16,7 +16,7 @@ from sattn_dash.charts import training as training_charts
 from sattn_dash.errors import RunError, UserError
 from sattn_dash.training.config import TrainingConfig
 from sattn_dash.training.store import ACTIVE_STATES
-from sattn_dash.ui.shared import data_source, pages, resume_view, sessions, state
+from sattn_dash.ui.shared import data_source, pages, resume_view, run_picker, sessions, state
 from sattn_dash.ui.shared.components import chart, empty_state, user_error
 
 POLL_SECONDS = 1.0
@@ -43,6 +43,8 @@ def followed_run() -> str | None:
     """The run this tab follows: ``?run=`` wins (refresh, shared link), then the session."""
     from_url = st.query_params.get("run")
     if from_url and sessions.run_exists(from_url):
+        if from_url != state.CURRENT_RUN.get():  # a new run, a link or a refresh
+            run_picker.follow(from_url)
         state.CURRENT_RUN.set(from_url)
         return from_url
     current = state.CURRENT_RUN.get()
@@ -254,6 +256,7 @@ def start(spec) -> None:
     state.TRAIN_ERROR.clear()
     state.CURRENT_RUN.set(run_id)
     state.MY_RUNS.set([*state.MY_RUNS.get(), run_id])
+    run_picker.follow(run_id)  # the analysis pages open it once it has finished
     st.query_params["run"] = run_id
 
 
