@@ -266,7 +266,9 @@ def start_label() -> tuple[str, str | None]:
     registry = sessions.registry()
     if not registry.would_wait():  # counts everyone's runs; active() only this user's
         return "Start training", None
-    mine = {s.run_id for s in registry.active()} & set(state.MY_RUNS.get())
+    # This tab's own: the runs it started, and the run its address follows (a reload
+    # forgets the first, never the second).
+    mine = {s.run_id for s in registry.active()} & {*state.MY_RUNS.get(), followed_run()}
     if len(mine) >= registry.max_concurrent:
         return "Start another run", "It starts as soon as your run in progress ends."
     return (
