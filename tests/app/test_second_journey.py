@@ -82,3 +82,68 @@ def test_after_a_reload_mid_training_start_does_not_blame_another_tab(app, works
     finally:
         registry.stop(run_id)
         registry.get(run_id).wait(120)
+
+
+# --- 3. the live panel keeps one layout from queued to finished ----------------------------
+
+
+def _shape(node, path=()) -> dict:
+    """``{path: "block" | "element"}`` of every node under ``node``: what the browser's
+    element tree holds at each delta path."""
+    from streamlit.testing.v1.element_tree import Block
+
+    out = {}
+    for index, child in node.children.items():
+        here = (*path, index)
+        if isinstance(child, Block):
+            out[here] = "block"
+            out.update(_shape(child, here))
+        else:
+            out[here] = "element"
+    return out
+
+
+def test_the_live_panel_never_turns_an_element_into_a_block_as_a_run_moves_on(app, workspace):
+    """The browser raised "'setIn' cannot be called on an ElementNode" as a run finished:
+    the live fragment's reruns addressed a path inside a block where the tree still held
+    an element (the Stop button's slot became the curves' columns). Every state the
+    panel draws (no epoch yet, training with curves, ended) must agree, at every path
+    they share, on whether it is an element or a block."""
+    import time
+
+    from sattn_dash.training import RunStore
+    from sattn_dash.ui.shared import sessions
+    from tests.app.helpers import by_label
+
+    app.run()
+    by_label(app.button, "Try it now: sample data + one branch per column group").click().run()
+    app.number_input(key="train.form.epochs").set_value(10_000).run()
+    app.button(key="train.form.start").click().run()
+    no_exception(app)
+    run_id = app.query_params["run"]
+    registry = sessions._registry(str(workspace.resolve()))
+    shapes = {}
+    try:
+        shapes["started"] = _shape(app.main)
+        deadline = time.monotonic() + 300
+        while RunStore(workspace).load(run_id).history.empty:
+            assert time.monotonic() < deadline, "no epoch ended in 300 s"
+            time.sleep(0.5)
+        app.run()
+        no_exception(app)
+        assert app.button(key="train.form.stop")  # busy here: the Stop button is drawn
+        shapes["training"] = _shape(app.main)
+    finally:
+        registry.stop(run_id)
+        registry.get(run_id).wait(120)
+    app.run()  # the fragment sees the end and reruns the page once
+    app.run()
+    no_exception(app)
+    assert "Test-set results" in [s.value for s in app.subheader] or app.dataframe
+    shapes["ended"] = _shape(app.main)
+    clashes = [
+        (path, {name: shape[path] for name, shape in shapes.items() if path in shape})
+        for path in set().union(*shapes.values())
+        if len({shape[path] for shape in shapes.values() if path in shape}) > 1
+    ]
+    assert not clashes, sorted(clashes)

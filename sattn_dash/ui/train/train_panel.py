@@ -348,10 +348,10 @@ def render_progress(run_id: str, status: dict, title: str) -> None:
 
 def render_curves(run) -> None:
     history = tidy.history_long(run.history)
+    left, right = st.columns(2)  # drawn before the first epoch too: one layout throughout
     if history.empty:
-        st.caption("Curves appear here when the first epoch ends.")
+        left.caption("Curves appear here when the first epoch ends.")
         return
-    left, right = st.columns(2)
     with left:
         chart(
             training_charts.curves(history, "loss"),
@@ -414,32 +414,43 @@ def render_live(run_id: str) -> None:
 
     @st.fragment(run_every=POLL_SECONDS if active else None)
     def live() -> None:
+        # The same four slots in every state (queued, training, ended): a slot whose
+        # content came and went (the Stop button) let the curves' columns take an
+        # element's place between two fragment runs, and the browser could then be
+        # sent into an element as if it were a block ("'setIn' cannot be called on an
+        # ElementNode"), blanking the page as a run finished.
+        progress, controls, curves, result = (st.container() for _ in range(4))
         try:
             status = _live_status(run_id)
             run = sessions.store().load(run_id)
         except RunError as error:
-            user_error(error)
+            with progress:
+                user_error(error)
             return
         busy = status.get("state") in ACTIVE_STATES
-        render_progress(run_id, status, run.title)
-        if status.get("state") == "interrupted":
-            resume_view.render(run_id, run.epochs_run, status.get("epochs"), "train")
-        if busy and not active:
-            st.rerun()  # resumed: redraw the whole page, polling again
-        if busy and status.get("here"):
-            st.button(
-                "Stop",
-                icon=":material/stop:",
-                on_click=_stop,
-                args=(run_id,),
-                key=_key("stop"),
-                help="Stops after the current batch; keeps what was learned.",
-            )
-        render_curves(run)
+        with progress:
+            render_progress(run_id, status, run.title)
+        with controls:
+            if status.get("state") == "interrupted":
+                resume_view.render(run_id, run.epochs_run, status.get("epochs"), "train")
+            if busy and not active:
+                st.rerun()  # resumed: redraw the whole page, polling again
+            if busy and status.get("here"):
+                st.button(
+                    "Stop",
+                    icon=":material/stop:",
+                    on_click=_stop,
+                    args=(run_id,),
+                    key=_key("stop"),
+                    help="Stops after the current batch; keeps what was learned.",
+                )
+        with curves:
+            render_curves(run)
         if active and not busy:
             st.rerun()  # the run ended: redraw the whole page once, without polling
         if not busy:
-            render_result(run)
+            with result:
+                render_result(run)
 
     live()
 
