@@ -4,10 +4,43 @@ this tab's own run after a reload, and the words and charts a user met."""
 
 from __future__ import annotations
 
+import pytest
+
 from sattn_dash.ui.shared import pages
 from tests.app.helpers import no_exception, open_page
 
 PICKER = "analysis.run_picker"
+
+
+@pytest.fixture(scope="module")
+def mean_workspace(tmp_path_factory):
+    """One real run on the penguins (three classes) whose three branches are averaged
+    (the ``mean`` combiner: no weight per branch to read)."""
+    from sattn_dash.tabular import SAMPLES, infer_schema, load_sample, prepare
+    from sattn_dash.training import RunStore, TrainingConfig, TrainingSession, resolve_spec
+
+    path = tmp_path_factory.mktemp("mean") / "workspace"
+    df = load_sample("penguins")
+    schema = infer_schema(df, targets=list(SAMPLES["penguins"].targets))
+    config = TrainingConfig(epochs=2, seed=0)
+    prepared = prepare(df, schema, seed=0, test_size=config.test_size, val_size=config.val_size)
+    spec = resolve_spec("ensemble", prepared, combiner="mean")
+    session = TrainingSession(
+        df, schema, spec, config, RunStore(path), prepared=prepared, title="mean run"
+    )
+    assert session.start().wait(600).state == "finished"
+    return path, session.run_id
+
+
+@pytest.fixture
+def mean_app(mean_workspace, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import APP, TIMEOUT
+
+    path, run_id = mean_workspace
+    monkeypatch.setenv("SATTN_DASH_WORKSPACE", str(path))
+    return AppTest.from_file(APP, default_timeout=TIMEOUT), run_id
 
 
 # --- 2. the run last trained or picked is the one every page opens -----------------------
@@ -147,3 +180,20 @@ def test_the_live_panel_never_turns_an_element_into_a_block_as_a_run_moves_on(ap
         if len({shape[path] for shape in shapes.values() if path in shape}) > 1
     ]
     assert not clashes, sorted(clashes)
+
+
+# --- 4. a mean-combiner run: no weights to read, so ablation and permutation are shown -----
+
+
+def test_a_mean_combiner_run_shows_ablation_and_permutation_and_no_error(mean_app):
+    at, run_id = mean_app
+    at = open_page(at, pages.IMPORTANCE, run_id)
+    no_exception(at)
+    assert not at.error, [e.value for e in at.error]  # a normal state is not an error
+    assert any("no weight" in i.value for i in at.info), [i.value for i in at.info]
+    tables = [d.value for d in at.dataframe]
+    assert any({"branch", "ablation", "permutation"} <= set(t.columns) for t in tables), [
+        list(t.columns) for t in tables
+    ]
+    evidence = next(t for t in tables if "ablation" in t.columns)
+    assert len(evidence) == 3 and evidence["ablation"].notna().all()
