@@ -197,3 +197,20 @@ def test_a_mean_combiner_run_shows_ablation_and_permutation_and_no_error(mean_ap
     ]
     evidence = next(t for t in tables if "ablation" in t.columns)
     assert len(evidence) == 3 and evidence["ablation"].notna().all()
+
+
+# --- 6. several classes: the full confusion matrix ------------------------------------------
+
+
+def test_multiclass_predictions_show_the_full_confusion_matrix(mean_app):
+    from tests.app.helpers import chart_data, chart_titled
+
+    at, run_id = mean_app
+    at = open_page(at, pages.PREDICTIONS, run_id)
+    no_exception(at)
+    matrix = chart_titled(at, "Confusion matrix, every class")
+    cells = chart_data(matrix)
+    classes = sorted(cells["true"].unique())
+    assert len(classes) == 3 and len(cells) == 9, cells
+    assert set(cells["predicted"]) == set(classes)
+    assert cells.groupby("true")["share"].sum().round(6).eq(1.0).all()  # row shares

@@ -74,7 +74,22 @@ def render_reliability(run: Run, target: str) -> None:
             "over 10 equal-width bins weighted by their rows (test split). 0 is perfect.",
         )
         st.caption(f"{int(bins['rows'].sum()):,} test rows. " + _ece_words(ece))
+    if not binary:
+        render_class_confusion(run, target)
     render_threshold(run, target, labels)
+
+
+def render_class_confusion(run: Run, target: str) -> None:
+    """Several classes: which class is taken for which, every pair (counts and the share
+    of each true class's rows)."""
+    cells = calibration.class_confusion_for_run(run, target)
+    chart(
+        charts.confusion_matrix(cells, "Confusion matrix, every class", "Share of this true class"),
+        cells,
+        f"class_confusion_{run.run_id}_{target}",
+        caption="Each row is a true class: the count of its test rows given each predicted "
+        "class (the most probable one), and below it that count's share of the row.",
+    )
 
 
 def _ece_words(ece: float) -> str:
