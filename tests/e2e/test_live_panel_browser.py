@@ -47,9 +47,11 @@ def test_several_runs_followed_to_their_end_raise_nothing_in_the_page(
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on(
         "console",
-        lambda message: problems.append(f"console {message.type}: {message.text}")
-        if message.type == "error"
-        else None,
+        lambda message: (
+            problems.append(f"console {message.type}: {message.text}")
+            if message.type == "error"
+            else None
+        ),
     )
     goto(page, url, "data")
     upload(page, tiny_csv)
