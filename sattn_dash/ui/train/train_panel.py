@@ -347,7 +347,7 @@ def render_progress(run_id: str, status: dict, title: str) -> None:
 
 
 def render_curves(run) -> None:
-    history = tidy.history_long(run.history)
+    history = tidy.history_long(run.history, run.targets)
     left, right = st.columns(2)  # drawn before the first epoch too: one layout throughout
     if history.empty:
         left.caption("Curves appear here when the first epoch ends.")
