@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from sattn_dash.analysis.attributions import explanations
-from sattn_dash.analysis.attributions.per_row import agreement_summary
+from sattn_dash.analysis.attributions.per_row import agreement_summary, incompleteness_cause
 from sattn_dash.analysis.calibration import calibration
 from sattn_dash.charts import predictions as charts
 from sattn_dash.errors import UserError
@@ -269,8 +269,8 @@ def render_agreement(run: Run, frames: dict[str, pd.DataFrame]) -> None:
         st.success(message, icon=":material/check:")
     else:
         st.warning(
-            message + " The others cross a point where a top-k choice flips: a jump the "
-            "gradients cannot see. Their gap is shown with each row below.",
+            f"{message} {incompleteness_cause(run.combiner)} Their gap is shown with each "
+            "row below.",
             icon=":material/warning:",
         )
     rows = frames["agreement"]
