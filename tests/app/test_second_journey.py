@@ -214,3 +214,22 @@ def test_multiclass_predictions_show_the_full_confusion_matrix(mean_app):
     assert len(classes) == 3 and len(cells) == 9, cells
     assert set(cells["predicted"]) == set(classes)
     assert cells.groupby("true")["share"].sum().round(6).eq(1.0).all()  # row shares
+
+
+# --- 7. words: one branch is "1 branch", combiners by name ---------------------------------
+
+
+def test_the_train_page_names_the_model_in_words(app):
+    import dataclasses
+
+    from tests.app.helpers import by_label
+
+    app.run()
+    by_label(app.button, "Try it now: sample data + one branch per column group").click().run()
+    spec = app.session_state["arch.spec"]
+    app.session_state["arch.spec"] = dataclasses.replace(spec, branches=spec.branches[:1])
+    app.run()
+    no_exception(app)
+    line = next(m.value for m in app.markdown if m.value.startswith("**Model:**"))
+    assert " 1 branch " in line and "branches" not in line, line
+    assert "Sparse attention weighting" in line and "sparse_attention" not in line, line

@@ -18,9 +18,11 @@ else:
     prepared = prepared_or_hint()
 if prepared is not None:
     spec = spec_editor.ensure_spec(prepared)
+    n = len(spec.branches)
+    combiner = spec_editor.COMBINER_TITLES.get(spec.combiner.kind, spec.combiner.kind)
     st.markdown(
-        f"**Model:** {spec.name} · {len(spec.branches)} branches · "
-        f"combiner `{spec.combiner.kind}` · targets: {', '.join(prepared.tasks)}"
+        f"**Model:** {spec.name} · {n} branch{'es' if n != 1 else ''} · "
+        f"combiner: {combiner} · targets: {', '.join(prepared.tasks)}"
     )
     st.page_link(
         pages.ARCHITECTURE, label="Change the architecture", icon=":material/account_tree:"

@@ -14,6 +14,7 @@ from sattn_dash.training.run import Run
 from sattn_dash.ui.shared import state
 from sattn_dash.ui.shared.analysis_cache import compute_or_explain
 from sattn_dash.ui.shared.components import chart, table
+from sattn_dash.ui.shared.spec_editor import COMBINER_TITLES
 
 CURVE_TEMPERATURES = [float(t) for t in np.round(np.geomspace(0.05, 10, 41), 4)]
 SLIDER_TEMPERATURES = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0]
@@ -47,7 +48,8 @@ def render_probabilities(run: Run) -> pd.DataFrame | None:
     st.subheader("What the combiner gives each branch")
     if not learns_branch_weights(run):
         st.info(
-            f"This run's combiner (**{run.spec.combiner.kind}**) learns no weight per "
+            f"This run's combiner ({COMBINER_TITLES.get(run.spec.combiner.kind, 'plain')}) "
+            "learns no weight per "
             "branch, so there is no attention to read. What each branch is worth is "
             "measured below, by ablation and permutation.",
             icon=":material/info:",

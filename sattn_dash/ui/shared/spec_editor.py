@@ -33,6 +33,14 @@ from sattn_dash.ui.shared import state
 from sattn_dash.ui.shared.components import user_error
 from sattn_dash.ui.shared.editor_state import apply_editor_changes
 
+# What the user reads for each combiner kind (the kind id stays in the saved spec). The
+# combiner registry's titles (modeling.combiners) are to replace this once they are in.
+COMBINER_TITLES = {
+    "sparse_attention": "Sparse attention weighting",
+    "sparse_dense": "Sparse-dense routing",
+    "concat": "Concatenate",
+    "mean": "Average",
+}
 COMBINER_HELP = {
     "sparse_attention": "One learned weight per branch, normalised into module "
     "probabilities that sum to 1: the same mix for every sample. Reads directly as "
@@ -346,6 +354,7 @@ def render_combiner(prepared, spec: ModelSpec) -> None:
         "Combiner",
         COMBINER_KINDS,
         index=COMBINER_KINDS.index(c.kind),
+        format_func=lambda kind: COMBINER_TITLES.get(kind, kind),
         key=_widget("combiner.kind"),
         on_change=_set_combiner,
         args=(prepared, "kind"),
