@@ -50,7 +50,12 @@ def search_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--study", metavar="NAME", help="default: <data file>-<targets>")
     p.add_argument("--space", metavar="FILE", help="a search space JSON (see --print-space)")
     p.add_argument("--schema", metavar="FILE", help="a schema JSON (column roles, groups)")
-    p.add_argument("--metric", default="val_loss", help="validation metric to optimise")
+    p.add_argument(
+        "--metric",
+        default="auto",
+        help="what a trial is judged by: auto (what training judges by) or a validation "
+        "metric that fits the target, such as val_loss, val_auc or val_rmse",
+    )
     training_arguments(p, ["seed", "device"])
     p.add_argument(
         "--print-space",

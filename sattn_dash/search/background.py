@@ -70,7 +70,7 @@ def launch(
     workers: int = 1,
     timeout: float | None = None,
     storage: str | None = None,
-    metric: str = "val_loss",
+    metric: str = "auto",
     seed: int = 0,
     workspace: str | Path | None = None,
 ) -> dict:

@@ -27,7 +27,13 @@ from sattn_dash.errors import SpecError
 from sattn_dash.files import read_json, write_json
 from sattn_dash.search.processes import available_cores
 from sattn_dash.search.space import sample
-from sattn_dash.search.study import SearchError, StudySettings, counts, shown_url
+from sattn_dash.search.study import (
+    SearchError,
+    StudySettings,
+    counts,
+    shown_url,
+    trial_log_name,
+)
 from sattn_dash.training import owner
 from sattn_dash.training.config import split_arguments
 
@@ -200,14 +206,17 @@ def run_trial(
         "params": dict(trial.params),
         "outcome": "running",
     }
-    pruning = PruningCallback(trial, settings.metric)
+    prepared = data.prepared_for(config.prepare_options())
+    pruning = PruningCallback(
+        trial, lambda model: trial_log_name(settings.metric, config, prepared, model)
+    )
     session = TrainingSession(
         data.df,
         data.schema,
         spec,
         config,
         store,
-        prepared=data.prepared_for(config.prepare_options()),
+        prepared=prepared,
         title=f"{study.study_name} · trial {trial.number}",
         source=data.name,
         callbacks=[pruning],
@@ -226,7 +235,7 @@ def run_trial(
         elif status.state == "stopped":
             outcome, value = "stopped", None
         else:
-            value = _objective_value(run, settings.metric, status.best_epoch)
+            value = _objective_value(run, pruning.monitor or settings.metric, status.best_epoch)
             outcome = "pruned" if pruning.pruned else "complete"
             if not math.isfinite(value):
                 outcome, value = "failed", None

@@ -105,18 +105,36 @@ MONITORED_METRIC = {
 }
 
 
-def early_stopping_monitor(config: Any, prepared: Any, model: Any) -> tuple[str, str]:
-    """``(Keras log name, "min" | "max")`` early stopping watches for ``config``: the
-    validation metric of the single target under ``monitor="auto"``, else the loss.
-    Keras prefixes metric names with the output's name only when there are several."""
+def judged_by(tasks: dict[str, str], monitor: str = "auto") -> tuple[str, str] | None:
+    """``(metric, "min" | "max")`` a run on ``tasks`` is judged by under ``monitor``: the
+    single target's own validation metric (``MONITORED_METRIC``) under "auto", or None
+    for the summed validation loss. Early stopping watches it; a search ranks by it."""
+    if monitor == "auto" and len(tasks) == 1:
+        (task,) = tasks.values()
+        return MONITORED_METRIC[task]
+    return None
+
+
+def validation_log_name(metric: str, target: str, model: Any) -> str:
+    """The Keras history name of ``target``'s validation ``metric`` ("loss", "auc", ...)
+    in ``model``: Keras prefixes it with the head's name only when the model has several
+    outputs (several heads, or an ensemble's members' predictions, whose loss the total
+    ``val_loss`` then adds in)."""
     from sattn_dash.modeling import head_name
 
-    if config.monitor == "auto" and len(prepared.tasks) == 1:
-        ((target, task),) = prepared.tasks.items()
-        metric, mode = MONITORED_METRIC[task]
-        prefix = f"{head_name(target)}_" if len(model.outputs) > 1 else ""
-        return f"val_{prefix}{metric}", mode
-    return "val_loss", "min"
+    prefix = f"{head_name(target)}_" if len(model.outputs) > 1 else ""
+    return f"val_{prefix}{metric}"
+
+
+def early_stopping_monitor(config: Any, prepared: Any, model: Any) -> tuple[str, str]:
+    """``(Keras log name, "min" | "max")`` early stopping watches for ``config``: the
+    validation metric of the single target under ``monitor="auto"``, else the loss."""
+    judged = judged_by(prepared.tasks, config.monitor)
+    if judged is None:
+        return "val_loss", "min"
+    (target,) = prepared.tasks
+    metric, mode = judged
+    return validation_log_name(metric, target, model), mode
 
 
 def prepare_fit(

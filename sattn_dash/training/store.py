@@ -199,7 +199,10 @@ class RunStore:
         targets = dict(targets or {})
         meta = {
             "run_id": run_id,
-            "title": clean_title(title) or _default_title(model, targets),
+            "title": clean_title(title)
+            or _default_title(
+                model, targets, clean_title(source) if source else None, self._titles
+            ),
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "targets": list(targets),
             "tasks": targets,
@@ -251,6 +254,16 @@ class RunStore:
             return self._info(directory)
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise RunError(f"Run {run_id} cannot be read ({_describe(exc)}).") from exc
+
+    def _titles(self) -> list[str]:
+        """The titles of the runs in this folder (unreadable ones left out, quietly)."""
+        titles = []
+        for entry in self.root.glob("*/run.json") if self.root.is_dir() else ():
+            try:
+                titles.append(clean_title(read_json(entry).get("title")))
+            except (OSError, ValueError, AttributeError):
+                continue
+        return titles
 
     def _info(self, directory: Path) -> RunInfo:
         meta = read_json(directory / "run.json")
@@ -305,10 +318,18 @@ class RunStore:
         remove_dir(directory)
 
 
-def _default_title(model: str, targets: dict[str, str]) -> str:
-    when = time.strftime("%Y-%m-%d %H:%M")
-    what = ", ".join(targets) or "run"
-    return clean_title(f"{model or 'model'} → {what} ({when})")
+def _default_title(model: str, targets: dict[str, str], source: str | None, taken) -> str:
+    """What tells runs apart first (the table, or the targets, and the time to the
+    second), then the model: a title cut short in a list still differs. ``taken`` are
+    the titles in use; a clash gets " #2", " #3", ..."""
+    when = time.strftime("%m-%d %H:%M:%S")
+    what = (source or ", ".join(targets) or "run")[:40]
+    rest = f"{model or 'model'} → {', '.join(targets) or 'run'}"
+    titles = set(taken())
+    title, n = clean_title(f"{what} · {when} · {rest}"), 2
+    while title in titles:
+        title, n = clean_title(f"{what} · {when} #{n} · {rest}"), n + 1
+    return title
 
 
 def _describe(exc: Exception) -> str:

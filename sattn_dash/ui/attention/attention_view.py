@@ -272,8 +272,7 @@ def render_what_if(run: Run, positions: list[int]) -> None:
         user_error(error)
         return
     version = {0: "original", 1: "edited"}
-    predictions = result["predictions"].drop(columns=["row"]).T.reset_index()
-    predictions.columns = ["output", "original", "edited"]
+    predictions = what_if.compare_predictions(result["predictions"])
     table(predictions, f"what_if_predictions_{run.run_id}_{position}")
     routing = result["routing"]
     if not routing.empty:

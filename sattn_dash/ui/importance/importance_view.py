@@ -39,8 +39,27 @@ AGREEMENT_TITLES = {
 }
 
 
+
+def learns_branch_weights(run: Run) -> bool:
+    """Whether the run's combiner has a weight per branch to read (a run without a spec,
+    from before specs were stored, is asked anyway)."""
+    if run.spec is None:
+        return True
+    kind = combiner(run.spec.combiner.kind)
+    return kind.has_module_weights or kind.has_routing
+
+
 def render_probabilities(run: Run) -> pd.DataFrame | None:
     st.subheader("What the combiner gives each branch")
+    if not learns_branch_weights(run):
+        st.info(
+            f"This run's combiner ({combiner(run.spec.combiner.kind).title}) "
+            "learns no weight per "
+            "branch, so there is no attention to read. What each branch is worth is "
+            "measured below, by ablation and permutation.",
+            icon=":material/info:",
+        )
+        return None
     frame = compute_or_explain(module_importance_for_run, run)
     if frame is None:
         return None
@@ -180,8 +199,9 @@ def render_faithfulness(run: Run, importance: pd.DataFrame | None) -> None:
         "the model actually needs: ablation (replace one branch's output by its mean) and "
         "permutation (shuffle one branch's output across rows), both on the validation rows."
     )
-    if importance is None:
-        return
+    weighted = learns_branch_weights(run)
+    if importance is None and weighted:
+        return  # the attention could not be read: said above
     target = _target_picker(run, "faithfulness")
     ablation = compute_or_explain(ablation_importance_for_run, run)
     permutation = compute_or_explain(permutation_importance_by_for_run, run, level="branch")
@@ -189,7 +209,9 @@ def render_faithfulness(run: Run, importance: pd.DataFrame | None) -> None:
         return
     ablation = ablation[ablation["target"] == target]
     permutation = permutation[permutation["target"] == target]
-    measures = {"attention": importance, "ablation": ablation, "permutation": permutation}
+    measures = {"ablation": ablation, "permutation": permutation}
+    if importance is not None:
+        measures = {"attention": importance, **measures}
     compared = analysis.compare_importances(**measures)
     ranking = [m for m, frame in measures.items() if analysis.tells_branches_apart(frame)]
     for method in measures.keys() - set(ranking):
@@ -201,7 +223,8 @@ def render_faithfulness(run: Run, importance: pd.DataFrame | None) -> None:
     if ranking:
         long = methods_long(compared, ranking)
         chart(charts.methods_side_by_side(long), long, f"importance_methods_{run.run_id}_{target}")
-    render_verdict(analysis.faithfulness(importance, ablation).iloc[0])
+    if importance is not None:
+        render_verdict(analysis.faithfulness(importance, ablation).iloc[0])
     table(
         compared,
         f"importance_comparison_{run.run_id}_{target}",

@@ -98,7 +98,7 @@ RESUME_WIDGET = Key("train.resume", "resume_view", doc="prefix of the Resume but
 
 # Analysis pages (owner: sattn_dash.ui.shared.run_picker, importance_view, attention_view)
 RUN_PICKER = Key("analysis.run_picker", "run_picker", doc="selectbox of finished runs")
-PICKED_RUN = Key("analysis.picked_run", "run_picker", doc="run picked last, on any page")
+PICKED_RUN = Key("analysis.picked_run", "run_picker", doc="run trained or picked last, on any page")
 TEMPERATURE = Key("importance.temperature", "importance_view", doc="what-if slider")
 IMPORTANCE_WIDGET = Key("importance.widget", "importance_view", doc="prefix of its widgets")
 ROW_MODE = Key("attention.row_mode", "attention_view", doc="how rows are picked")
