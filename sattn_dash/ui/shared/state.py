@@ -109,6 +109,15 @@ WHAT_IF_EDITOR = Key("attention.what_if", "attention_view", doc="data_editor of 
 PREDICTIONS_WIDGET = Key("predictions.widget", "predictions_view", doc="prefix of its widgets")
 THRESHOLD = Key("predictions.threshold", "predictions_view", doc="decision threshold slider")
 EXPLAIN_EDITOR = Key("predictions.what_if", "predictions_view", doc="data_editor of one row")
+SCORE_UPLOADER = Key(
+    "predictions.score_upload", "score_view", doc="file_uploader of a table to score"
+)
+SCORE_PATH = Key("predictions.score_path", "score_view", doc="text_input of a server path to score")
+SCORE_KEEP = Key("predictions.score_keep", "score_view", doc="text_input of the id column to keep")
+SCORE_RESULT = Key(
+    "predictions.scored", "score_view", doc="(run id, name, analysis.new_rows.Scored)"
+)
+SCORE_ERROR = Key("predictions.score_error", "score_view", doc="message of the last refused file")
 
 # Runs page (owner: sattn_dash.ui.runs.runs_view)
 COMPARE = Key("runs.compare", "compare_view", doc="multiselect of runs to compare")
