@@ -31,8 +31,7 @@ is exported here, whichever room holds it.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from sattn_dash._lazy import lazy_exports
 
 _EXPORTS = {
     "to_csv_bytes": "export",
@@ -99,20 +98,6 @@ _EXPORTS = {
     "cached_explanations": "attributions.explanations",
     "explain_cost_for_run": "attributions.explanations",
     "baseline_for_run": "reports.runs",
-    "row_attributions_for_run": "reports.runs",
-    "branch_attributions_for_run": "reports.runs",
-    "completeness_for_run": "reports.runs",
-    "row_attention_for_run": "reports.runs",
-    "row_agreement_for_run": "reports.runs",
-    "agreement_summary_for_run": "reports.runs",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)
