@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from sattn_dash.tabular.prepared import PreparedData
     from sattn_dash.tabular.schema import Schema
     from sattn_dash.tabular.stream import StreamedData
+    from sattn_dash.training.devices import DevicePlan
 
 log = logging.getLogger(__name__)
 
@@ -374,7 +375,9 @@ class TrainingSession:
         self._writer.json("card.json", self._card(spec, prepared, plan, model))
         self._end("stopped" if self._stopped_early else "finished")
 
-    def _build(self, spec: Any, prepared: Any) -> tuple[Any, Any, Any, dict[str, Any]]:
+    def _build(
+        self, spec: ModelSpec, prepared: PreparedData
+    ) -> tuple[Any, Any, Any, dict[str, Any]]:
         from sattn_dash.training.callbacks import SessionCallback, Snapshotter
         from sattn_dash.training.checkpoint import Checkpointer, trained_monitor
         from sattn_dash.training.devices import select_device
@@ -489,7 +492,9 @@ class TrainingSession:
         frame = predictions_frame(outputs, prepared, y_test, prepared.row_index.get("test"))
         return metrics, frame
 
-    def _card(self, spec: Any, prepared: Any, plan: Any, model: Any) -> dict[str, Any]:
+    def _card(
+        self, spec: ModelSpec, prepared: PreparedData, plan: DevicePlan, model: Any
+    ) -> dict[str, Any]:
         from sattn_dash.training.importance import branch_importance
 
         status = self.status()
