@@ -29,6 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before anything imports Te
 from sattn_dash.cli import baselines, common, predict, runs, search, train  # noqa: E402
 from sattn_dash.cli.common import EXIT_USER, Command, Parser, ProgressBar, Result  # noqa: E402
 from sattn_dash.errors import UserError  # noqa: E402
+from sattn_dash.files import dumps  # noqa: E402
 
 __all__ = ["COMMANDS", "ProgressBar", "build_parser", "main"]
 
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     with _stdout_to_stderr() if as_json else contextlib.nullcontext(sys.stdout) as out:
         code, data, text = _dispatch(argv)
     if as_json:
-        out.write(_to_json(data) + "\n")
+        out.write(dumps(data, indent=None) + "\n")
     elif text:
         out.write(text + "\n")
     out.flush()
@@ -142,9 +143,3 @@ def _dispatch(argv: list[str]) -> tuple[int, dict[str, Any], str]:
         message = f"internal error: {type(exc).__name__}: {exc}"
         print(message, file=sys.stderr)
         return common.EXIT_INTERNAL, {"status": "error", "error": message}, ""
-
-
-def _to_json(data: dict[str, Any]) -> str:
-    from sattn_dash.files import dumps
-
-    return dumps(data, indent=None)

@@ -309,7 +309,6 @@ def _check_resumable(
 
 
 # --- a study as tables -----------------------------------------------------------------
-FINISHED = ("COMPLETE", "PRUNED")
 
 
 def trials_frame(study: Any) -> pd.DataFrame:

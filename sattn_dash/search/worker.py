@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -37,6 +37,13 @@ from sattn_dash.search.study import (
 from sattn_dash.training import owner
 from sattn_dash.training.config import split_arguments
 
+if TYPE_CHECKING:
+    from sattn_dash.tabular.options import PrepareOptions
+    from sattn_dash.tabular.prepared import PreparedData
+    from sattn_dash.tabular.schema import Schema
+    from sattn_dash.training.run import Run
+    from sattn_dash.training.store import RunStore
+
 log = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY_S = 30.0
@@ -50,12 +57,12 @@ class SearchData:
     (and once more for each numeric scaling a trial picks: ``prepared_for``)."""
 
     df: pd.DataFrame
-    schema: Any
-    prepared: Any
+    schema: Schema
+    prepared: PreparedData
     name: str
     _by_options: dict = field(default_factory=dict, compare=False, repr=False)
 
-    def prepared_for(self, options: Any) -> Any:
+    def prepared_for(self, options: PrepareOptions) -> PreparedData:
         """The table prepared with ``options`` (same seed and splits), kept for reuse."""
         from sattn_dash.tabular import prepare
 
@@ -123,7 +130,7 @@ def _tell_failed(study: Any, trial: Any, outcome: str, error: str | None) -> Non
     study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
 
 
-def _objective_value(run: Any, metric: str, best_epoch: int | None) -> float:
+def _objective_value(run: Run, metric: str, best_epoch: int | None) -> float:
     """The metric at the epoch whose weights were kept (early stopping restores the best
     validation loss), else at the last epoch."""
     history = run.history
@@ -136,7 +143,7 @@ def _objective_value(run: Any, metric: str, best_epoch: int | None) -> float:
     return float((rows if len(rows) else history.tail(1))[metric].iloc[-1])
 
 
-def _test_score(run: Any) -> float | None:
+def _test_score(run: Run) -> float | None:
     """The headline test metric of the first target (ROC AUC or R^2), for the table."""
     from sattn_dash.analysis.scoring import HEADLINE_METRIC
 
@@ -170,7 +177,7 @@ def run_trial(
     trial: Any,
     settings: StudySettings,
     data: SearchData,
-    store: Any,
+    store: RunStore,
     stop: threading.Event,
     storage_url: str | None = None,
 ) -> TrialResult:
@@ -262,7 +269,7 @@ def run_trial(
             _retag(store, session.run_id, outcome="stopped")
 
 
-def _retag(store: Any, run_id: str, **changes: Any) -> None:
+def _retag(store: RunStore, run_id: str, **changes: Any) -> None:
     file = store.path(run_id) / TAG_FILE
     try:
         write_json(file, {**read_json(file), **changes})
@@ -302,7 +309,7 @@ def run_worker(
     study: Any,
     settings: StudySettings,
     data: SearchData,
-    store: Any,
+    store: RunStore,
     *,
     timeout: float | None = None,
     stop: threading.Event | None = None,

@@ -24,7 +24,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -41,6 +41,9 @@ from sattn_dash.files import (
 )
 from sattn_dash.training import owner, users
 from sattn_dash.training.run import Run, RunInfo
+
+if TYPE_CHECKING:
+    from sattn_dash.tabular.prepared import PreparedData
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +125,7 @@ class RunWriter:
     def model(self, model: Any) -> None:
         write_with(self.directory / "model.keras", lambda temp: model.save(temp), suffix=".keras")
 
-    def prepared(self, prepared: Any) -> None:
+    def prepared(self, prepared: PreparedData) -> None:
         target = self.directory / "prepared"
         if target.exists():
             shutil.rmtree(target)
