@@ -44,5 +44,7 @@ def baselines(args: argparse.Namespace) -> Result:
 
 
 COMMANDS = {
-    "baselines": Command("score baselines (linear, trees) on a table", baselines_arguments, baselines)
+    "baselines": Command(
+        "score baselines (linear, trees) on a table", baselines_arguments, baselines
+    )
 }

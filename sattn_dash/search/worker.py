@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -30,9 +30,22 @@ from sattn_dash.errors import DiskFullError, SpecError
 from sattn_dash.files import read_json, write_json
 from sattn_dash.search.processes import available_cores
 from sattn_dash.search.space import sample
-from sattn_dash.search.study import SearchError, StudySettings, counts, shown_url
+from sattn_dash.search.study import (
+    SearchError,
+    StudySettings,
+    counts,
+    shown_url,
+    trial_log_name,
+)
 from sattn_dash.training import owner
 from sattn_dash.training.config import split_arguments
+
+if TYPE_CHECKING:
+    from sattn_dash.tabular.options import PrepareOptions
+    from sattn_dash.tabular.prepared import PreparedData
+    from sattn_dash.tabular.schema import Schema
+    from sattn_dash.training.run import Run
+    from sattn_dash.training.store import RunStore
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +63,12 @@ class SearchData:
     (and once more for each numeric scaling a trial picks: ``prepared_for``)."""
 
     df: pd.DataFrame
-    schema: Any
-    prepared: Any
+    schema: Schema
+    prepared: PreparedData
     name: str
     _by_options: dict = field(default_factory=dict, compare=False, repr=False)
 
-    def prepared_for(self, options: Any) -> Any:
+    def prepared_for(self, options: PrepareOptions) -> PreparedData:
         """The table prepared with ``options`` (same seed and splits), kept for reuse."""
         from sattn_dash.tabular import prepare
 
@@ -123,7 +136,7 @@ def _tell_failed(study: Any, trial: Any, outcome: str, error: str | None) -> Non
     study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
 
 
-def _objective_value(run: Any, metric: str, best_epoch: int | None) -> float:
+def _objective_value(run: Run, metric: str, best_epoch: int | None) -> float:
     """The metric at the epoch whose weights were kept (early stopping restores the best
     validation loss), else at the last epoch."""
     history = run.history
@@ -136,7 +149,7 @@ def _objective_value(run: Any, metric: str, best_epoch: int | None) -> float:
     return float((rows if len(rows) else history.tail(1))[metric].iloc[-1])
 
 
-def _test_score(run: Any) -> float | None:
+def _test_score(run: Run) -> float | None:
     """The headline test metric of the first target (ROC AUC or R^2), for the table."""
     from sattn_dash.analysis.scoring import HEADLINE_METRIC
 
@@ -170,7 +183,7 @@ def run_trial(
     trial: Any,
     settings: StudySettings,
     data: SearchData,
-    store: Any,
+    store: RunStore,
     stop: threading.Event,
     storage_url: str | None = None,
 ) -> TrialResult:
@@ -204,7 +217,10 @@ def run_trial(
         "params": dict(trial.params),
         "outcome": "running",
     }
-    pruning = PruningCallback(trial, settings.metric)
+    prepared = data.prepared_for(config.prepare_options())
+    pruning = PruningCallback(
+        trial, lambda model: trial_log_name(settings.metric, config, prepared, model)
+    )
     store = store.for_user(settings.user)  # the trial's run is the study owner's
     session = TrainingSession(
         data.df,
@@ -212,7 +228,7 @@ def run_trial(
         spec,
         config,
         store,
-        prepared=data.prepared_for(config.prepare_options()),
+        prepared=prepared,
         title=f"{study.study_name} · trial {trial.number}",
         source=data.name,
         callbacks=[pruning],
@@ -233,7 +249,7 @@ def run_trial(
         elif status.state == "interrupted":  # a full disk: run again once space is freed
             outcome, value = "interrupted", None
         else:
-            value = _objective_value(run, settings.metric, status.best_epoch)
+            value = _objective_value(run, pruning.monitor or settings.metric, status.best_epoch)
             outcome = "pruned" if pruning.pruned else "complete"
             if not math.isfinite(value):
                 outcome, value = "failed", None
@@ -292,7 +308,7 @@ def _complete_from_run(study: Any, trial: Any, store: Any, metric: str, run_id: 
     return True
 
 
-def _retag(store: Any, run_id: str, **changes: Any) -> None:
+def _retag(store: RunStore, run_id: str, **changes: Any) -> None:
     file = store.path(run_id) / TAG_FILE
     try:
         write_json(file, {**read_json(file), **changes})
@@ -364,7 +380,7 @@ def run_worker(
     study: Any,
     settings: StudySettings,
     data: SearchData,
-    store: Any,
+    store: RunStore,
     *,
     timeout: float | None = None,
     stop: threading.Event | None = None,

@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import logging
 import warnings
-from dataclasses import dataclass, field
+import zipfile
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,10 @@ SPLITS = ("train", "val", "test")
 FORMAT = 1
 META_FILE, ARRAYS_FILE, TRANSFORMER_FILE = "prepared.json", "arrays.npz", "transformer.skops"
 LEGACY_TRANSFORMER_FILE = "transformer.joblib"  # a pickle: runs saved before 2026-12-07
+#: Types beyond scikit-learn's own that a stored transformer may hold: our transformers
+#: and functions (tabular.transform, tabular.coerce) and NumPy's dtype, arrays and
+#: scalar types.
+SKOPS_TRUSTED_PREFIXES = ("sattn_dash.tabular.", "numpy.dtype", "numpy.ndarray")
 log = logging.getLogger(__name__)
 
 
@@ -130,8 +135,21 @@ class PreparedData:
 
     # --- files ---------------------------------------------------------------------
 
+    def without_rows(self) -> PreparedData:
+        """The fitted preprocessing and its names without the rows of any split (what
+        scoring new rows needs; small enough to ship with a model)."""
+        empty = {s: getattr(self, f"X_{s}").iloc[:0] for s in SPLITS}
+        targets = {s: {t: v[:0] for t, v in getattr(self, f"y_{s}").items()} for s in SPLITS}
+        return replace(
+            self,
+            **{f"X_{s}": empty[s] for s in SPLITS},
+            **{f"y_{s}": targets[s] for s in SPLITS},
+            row_index={s: self.row_index[s][:0] for s in SPLITS},
+        )
+
     def save(self, directory) -> None:
-        """Write prepared.json, arrays.npz and transformer.skops into `directory`."""
+        """Write prepared.json, arrays.npz and transformer.skops (`save_transformer`)
+        into `directory`."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         targets = self.target_names
@@ -161,7 +179,7 @@ class PreparedData:
             "options": self.options.to_dict(),
         }
         write_stream(directory / ARRAYS_FILE, lambda f: np.savez(f, **arrays))
-        save_transformer(self.transformer, directory)
+        save_transformer(self.transformer, directory / TRANSFORMER_FILE)
         write_stream(directory / META_FILE, lambda f: f.write(json.dumps(meta, indent=1).encode()))
 
     @classmethod
@@ -174,8 +192,8 @@ class PreparedData:
                 raise ValueError(f"format {meta.get('format')!r}, expected {FORMAT}")
             with np.load(directory / ARRAYS_FILE, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
-            transformer = load_transformer(directory)
-        except (OSError, ValueError, KeyError, EOFError) as exc:
+            transformer = load_transformer(directory / TRANSFORMER_FILE)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise RunError(
                 f"The prepared data in '{directory}' is missing or damaged ({exc}). "
                 "Delete the run, or train it again to rebuild it; every other run is "
@@ -218,15 +236,9 @@ def _plain(index: np.ndarray) -> np.ndarray:
 
 
 # --- the fitted transformer on disk ---------------------------------------------------------
-# What a stored transformer may hold besides scikit-learn's own classes: this package's
-# preprocessing (its transformers and the functions its FunctionTransformers call) and
-# NumPy's plain types. skops names every other type it finds, and it is refused.
-_OWN_TYPES = ("sattn_dash.tabular.",)
-_NUMPY_TYPES = {"numpy.dtype", "numpy.ndarray"}
-
-
 def _trusted(name: str) -> bool:
-    if name.startswith(_OWN_TYPES) or name in _NUMPY_TYPES or name.startswith("numpy.dtypes."):
+    """Whether a type skops names (beyond scikit-learn's own) may be rebuilt."""
+    if name.startswith(SKOPS_TRUSTED_PREFIXES):
         return True
     module, _, attr = name.rpartition(".")
     if module.split(".")[0] == "numpy":  # a scalar type such as numpy.float32
@@ -236,25 +248,25 @@ def _trusted(name: str) -> bool:
     return False
 
 
-def save_transformer(transformer, directory) -> Path:
-    """Store a fitted transformer as ``directory/transformer.skops``; returns the path."""
+def save_transformer(transformer, path) -> None:
+    """The fitted ColumnTransformer in skops' format, written atomically: a file that
+    `load_transformer` reads back without running code (runs and exported models)."""
     import skops.io
 
-    path = Path(directory) / TRANSFORMER_FILE
-    write_stream(path, lambda f: f.write(skops.io.dumps(transformer)))
-    return path
+    write_stream(Path(path), lambda f: f.write(skops.io.dumps(transformer)))
 
 
-def load_transformer(directory):
-    """The fitted transformer stored in ``directory`` (see ``save_transformer``); an older
-    run's joblib file is read with only preprocessing types allowed and stored again as
-    skops. ``RunError`` names the file when it holds anything else or is damaged."""
+def load_transformer(path):
+    """What `save_transformer` wrote. Only scikit-learn's types and those `_trusted`
+    names are rebuilt; a file asking for anything else is a `RunError` naming it. Where
+    an older run has `transformer.joblib` instead, that is read once with only
+    preprocessing types allowed and stored again as skops."""
     import skops.io
 
-    directory = Path(directory)
-    path = directory / TRANSFORMER_FILE
-    if not path.exists() and (directory / LEGACY_TRANSFORMER_FILE).exists():
-        return _load_legacy(directory)
+    path = Path(path)
+    legacy = path.with_name(LEGACY_TRANSFORMER_FILE)
+    if not path.exists() and legacy.exists():
+        return _load_legacy(legacy, path)
     data = path.read_bytes()
     try:
         found = skops.io.get_untrusted_types(data=data)
@@ -264,8 +276,8 @@ def load_transformer(directory):
     if foreign:
         raise RunError(
             f"{path} holds {', '.join(foreign[:3])}, which is no preprocessing sattn-dash "
-            "writes, so it was not loaded. Someone changed the file: delete the run "
-            f"(`sattn-dash delete {directory.parent.name}`) or train it again."
+            "writes, so it was not loaded. Someone changed the file: delete the run it "
+            "belongs to (`sattn-dash delete`), or train it again."
         )
     try:
         return skops.io.loads(data, trusted=found)
@@ -273,19 +285,18 @@ def load_transformer(directory):
         raise ValueError(f"{path.name} could not be read ({type(exc).__name__}: {exc})") from None
 
 
-def _load_legacy(directory: Path):
-    legacy = directory / LEGACY_TRANSFORMER_FILE
+def _load_legacy(legacy: Path, path: Path):
     transformer = _restricted_unpickle(legacy)
     try:
-        save_transformer(transformer, directory)
+        save_transformer(transformer, path)
         legacy.unlink()
-        done = f"stored again as {TRANSFORMER_FILE}; this note will not come back"
+        done = f"stored again as {path.name}; this note will not come back"
     except OSError as exc:  # a read-only workspace: read the old file each time
         done = f"it could not be stored again ({exc.strerror})"
     log.warning(
         "Run %s kept its preprocessing as a pickle (%s, written before 2026-12-07); it was "
         "read allowing only preprocessing types and %s.",
-        directory.parent.name,
+        legacy.parents[1].name,
         legacy,
         done,
     )
@@ -303,10 +314,9 @@ def _restricted_unpickle(path: Path):
             root = module.split(".")[0]
             allowed = (
                 (root == "sklearn" and isinstance(found, type))
-                or module.startswith(_OWN_TYPES)
-                or f"{module}.{name}" in _NUMPY_TYPES
-                or _trusted(f"numpy.{name}")
-                and root == "numpy"
+                or (module.startswith("sattn_dash.tabular.") or root == "numpy")
+                and _trusted(f"{module}.{name}")
+                or (root == "numpy" and _trusted(f"numpy.{name}"))
                 or (root == "numpy" and name in ("_reconstruct", "scalar"))
                 or (module == "joblib.numpy_pickle" and name == "NumpyArrayWrapper")
                 or (module == "builtins" and name in ("slice", "set", "frozenset"))

@@ -10,11 +10,14 @@ its evidence.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sattn_dash.training.evaluation import PREDICT_BATCH
+
+if TYPE_CHECKING:
+    from sattn_dash.tabular.prepared import PreparedData
 
 #: Rows of a split the routing is averaged over, at most.
 ROUTING_ROWS = 20_000
@@ -44,7 +47,7 @@ def predict_chunks(model: Any, inputs: list[np.ndarray]) -> Any:
 
 def branch_routing(
     model: Any,
-    prepared: Any,
+    prepared: PreparedData,
     split: str = "val",
     max_rows: int | None = ROUTING_ROWS,
     seed: int = 0,
@@ -66,7 +69,7 @@ def branch_routing(
 
 def branch_importance(
     model: Any,
-    prepared: Any,
+    prepared: PreparedData,
     split: str = "val",
     seed: int = 0,
     max_rows: int | None = ROUTING_ROWS,

@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,15 @@ from sattn_dash.training import owner
 from sattn_dash.training.config import TrainingConfig
 from sattn_dash.training.pipeline import resolve_spec
 from sattn_dash.training.store import FINAL_STATES, RunStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sattn_dash.modeling.spec import ModelSpec
+    from sattn_dash.tabular.prepared import PreparedData
+    from sattn_dash.tabular.schema import Schema
+    from sattn_dash.tabular.stream import StreamedData
+    from sattn_dash.training.devices import DevicePlan
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +105,13 @@ class TrainingSession:
 
     def __init__(
         self,
-        df: Any,
-        schema: Any,
-        spec: Any,
+        df: pd.DataFrame | None,
+        schema: Schema,
+        spec: ModelSpec | str,
         config: TrainingConfig | None = None,
         store: RunStore | None = None,
         *,
-        prepared: Any = None,
+        prepared: PreparedData | None = None,
         title: str | None = None,
         source: str | None = None,
         on_done: Callable[[TrainingSession], None] | None = None,
@@ -110,7 +119,7 @@ class TrainingSession:
         resume: Any = None,
         callbacks: Sequence[Any] = (),
         files: dict[str, Any] | None = None,
-        streamed: Any = None,
+        streamed: StreamedData | None = None,
     ):
         self.config = config or TrainingConfig()
         self.store = store or RunStore()
@@ -389,7 +398,9 @@ class TrainingSession:
         self._writer.json("card.json", self._card(spec, prepared, plan, model))
         self._end("stopped" if self._stopped_early else "finished")
 
-    def _build(self, spec: Any, prepared: Any) -> tuple[Any, Any, Any, dict[str, Any]]:
+    def _build(
+        self, spec: ModelSpec, prepared: PreparedData
+    ) -> tuple[Any, Any, Any, dict[str, Any]]:
         from sattn_dash.training.callbacks import SessionCallback, Snapshotter
         from sattn_dash.training.checkpoint import Checkpointer, trained_monitor
         from sattn_dash.training.devices import select_device
@@ -486,7 +497,7 @@ class TrainingSession:
         per_batch = (time.monotonic() - self._fit_started_at) / done
         return round(per_batch * (self.config.epochs * batches - done), 1)
 
-    def _evaluate(self, model: Any, prepared: Any) -> tuple[dict, Any]:
+    def _evaluate(self, model: Any, prepared: PreparedData) -> tuple[dict, Any]:
         from sattn_dash.training.evaluation import (
             evaluate_outputs,
             predict_outputs,
@@ -504,7 +515,9 @@ class TrainingSession:
         frame = predictions_frame(outputs, prepared, y_test, prepared.row_index.get("test"))
         return metrics, frame
 
-    def _card(self, spec: Any, prepared: Any, plan: Any, model: Any) -> dict[str, Any]:
+    def _card(
+        self, spec: ModelSpec, prepared: PreparedData, plan: DevicePlan, model: Any
+    ) -> dict[str, Any]:
         from sattn_dash.training.importance import branch_importance
 
         status = self.status()

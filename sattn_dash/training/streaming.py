@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sattn_dash.training.evaluation import evaluate_batches
 from sattn_dash.training.pipeline import (
@@ -23,8 +23,23 @@ from sattn_dash.training.pipeline import (
     resolve_spec,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-def stream_preparer(stream: Any, schema: Any, config: Any, sample: Any = None) -> Any:
+    import pandas as pd
+
+    from sattn_dash.modeling.spec import ModelSpec
+    from sattn_dash.tabular.schema import Schema
+    from sattn_dash.tabular.stream import StreamedData, TableStream
+    from sattn_dash.training.config import TrainingConfig
+
+
+def stream_preparer(
+    stream: TableStream,
+    schema: Schema,
+    config: TrainingConfig,
+    sample: pd.DataFrame | None = None,
+) -> Callable[[], StreamedData]:
     """What a `TrainingSession` calls in its worker to prepare `stream` for `config`
     (its seed, split sizes and preprocessing options); `sample` is the one already read
     for the Data page, reused so the profile and the model see the same rows."""
@@ -40,7 +55,7 @@ def stream_preparer(stream: Any, schema: Any, config: Any, sample: Any = None) -
 
 
 def streamed_dataset(
-    streamed: Any,
+    streamed: StreamedData,
     split: str,
     batch_size: int,
     outputs: dict[str, str],
@@ -81,9 +96,9 @@ def streamed_dataset(
 
 
 def prepare_streamed_fit(
-    spec: Any,
-    streamed: Any,
-    config: Any,
+    spec: ModelSpec,
+    streamed: StreamedData,
+    config: TrainingConfig,
     strategy: Any = None,
     first_epoch: int = 0,
     monitor: tuple[str, str] | None = None,
@@ -112,7 +127,9 @@ def prepare_streamed_fit(
     return model, train.repeat(), fit_kwargs
 
 
-def fit_streamed(spec: Any, streamed: Any, config: Any) -> tuple[Any, Any]:
+def fit_streamed(
+    spec: ModelSpec | str, streamed: StreamedData, config: TrainingConfig
+) -> tuple[Any, Any]:
     """The model trained on every training row of the stream, and its Keras history.
     `spec` is a `ModelSpec` or a preset name, checked against the sample's columns."""
     spec = resolve_spec(spec, streamed.prepared, learning_rate=config.learning_rate)
@@ -121,6 +138,6 @@ def fit_streamed(spec: Any, streamed: Any, config: Any) -> tuple[Any, Any]:
     return model, history
 
 
-def evaluate_streamed(model: Any, streamed: Any, split: str = "test") -> dict[str, dict]:
+def evaluate_streamed(model: Any, streamed: StreamedData, split: str = "test") -> dict[str, dict]:
     """Metrics per target on one split, predicted a record batch at a time."""
     return evaluate_batches(model, streamed.chunks(split), streamed.prepared.tasks)

@@ -404,3 +404,22 @@ def format_report(report: dict) -> str:
             lines.append(f"  {row.model:<28} {value}{gain}{fit}")
     lines.append(f"\nBaselines fit on {BASELINE_THREADS} thread(s) each.")
     return "\n".join(lines)
+
+
+def leaderboard(baselines: pd.DataFrame, run, target: str) -> pd.DataFrame:
+    """The headline test metric of every baseline and of `run` for one target: ``model,
+    metric, value[, fit_seconds], who`` ("this run" or "baseline"), best first (the
+    Importance page's leaderboard and the run report's)."""
+    rows = baselines[(baselines["target"] == target) & (baselines["split"] == "test")]
+    task = run.tasks.get(target, rows["task"].iloc[0] if len(rows) else "")
+    metric = HEADLINE_METRIC.get(task, "")
+    shown = ["model", "metric", "value", *(["fit_seconds"] if "fit_seconds" in rows else [])]
+    rows = rows[rows["metric"] == metric][shown].copy()
+    ours = (run.metrics or {}).get(target, {}).get(metric)
+    if ours is not None and not rows["model"].str.startswith("your model").any():
+        mine = pd.DataFrame([{"model": f"this run: {run.title}", "metric": metric, "value": ours}])
+        rows = pd.concat([rows, mine], ignore_index=True)
+    rows["who"] = np.where(
+        rows["model"].str.startswith(("this run", "your model")), "this run", "baseline"
+    )
+    return rows.sort_values("value", ascending=False, ignore_index=True)

@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from sattn_dash.analysis.attributions.explanations import explanations_for_run
-from sattn_dash.analysis.attributions.per_row import agreement_summary
 from sattn_dash.analysis.baselines.baselines import sklearn_baselines, tuned_lightgbm
 from sattn_dash.analysis.modules import ablation, modules, permutation
 from sattn_dash.analysis.modules.agreement import faithfulness
@@ -140,28 +138,3 @@ def baseline_for_run(run: Run) -> pd.DataFrame:
     from sattn_dash.analysis.attributions.attributions import baseline_frame
 
     return baseline_frame(run.prepared)
-
-
-def row_attributions_for_run(run: Run, **options) -> pd.DataFrame:
-    """Per-row column attributions (``options``: ``split, rows, steps``; stored with the run)."""
-    return explanations_for_run(run, **options)["columns"]
-
-
-def branch_attributions_for_run(run: Run, **options) -> pd.DataFrame:
-    return explanations_for_run(run, **options)["branches"]
-
-
-def completeness_for_run(run: Run, **options) -> pd.DataFrame:
-    return explanations_for_run(run, **options)["completeness"]
-
-
-def row_attention_for_run(run: Run, **options) -> pd.DataFrame:
-    return explanations_for_run(run, **options)["attention"]
-
-
-def row_agreement_for_run(run: Run, **options) -> pd.DataFrame:
-    return explanations_for_run(run, **options)["agreement"]
-
-
-def agreement_summary_for_run(run: Run, **options) -> pd.DataFrame:
-    return agreement_summary(row_agreement_for_run(run, **options))

@@ -9,6 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from sattn_dash import analysis
+from sattn_dash.analysis.baselines.baselines import leaderboard
+from sattn_dash.analysis.modules.agreement import methods_long
 from sattn_dash.analysis.reports.runs import (
     ablation_importance_for_run,
     baselines_for_run,
@@ -28,11 +30,6 @@ from sattn_dash.ui.shared.components import chart, table, user_error
 CURVE_TEMPERATURES = [float(t) for t in np.round(np.geomspace(0.05, 10, 41), 4)]
 POLL_SECONDS = 1.0
 SLIDER_TEMPERATURES = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0]
-METHOD_UNITS = {
-    "attention": "share of 1 (module probability or mean routing weight)",
-    "ablation": "drop in the headline metric when the branch is replaced by its mean",
-    "permutation": "drop in the headline metric when the branch's output is shuffled across rows",
-}
 METHOD_TITLES = {"attention": "Attention", "ablation": "Ablation", "permutation": "Permutation"}
 AGREEMENT_TITLES = {
     "strong": "Attention agrees with ablation",
@@ -42,8 +39,27 @@ AGREEMENT_TITLES = {
 }
 
 
+
+def learns_branch_weights(run: Run) -> bool:
+    """Whether the run's combiner has a weight per branch to read (a run without a spec,
+    from before specs were stored, is asked anyway)."""
+    if run.spec is None:
+        return True
+    kind = combiner(run.spec.combiner.kind)
+    return kind.has_module_weights or kind.has_routing
+
+
 def render_probabilities(run: Run) -> pd.DataFrame | None:
     st.subheader("What the combiner gives each branch")
+    if not learns_branch_weights(run):
+        st.info(
+            f"This run's combiner ({combiner(run.spec.combiner.kind).title}) "
+            "learns no weight per "
+            "branch, so there is no attention to read. What each branch is worth is "
+            "measured below, by ablation and permutation.",
+            icon=":material/info:",
+        )
+        return None
     frame = compute_or_explain(module_importance_for_run, run)
     if frame is None:
         return None
@@ -183,8 +199,9 @@ def render_faithfulness(run: Run, importance: pd.DataFrame | None) -> None:
         "the model actually needs: ablation (replace one branch's output by its mean) and "
         "permutation (shuffle one branch's output across rows), both on the validation rows."
     )
-    if importance is None:
-        return
+    weighted = learns_branch_weights(run)
+    if importance is None and weighted:
+        return  # the attention could not be read: said above
     target = _target_picker(run, "faithfulness")
     ablation = compute_or_explain(ablation_importance_for_run, run)
     permutation = compute_or_explain(permutation_importance_by_for_run, run, level="branch")
@@ -192,7 +209,9 @@ def render_faithfulness(run: Run, importance: pd.DataFrame | None) -> None:
         return
     ablation = ablation[ablation["target"] == target]
     permutation = permutation[permutation["target"] == target]
-    measures = {"attention": importance, "ablation": ablation, "permutation": permutation}
+    measures = {"ablation": ablation, "permutation": permutation}
+    if importance is not None:
+        measures = {"attention": importance, **measures}
     compared = analysis.compare_importances(**measures)
     ranking = [m for m, frame in measures.items() if analysis.tells_branches_apart(frame)]
     for method in measures.keys() - set(ranking):
@@ -202,17 +221,10 @@ def render_faithfulness(run: Run, importance: pd.DataFrame | None) -> None:
             "as a tie that ranks nothing."
         )
     if ranking:
-        long = pd.concat(
-            [
-                compared[["branch", method, f"{method}_rank"]]
-                .rename(columns={method: "importance", f"{method}_rank": "rank"})
-                .assign(method=method, units=METHOD_UNITS[method])
-                for method in ranking
-            ],
-            ignore_index=True,
-        )
+        long = methods_long(compared, ranking)
         chart(charts.methods_side_by_side(long), long, f"importance_methods_{run.run_id}_{target}")
-    render_verdict(analysis.faithfulness(importance, ablation).iloc[0])
+    if importance is not None:
+        render_verdict(analysis.faithfulness(importance, ablation).iloc[0])
     table(
         compared,
         f"importance_comparison_{run.run_id}_{target}",
@@ -229,29 +241,6 @@ def render_verdict(verdict) -> None:
     with st.container(border=True):
         st.markdown(f"**Verdict: {AGREEMENT_TITLES.get(verdict['agreement'], '')}**")
         st.markdown(verdict["verdict"] + detail)
-
-
-def _leaderboard(frame: pd.DataFrame, run: Run, target: str) -> pd.DataFrame:
-    rows = frame[(frame["target"] == target) & (frame["split"] == "test")]
-    task = run.tasks.get(target, rows["task"].iloc[0] if len(rows) else "")
-    metric = analysis.HEADLINE_METRIC.get(task, "")
-    shown = ["model", "metric", "value", *(["fit_seconds"] if "fit_seconds" in rows else [])]
-    rows = rows[rows["metric"] == metric][shown].copy()
-    ours = (run.metrics or {}).get(target, {}).get(metric)
-    if ours is not None and not rows["model"].str.startswith("your model").any():
-        rows = pd.concat(
-            [
-                rows,
-                pd.DataFrame(
-                    [{"model": f"this run: {run.title}", "metric": metric, "value": ours}]
-                ),
-            ],
-            ignore_index=True,
-        )
-    rows["who"] = np.where(
-        rows["model"].str.startswith(("this run", "your model")), "this run", "baseline"
-    )
-    return rows.sort_values("value", ascending=False, ignore_index=True)
 
 
 def render_baselines(run: Run) -> None:
@@ -286,7 +275,7 @@ def render_baselines(run: Run) -> None:
     if tuned is not None:
         frame = pd.concat([frame, tuned], ignore_index=True)
     target = _target_picker(run, "baselines")
-    board = _leaderboard(frame, run, target)
+    board = leaderboard(frame, run, target)
     chart(charts.baselines_leaderboard(board), board, f"leaderboard_{run.run_id}_{target}")
     table(frame, f"baselines_all_metrics_{run.run_id}", caption="Every metric of every model.")
 
