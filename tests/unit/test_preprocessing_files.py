@@ -61,7 +61,7 @@ def test_a_planted_pickle_is_refused_without_running(tmp_path, prepared):
     with open(folder / LEGACY_TRANSFORMER_FILE, "wb") as handle:
         pickle.dump(Planted(marker), handle)
     with pytest.raises(RunError, match=r"transformer.joblib asks to run posix.system.*delete"):
-        load_transformer(folder)
+        load_transformer(folder / TRANSFORMER_FILE)
     assert not marker.exists()
 
 
@@ -69,7 +69,7 @@ def test_a_skops_file_naming_a_foreign_function_is_refused(tmp_path):
     foreign = ColumnTransformer([("x", FunctionTransformer(shutil.rmtree), ["a"])])
     (tmp_path / TRANSFORMER_FILE).write_bytes(skops.io.dumps(foreign))
     with pytest.raises(RunError, match=r"shutil.rmtree.* no preprocessing sattn-dash writes"):
-        load_transformer(tmp_path)
+        load_transformer(tmp_path / TRANSFORMER_FILE)
 
 
 def test_an_old_run_loads_its_pickle_once_then_skops(tmp_path, caplog):

@@ -14,7 +14,8 @@ from sattn_dash.search import worker
 from sattn_dash.search.study import create_or_resume, load_study, open_storage
 from sattn_dash.search.worker import load_data, run_worker
 from sattn_dash.training import RunStore
-from tests.unit.test_search import REPO, TINY, _cli, _search_command, _settings, _space_file
+from tests.unit.conftest import cli_json as _cli
+from tests.unit.test_search import REPO, TINY, _search_command, _settings, _space_file
 
 ASK_AND_HANG = """
 import sys, time
