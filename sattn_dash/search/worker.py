@@ -31,6 +31,7 @@ from sattn_dash.files import read_json, write_json
 from sattn_dash.search.processes import available_cores
 from sattn_dash.search.space import sample
 from sattn_dash.search.study import (
+    AUTO_METRIC,
     SearchError,
     StudySettings,
     counts,
@@ -288,11 +289,24 @@ def _finished_value(store: Any, run_id: Any, metric: str) -> float | None:
         if store.info(run_id).status != "finished":
             return None
         run = store.load(run_id)
-        value = _objective_value(run, metric, (run.card or {}).get("best_epoch"))
+        value = _objective_value(run, _logged_as(run, metric), run.card.get("best_epoch"))
     except Exception:  # a damaged or vanished run is no result
         log.info("Run %s gives its trial no result", run_id, exc_info=True)
         return None
     return value if math.isfinite(value) else None
+
+
+def _logged_as(run: Run, metric: str) -> str:
+    """The history column a finished trial run is judged by (``trial_log_name`` without
+    the model): ``auto`` is what its early stopping watched, a head's metric the one
+    validation column that ends with it."""
+    if metric == AUTO_METRIC:
+        return (run.card.get("monitor") or {}).get("name") or "val_loss"
+    if metric in run.history.columns:
+        return metric
+    short = metric.removeprefix("val_")
+    found = [c for c in run.history.columns if c.startswith("val_") and c.endswith(f"_{short}")]
+    return found[0] if len(found) == 1 else metric
 
 
 def _complete_from_run(study: Any, trial: Any, store: Any, metric: str, run_id: str) -> bool:
