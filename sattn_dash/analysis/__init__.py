@@ -6,9 +6,9 @@ does the same for a stored run. Names are loaded on first use: the table-only pa
 (faithfulness, distributions, scikit-learn baselines) never import TensorFlow.
 
 The modules sit in rooms named by the question they answer: ``modules/`` (which branch
-matters?), ``tokens/`` (which features does a row attend to?), ``attributions/`` (why
-this prediction?), ``baselines/`` (what would a simpler model score?), ``calibration/``
-(how far to trust it?), ``reports/`` (one run's whole analysis, runs side by side);
+matters?), ``columns/`` (which columns matter?), ``tokens/`` (which features does a row
+attend to?), ``attributions/`` (why this prediction?), ``baselines/`` (what would a
+simpler model score?), ``calibration/`` (how far to trust it?), ``reports/`` (one run's whole analysis, runs side by side);
 ``model_view``, ``scoring`` and ``export`` beside them serve every room. Every name below
 is exported here, whichever room holds it.
 
@@ -19,6 +19,9 @@ is exported here, whichever room holds it.
     ablation_importance(model, prepared, mode)     loss of skill without each branch
     permutation_importance_by(model, prepared, level)  columns / groups / branch inputs
     faithfulness(attention, ablation)              Spearman + a verdict in words
+    member_scores / members_summary                ensemble members alone vs together
+    column_importance(model, prepared)             per source column: permutation beside
+    column_agreement(table)                        |attribution|, and their Spearman
     token_attention(model, prepared, rows)         every weight of a few rows
     dataset_attention / routing_co_selection / cls_attention   over a split
     sklearn_baselines(prepared) / model_baselines(...) / baselines_report(df, targets)
@@ -80,6 +83,15 @@ _EXPORTS = {
     "explain_inputs": "attributions.attributions",
     "row_agreement": "attributions.per_row",
     "agreement_summary": "attributions.per_row",
+    "column_importance": "columns.importance",
+    "column_importance_table": "columns.importance",
+    "column_agreement": "columns.importance",
+    "column_importance_for_run": "reports.runs",
+    "column_agreement_for_run": "reports.runs",
+    "member_scores": "modules.members",
+    "members_summary": "modules.members",
+    "member_scores_for_run": "reports.runs",
+    "members_summary_for_run": "reports.runs",
     "reliability": "calibration.calibration",
     "expected_calibration_error": "calibration.calibration",
     "threshold_table": "calibration.calibration",

@@ -282,8 +282,8 @@ class RowExplainer:
             folded = np.stack([weights[:, keys == item].sum(1) for item in items], axis=1)
             layer = key[len(ATTENTION) :]
             parts.append(_long(folded, layer, self._owner(layer), items))
-        columns = ["row", "comparison", "branch", "item", "attention"]
-        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+        # No attention at all (a concat or mean combiner): an empty table, typed.
+        return pd.concat(parts, ignore_index=True) if parts else _long(np.zeros((n, 0)), "", "", [])
 
     def _owner(self, layer: str) -> str:
         owners = [b for b in self.view.branches if layer.startswith(f"branch_{b}_")]
