@@ -1,4 +1,9 @@
-"""Training settings: how long, how big a batch, which seed and device."""
+"""Training settings: how long, how big a batch, which seed and device, and the one list
+of the options a user sets (``TRAINING_OPTIONS``), from which the ``train`` flags and the
+Train page's widgets are both made.
+
+A new training option is a ``TrainingConfig`` field (its default and its check) and one
+``TrainingOption`` record below; the command line and the page follow from the record."""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sattn_dash.errors import SpecError
+from sattn_dash.modeling.spec import OPTIMIZERS, SCHEDULES
+from sattn_dash.tabular.options import MANY_LEVELS, SCALINGS, PrepareOptions
 
 DEVICE_CHOICES = ("auto", "cpu", "gpu")
 # What early stopping watches: "auto" is the validation metric a user reads for the
@@ -61,11 +68,10 @@ class TrainingConfig:
     many_levels: str = "codes"
 
     def __post_init__(self) -> None:
-        _check_int("epochs", self.epochs, 1, 100_000)
-        if self.batch_size is not None:
-            _check_int("batch_size", self.batch_size, 1, 1_000_000)
-        _check_int("seed", self.seed, 0, 2**31 - 1)
-        _check_int("patience", self.patience, 1, 100_000)
+        for option in TRAINING_OPTIONS.values():
+            value = None if option.on_spec else getattr(self, option.name)
+            if option.kind is int and not (value is None and option.empty):
+                _check_int(option.name, value, option.low, option.high)
         if self.learning_rate is not None and not (
             isinstance(self.learning_rate, int | float) and self.learning_rate > 0
         ):
@@ -97,10 +103,8 @@ class TrainingConfig:
             return self.batch_size
         return int(min(512, max(smallest, 2 ** round(math.log2(max(n_train, 1) / 64)))))
 
-    def prepare_options(self) -> Any:
+    def prepare_options(self) -> PrepareOptions:
         """The ``PrepareOptions`` that ``prepare`` takes for this config."""
-        from sattn_dash.tabular.options import PrepareOptions
-
         return PrepareOptions(scaling=self.scaling, clip=self.clip, many_levels=self.many_levels)
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,6 +115,88 @@ class TrainingConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {**LEGACY_DEFAULTS, **{k: v for k, v in data.items() if k in known}}
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class TrainingOption:
+    """One option a user sets, in the user's words: the page's label and help (the
+    flag's help too), its type, and what the page offers (bounds, choices). Whole-number
+    bounds are also what ``TrainingConfig`` accepts. The default is ``TrainingConfig``'s,
+    or, for ``on_spec`` options (the model spec's training recipe), the spec's own."""
+
+    name: str  # the TrainingConfig field; the ModelSpec field when on_spec
+    label: str
+    help: str
+    kind: type = int
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    format: str | None = None
+    choices: dict[str, str] | None = None  # value -> the words the page shows
+    empty: str | None = None  # what leaving it empty means, where it may be
+    slider: bool = False
+    on_spec: bool = False
+    flag: bool = True  # a ``train`` flag: --name-with-dashes (--no-name for a switch)
+
+    @property
+    def default(self) -> Any:
+        return None if self.on_spec else getattr(TrainingConfig(), self.name)
+
+
+def _words(values: tuple[str, ...], words: dict[str, str] | None = None) -> dict[str, str]:
+    return {v: (words or {}).get(v, v) for v in values}
+
+
+# The options in the order the page and ``train --help`` show them.
+# fmt: off
+TRAINING_OPTIONS: dict[str, TrainingOption] = {o.name: o for o in (
+    TrainingOption("device", "Device", "Where to train: auto (a GPU when there is one), cpu, "
+                   "gpu (all GPUs, mirrored) or gpu:N.", str, choices=_words(DEVICE_CHOICES)),
+    TrainingOption("epochs", "Epochs", "The epoch budget: passes over the training rows. A "
+                   "cosine learning-rate schedule anneals over it; early stopping often ends "
+                   "sooner and keeps the best epoch.", low=1, high=100_000),
+    TrainingOption("batch_size", "Batch size", "Rows per step. Empty = from the training rows: "
+                   f"about 1/64 of them, a power of two between {AUTO_BATCH_FLOOR} and 512.",
+                   low=1, high=1_000_000, empty="automatic"),
+    TrainingOption("learning_rate", "Learning rate", "The peak learning rate; starts from the "
+                   "architecture's.", float, 1e-6, 1.0, 1e-4, "%.5f", on_spec=True),
+    TrainingOption("val_size", "Validation split", "Share of rows held out to watch overfitting "
+                   f"(another {TrainingConfig.test_size:.0%} is kept for the final test).",
+                   float, 0.05, 0.5, 0.05, slider=True, flag=False),
+    TrainingOption("early_stopping", "Early stopping", "Stop when the watched validation score "
+                   "stops improving and keep the best epoch's weights.", bool),
+    TrainingOption("patience", "Patience (epochs)", "Epochs without improvement before early "
+                   "stopping ends the run.", low=1, high=100_000),
+    TrainingOption("seed", "Seed", "Same seed, same data: same split, same model.",
+                   low=0, high=2**31 - 1),
+    TrainingOption("monitor", "Early stopping watches", "What early stopping watches. With "
+                   "several targets the metric choice watches the summed validation loss.",
+                   str, choices={
+                       "auto": "the target's validation metric (log loss, accuracy or RMSE)",
+                       "val_loss": "the validation loss"}),
+    TrainingOption("scaling", "Numeric scaling", "Fitted on the training rows only. Quantile "
+                   "and robust scaling keep a few extreme values from dominating.", str,
+                   choices=_words(SCALINGS, {"quantile": "quantile (to a normal curve)",
+                                             "robust": "robust (median and IQR)",
+                                             "standard": "standard (mean and std)"})),
+    TrainingOption("clip", "Clip scaled values at ±", "Bound every scaled numeric value (e.g. "
+                   "5): outliers cannot dominate.", float, 0.1, 1000.0, empty="no clipping"),
+    TrainingOption("many_levels", "Categoricals over 20 levels", "Embedding: level codes each "
+                   "branch embeds (unseen levels share one). One-hot: a 0/1 input per level.",
+                   str, choices=_words(MANY_LEVELS, {"codes": "learned embedding",
+                                                     "one_hot": "one-hot"})),
+    TrainingOption("optimizer", "Optimizer", "How the weights move.", str,
+                   choices=_words(OPTIMIZERS), on_spec=True),
+    TrainingOption("weight_decay", "Weight decay", "Decoupled weight decay.", float,
+                   on_spec=True),
+    TrainingOption("schedule", "Learning-rate schedule", "Constant, or cosine with warm-up.",
+                   str, choices=_words(SCHEDULES), on_spec=True),
+    TrainingOption("warmup_fraction", "Warm-up", "Share of steps warming up (cosine).", float,
+                   on_spec=True),
+    TrainingOption("label_smoothing", "Label smoothing", "0 to 0.5, classification only.",
+                   float, on_spec=True),
+)}
+# fmt: on
 
 
 def _check_int(name: str, value: Any, low: int, high: int) -> None:

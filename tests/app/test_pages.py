@@ -230,3 +230,37 @@ def test_quick_start_loads_a_sample_and_a_preset(app):
     assert at.session_state["arch.spec"].preset == "per_group"
     assert [t.value for t in at.title] == ["Train"]
     assert at.button(key="train.form.start")
+
+
+def test_the_train_settings_are_made_from_the_training_options(app):
+    """Each setting on the Train page is its option record's widget (label, default);
+    what is set there is the run's config."""
+    from sattn_dash.training.config import TRAINING_OPTIONS
+    from sattn_dash.ui.shared.sessions import registry, store
+    from sattn_dash.ui.train.train_panel import LAYOUT
+
+    at = open_page(app, pages.HOME)
+    by_label(at.button, "Try it now: sample data + one branch per column group").click().run()
+    spec = at.session_state["arch.spec"]
+    for name in (n for row in LAYOUT for n in row):
+        option = TRAINING_OPTIONS[name]
+        widgets = [*at.number_input, *at.selectbox, *at.slider, *at.toggle]
+        widget = next(w for w in widgets if w.key == f"train.form.{name}")
+        expected = spec.learning_rate if name == "learning_rate" else option.default
+        assert (widget.label, widget.value) == (option.label, expected), name
+    at.number_input(key="train.form.epochs").set_value(1)
+    at.selectbox(key="train.form.scaling").set_value("robust")
+    at.number_input(key="train.form.clip").set_value(5.0)
+    at.toggle(key="train.form.early_stopping").set_value(False)
+    at.button(key="train.form.start").click().run()
+    no_exception(at)
+    run_id = at.query_params["run"]
+    registry().get(run_id).wait(600)
+    config = store().load(run_id).config
+    assert (config.epochs, config.scaling, config.clip, config.early_stopping) == (
+        1,
+        "robust",
+        5.0,
+        False,
+    )
+    assert (config.batch_size, config.learning_rate, config.seed) == (None, None, 0)

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from sattn_dash.cli_recipe import add_recipe_arguments, recipe_overrides, training_overrides
+from sattn_dash.cli.train import recipe_overrides, training_arguments, training_overrides
 from sattn_dash.errors import SpecError
 from sattn_dash.modeling import ModelSpec, preset_spec
 from sattn_dash.modeling.losses import SparseCrossentropy
@@ -260,7 +260,7 @@ def test_recipe_fields_round_trip_and_validate(modeling_data):
 
 def test_cli_flags_set_the_recipe_and_config():
     parser = argparse.ArgumentParser()
-    add_recipe_arguments(parser)
+    training_arguments(parser)
     args = parser.parse_args(
         [
             "--optimizer",
@@ -333,3 +333,23 @@ def test_early_stopping_ties_of_the_metric_go_to_the_lower_validation_loss():
     assert stop.best_epoch == 2 and stop.best == 1.0 and stop.best_tie_breaker == 0.5
     assert model.stop_training and epoch == 3  # patience counts from the better AUC (1)
     assert model.layers[0].get_weights()[0].item() == 2.0  # its weights are back
+
+
+def test_each_training_option_is_a_config_or_spec_field_and_a_flag():
+    """The one list of training options: its defaults are TrainingConfig's, and every
+    option that is a flag reaches the ``train`` command line under its own name."""
+    from sattn_dash.cli import build_parser
+    from sattn_dash.training.config import TRAINING_OPTIONS
+
+    config_fields = {f.name: f.default for f in dataclasses.fields(TrainingConfig)}
+    spec_fields = {f.name for f in dataclasses.fields(ModelSpec)}
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    flags = {flag for action in train._actions for flag in action.option_strings}
+    for option in TRAINING_OPTIONS.values():
+        if option.on_spec:
+            assert option.name in spec_fields and option.default is None
+        else:
+            assert option.default == config_fields[option.name], option.name
+        if option.flag:
+            prefix = "--no-" if option.kind is bool else "--"
+            assert prefix + option.name.replace("_", "-") in flags

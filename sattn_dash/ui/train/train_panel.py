@@ -16,7 +16,7 @@ import streamlit as st
 from sattn_dash.analysis.reports import tidy
 from sattn_dash.charts import training as training_charts
 from sattn_dash.errors import RunError, UserError
-from sattn_dash.training.config import TrainingConfig
+from sattn_dash.training.config import TRAINING_OPTIONS, TrainingConfig
 from sattn_dash.training.store import ACTIVE_STATES
 from sattn_dash.ui.shared import data_source, pages, resume_view, sessions, state
 from sattn_dash.ui.shared.components import chart, empty_state, user_error
@@ -26,23 +26,37 @@ if TYPE_CHECKING:
     from sattn_dash.training.run import Run
 
 POLL_SECONDS = 1.0
-DEFAULTS = TrainingConfig()
+# The page's layout: four settings a row, each made from its training-option record.
+LAYOUT = (
+    ("device", "epochs", "batch_size", "learning_rate"),
+    ("val_size", "early_stopping", "patience", "seed"),
+    ("monitor", "scaling", "clip", "many_levels"),
+)
 
 
 def _key(name: str) -> str:
     return f"{state.TRAIN_WIDGET.name}.{name}"
 
 
-def _choice(column, label: str, labels: dict, name: str, help: str) -> None:
-    """A kept selectbox over ``labels`` (value -> words) for the config field ``name``."""
-    column.selectbox(
-        label,
-        list(labels),
-        format_func=labels.get,
-        key=_key(name),
-        persist_state="session",
-        help=help,
-    )
+def option_widget(column, name: str, value=None, words=None, **given) -> None:
+    """The widget for the training option ``name``, made from its record (label, help,
+    default, bounds, choices); ``words`` replaces its choices (value -> words) and
+    ``value`` its default. Its value survives page switches (persist_state)."""
+    option = TRAINING_OPTIONS[name]
+    value = option.default if value is None else value
+    kept = {"key": _key(name), "persist_state": "session", "help": option.help, **given}
+    if option.kind is bool:
+        column.toggle(option.label, value, **kept)
+    elif option.choices:
+        words = words or option.choices
+        column.selectbox(option.label, list(words), list(words).index(value), words.get, **kept)
+    elif option.slider:
+        column.slider(option.label, option.low, option.high, value, option.step, **kept)
+    else:
+        low, high, step, form = option.low, option.high, option.step, option.format
+        column.number_input(
+            option.label, low, high, value, step, form, placeholder=option.empty, **kept
+        )
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -61,165 +75,42 @@ def format_seconds(seconds: float | None) -> str:
 
 
 def render_settings(spec: ModelSpec) -> None:
-    """The training settings; values survive page switches (persist_state)."""
+    """The training settings, in ``LAYOUT``'s rows, and the run's title."""
     from sattn_dash.training.devices import list_devices  # asks TensorFlow for GPUs
 
     devices = list_devices()
-    names = ["auto", *[d.name for d in devices]]
-    described = {
+    words = {
         "auto": "Automatic (GPU when there is one)",
         **{d.name: d.description for d in devices},
     }
-    if any(d.kind == "gpu" for d in devices) and len([d for d in devices if d.kind == "gpu"]) > 1:
-        names.append("gpu")
-        described["gpu"] = "All GPUs (mirrored)"
-    cols = st.columns(4)
-    cols[0].selectbox(
-        "Device", names, format_func=described.get, key=_key("device"), persist_state="session"
-    )
-    cols[1].number_input(
-        "Epochs",
-        1,
-        10_000,
-        DEFAULTS.epochs,
-        key=_key("epochs"),
-        persist_state="session",
-        help="The epoch budget: passes over the training rows. A cosine learning-rate "
-        "schedule anneals over it; early stopping often ends sooner and keeps the best epoch.",
-    )
-    cols[2].number_input(
-        "Batch size",
-        1,
-        1_000_000,
-        None,
-        key=_key("batch_size"),
-        persist_state="session",
-        placeholder="automatic",
-        help="Empty = from the training rows: about 1/64 of them, a power of two "
-        "between 64 and 512.",
-    )
-    cols[3].number_input(
-        "Learning rate",
-        1e-6,
-        1.0,
-        float(spec.learning_rate),
-        format="%.5f",
-        step=1e-4,
-        key=_key("learning_rate"),
-        persist_state="session",
-        help="Starts from the architecture's learning rate.",
-    )
-    cols = st.columns(4)
-    cols[0].slider(
-        "Validation split",
-        0.05,
-        0.5,
-        DEFAULTS.val_size,
-        0.05,
-        key=_key("val_size"),
-        persist_state="session",
-        help="Share of rows held out to watch overfitting "
-        "(another 20% is kept for the final test).",
-    )
-    cols[1].toggle(
-        "Early stopping",
-        DEFAULTS.early_stopping,
-        key=_key("early_stopping"),
-        persist_state="session",
-        help="Stop when the watched validation score stops improving and keep the best "
-        "epoch's weights.",
-    )
-    cols[2].number_input(
-        "Patience (epochs)",
-        1,
-        1000,
-        DEFAULTS.patience,
-        key=_key("patience"),
-        persist_state="session",
-        disabled=not st.session_state.get(_key("early_stopping"), DEFAULTS.early_stopping),
-    )
-    cols[3].number_input(
-        "Seed",
-        0,
-        2**31 - 1,
-        DEFAULTS.seed,
-        key=_key("seed"),
-        persist_state="session",
-        help="Same seed, same data: same model.",
-    )
-    render_encoding_settings()
+    if len([d for d in devices if d.kind == "gpu"]) > 1:
+        words["gpu"] = "All GPUs (mirrored)"
+    stopping = TRAINING_OPTIONS["early_stopping"].default
+    given = {
+        "device": {"words": words},
+        "learning_rate": {"value": float(spec.learning_rate)},
+        "patience": {"disabled": not st.session_state.get(_key("early_stopping"), stopping)},
+    }
+    for row in LAYOUT:
+        for column, name in zip(st.columns(len(row)), row, strict=True):
+            option_widget(column, name, **given.get(name, {}))
     st.text_input(
         "Run title (optional)", key=_key("title"), placeholder=spec.name, persist_state="session"
     )
 
 
-MONITOR_LABELS = {
-    "auto": "the target's validation metric (log loss, accuracy or RMSE)",
-    "val_loss": "the validation loss",
-}
-SCALING_LABELS = {
-    "quantile": "quantile (to a normal curve)",
-    "robust": "robust (median and IQR)",
-    "standard": "standard (mean and std)",
-}
-MANY_LEVEL_LABELS = {"codes": "learned embedding", "one_hot": "one-hot"}
-
-
-def render_encoding_settings() -> None:
-    """What early stopping watches and how prepare encodes the features."""
-    cols = st.columns(4)
-    _choice(
-        cols[0],
-        "Early stopping watches",
-        MONITOR_LABELS,
-        "monitor",
-        "With several targets the metric choice watches the summed validation loss.",
-    )
-    _choice(
-        cols[1],
-        "Numeric scaling",
-        SCALING_LABELS,
-        "scaling",
-        "Fitted on the training rows only. Quantile and robust scaling keep a few "
-        "extreme values from dominating.",
-    )
-    cols[2].number_input(
-        "Clip scaled values at ±",
-        0.1,
-        1000.0,
-        None,
-        key=_key("clip"),
-        persist_state="session",
-        placeholder="no clipping",
-        help="Bound every scaled numeric value (e.g. 5): outliers cannot dominate.",
-    )
-    _choice(
-        cols[3],
-        "Categoricals over 20 levels",
-        MANY_LEVEL_LABELS,
-        "many_levels",
-        "Embedding: level codes each branch embeds (unseen levels share one). "
-        "One-hot: a 0/1 input per level.",
-    )
-
-
 def config_from_widgets(spec: ModelSpec) -> TrainingConfig:
+    """The ``TrainingConfig`` the widgets set; a learning rate left at the spec's is
+    None (the spec's own)."""
     get = st.session_state.get
-    lr = float(get(_key("learning_rate"), spec.learning_rate))
-    return TrainingConfig(
-        epochs=int(get(_key("epochs"), DEFAULTS.epochs)),
-        batch_size=None if get(_key("batch_size")) is None else int(get(_key("batch_size"))),
-        learning_rate=None if math.isclose(lr, spec.learning_rate) else lr,
-        seed=int(get(_key("seed"), DEFAULTS.seed)),
-        device=get(_key("device"), "auto"),
-        early_stopping=bool(get(_key("early_stopping"), DEFAULTS.early_stopping)),
-        patience=int(get(_key("patience"), DEFAULTS.patience)),
-        val_size=float(get(_key("val_size"), DEFAULTS.val_size)),
-        monitor=get(_key("monitor"), DEFAULTS.monitor),
-        scaling=get(_key("scaling"), DEFAULTS.scaling),
-        clip=None if get(_key("clip")) is None else float(get(_key("clip"))),
-        many_levels=get(_key("many_levels"), DEFAULTS.many_levels),
-    )
+    values = {}
+    for name in (n for row in LAYOUT for n in row):
+        option = TRAINING_OPTIONS[name]
+        value = get(_key(name), option.default)
+        values[name] = value if value is None or option.kind is str else option.kind(value)
+    if math.isclose(values["learning_rate"] or spec.learning_rate, spec.learning_rate):
+        values["learning_rate"] = None
+    return TrainingConfig(**values)
 
 
 def start(spec: ModelSpec) -> None:

@@ -1,4 +1,4 @@
-"""``search`` and ``search-worker``: the CLI side of a study (``cli.COMMANDS`` entries).
+"""``search`` and ``search-worker``: the command-line side of a study.
 
 ``search`` makes (or resumes) a study from a table and runs it with ``--workers``
 processes; ``search-worker`` joins an existing study by name, on this machine or any
@@ -17,9 +17,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from sattn_dash.cli import tables
+from sattn_dash.cli.common import EXIT_INTERRUPTED, EXIT_OK, Command, Result
+from sattn_dash.cli.train import training_arguments, training_overrides
 from sattn_dash.errors import DataError, SpecError
-
-EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -37,9 +38,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def search_arguments(p: argparse.ArgumentParser) -> None:
-    from sattn_dash.cli import _table_arguments
-
-    _table_arguments(p)
+    tables.table_arguments(p)
     p.add_argument(
         "--trials",
         type=int,
@@ -52,8 +51,7 @@ def search_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--space", metavar="FILE", help="a search space JSON (see --print-space)")
     p.add_argument("--schema", metavar="FILE", help="a schema JSON (column roles, groups)")
     p.add_argument("--metric", default="val_loss", help="validation metric to optimise")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="split and sampler seed")
-    p.add_argument("--device", default="auto", metavar="auto|cpu|gpu")
+    training_arguments(p, ["seed", "device"])
     p.add_argument(
         "--print-space",
         action="store_true",
@@ -110,10 +108,8 @@ def _schema_for(args: argparse.Namespace, df: Any, schema: Any) -> Any:
 def _read_table(args: argparse.Namespace) -> tuple[Any, Any]:
     """As ``train`` reads ``--data``/``--sample``, plus the pickled copy of a table the
     app saves beside its study when Parquet cannot hold it."""
-    from sattn_dash.cli import _read_with_targets
-
     if not (args.data and args.data.endswith(".pkl")):
-        return _read_with_targets(args)
+        return tables.read_with_targets(args)
     from sattn_dash.search.worker import read_study_table
     from sattn_dash.tabular import infer_schema
 
@@ -134,9 +130,8 @@ def _space_for(args: argparse.Namespace, prepared: Any) -> dict[str, Any]:
     return load_space(path.read_text(encoding="utf-8"))
 
 
-def search(args: argparse.Namespace) -> Any:
+def search(args: argparse.Namespace) -> Result:
     """Make or resume a study, run it, and report the best trial."""
-    from sattn_dash.cli import Result
     from sattn_dash.search.study import (
         StudySettings,
         check_metric,
@@ -149,7 +144,7 @@ def search(args: argparse.Namespace) -> Any:
 
     _check_counts(args)
     metric = check_metric(args.metric)
-    base = TrainingConfig(seed=args.seed, device=args.device)
+    base = TrainingConfig(**training_overrides(args))
     df, schema = _read_table(args)
     if args.sample:
         from sattn_dash.tabular import SAMPLES
@@ -188,7 +183,7 @@ def search(args: argparse.Namespace) -> Any:
     return _report(study, settings, args, interrupted)
 
 
-def search_worker(args: argparse.Namespace) -> Any:
+def search_worker(args: argparse.Namespace) -> Result:
     """Join study ``--study`` and run trials until it has all it wants."""
     from sattn_dash.search.processes import limit_to_cores
     from sattn_dash.search.study import load_study, open_storage
@@ -237,7 +232,7 @@ def _work_in_processes(name: str, args: argparse.Namespace) -> bool:
     from sattn_dash.search.processes import spawn_workers, wait_for
     from sattn_dash.training.devices import list_devices
 
-    gpus = sum(d.kind == "gpu" for d in list_devices()) if args.device != "cpu" else 0
+    gpus = sum(d.kind == "gpu" for d in list_devices()) if args.device != "cpu" else 0  # None: auto
     arguments = []
     for i in range(args.workers):
         argv = ["--study", name, "--worker-index", str(i), "--data", str(Path(args.data).resolve())]
@@ -267,8 +262,7 @@ def _reload(name: str, args: argparse.Namespace) -> Any:
     return load_study(name, open_storage(name, args.storage, args.workspace))[0]
 
 
-def _report(study: Any, settings: Any, args: argparse.Namespace, interrupted: bool) -> Any:
-    from sattn_dash.cli import Result
+def _report(study: Any, settings: Any, args: argparse.Namespace, interrupted: bool) -> Result:
     from sattn_dash.search.study import shown_url, summary
 
     data = summary(study, settings)
@@ -301,3 +295,15 @@ def format_summary(data: dict[str, Any]) -> str:
         value = "" if t.get("value") is None else f"{t['value']:.5g}"
         lines.append(f"  #{t['trial']:<4} {t['outcome']:<22} {value:<10} {t.get('run_id') or ''}")
     return "\n".join(lines)
+
+
+COMMANDS = {
+    "search": Command(
+        "search architectures and settings with Optuna (resumes a study of the same name)",
+        search_arguments,
+        search,
+    ),
+    "search-worker": Command(
+        "join an existing study from this process or machine", worker_arguments, search_worker
+    ),
+}
