@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 from sattn_dash.analysis.attributions.attributions import explain_rows  # noqa: E402
 from sattn_dash.modeling import build_model, head_name  # noqa: E402
 from sattn_dash.tabular import SAMPLES, infer_schema, load_sample, prepare  # noqa: E402
-from sattn_dash.training.session import resolve_spec  # noqa: E402
+from sattn_dash.training.pipeline import resolve_spec  # noqa: E402
 
 TABLES = ("breast_cancer", "penguins", "cars")
 DRAWS = 10

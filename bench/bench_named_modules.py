@@ -102,11 +102,11 @@ def named_spec(prepared, routing: bool):
 
 def fit(frame, schema, which: str, seed: int):
     """(test score in points, fit seconds, epochs, module weights by branch)."""
-    from sattn_dash.analysis.modules.modules import branch_importance
     from sattn_dash.modeling import preset_spec
     from sattn_dash.tabular import prepare
     from sattn_dash.training import TrainingConfig
     from sattn_dash.training.evaluation import evaluate
+    from sattn_dash.training.importance import branch_importance
     from sattn_dash.training.pipeline import prepare_fit
 
     config = TrainingConfig(seed=seed)

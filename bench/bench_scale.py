@@ -78,8 +78,7 @@ def child(kind: str, n_rows: int, epochs: int, batch_size: int) -> dict:
     else:
         from sattn_dash.tabular import ReadLimits, infer_schema, prepare, read_table
         from sattn_dash.training.evaluation import evaluate
-        from sattn_dash.training.pipeline import prepare_fit
-        from sattn_dash.training.session import resolve_spec
+        from sattn_dash.training.pipeline import prepare_fit, resolve_spec
 
         df = read_table(path, limits=ReadLimits(max_rows=n_rows, max_unpacked_bytes=1 << 40))
         prepared = prepare(df, infer_schema(df, targets="y"), seed=0)

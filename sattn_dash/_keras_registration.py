@@ -14,12 +14,31 @@ import importlib.abc
 import importlib.util
 import sys
 
-#: The modules whose classes a built model uses (importing them registers them).
+#: Every module that registers a Keras object (layer, loss, schedule) a saved model may
+#: name: the one list ``import sattn_dash`` and ``modeling.saving`` use. A test imports
+#: all of sattn_dash and checks that every class registered under package "sattn_dash"
+#: lives in one of these.
 MODULES = (
+    "sattn_dash.layers.batch_ensemble",
+    "sattn_dash.layers.numeric_embeddings",
     "sattn_dash.layers.sparse_attention_weighting",
     "sattn_dash.layers.sparse_dense_attention",
     "sattn_dash.modeling.keras_layers",
+    "sattn_dash.modeling.losses",
+    "sattn_dash.modeling.schedules",
 )
+
+#: How a saved model is loaded with plain Keras, in a fresh process: the Runs page
+#: shows these lines and a test runs them, for every preset and combiner.
+LOAD_MODEL_CODE = (
+    "import keras, sattn_dash  # importing sattn_dash registers its Keras objects\n"
+    "model = keras.saving.load_model({path!r})\n"
+)
+
+
+def load_model_code(path) -> str:
+    """``LOAD_MODEL_CODE`` for the ``.keras`` file at ``path``."""
+    return LOAD_MODEL_CODE.format(path=str(path))
 
 
 def register_with_keras() -> None:

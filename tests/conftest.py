@@ -15,6 +15,7 @@ def train_comparison_runs(workspace: Path) -> dict[str, str]:
     learning rate 0.0003, seed 1, 2 epochs). Returns {name: run_id}."""
     from sattn_dash.tabular import SAMPLES, infer_schema, load_sample, prepare
     from sattn_dash.training import RunStore, TrainingConfig, TrainingSession, resolve_spec
+    from sattn_dash.training.config import split_arguments
 
     df = load_sample("penguins")
     schema = infer_schema(df, targets=list(SAMPLES["penguins"].targets))
@@ -25,9 +26,7 @@ def train_comparison_runs(workspace: Path) -> dict[str, str]:
     }
     runs = {}
     for name, (combiner, config) in plans.items():
-        prepared = prepare(
-            df, schema, seed=config.seed, test_size=config.test_size, val_size=config.val_size
-        )
+        prepared = prepare(df, schema, **split_arguments(config))
         spec = resolve_spec("ensemble", prepared, combiner=combiner)
         session = TrainingSession(
             df, schema, spec, config, RunStore(workspace), prepared=prepared, title=f"{name} run"
@@ -42,3 +41,21 @@ def train_comparison_runs(workspace: Path) -> dict[str, str]:
 def comparison_workspace(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     path = tmp_path_factory.mktemp("compare") / "workspace"
     return path, train_comparison_runs(path)
+
+
+# --- predictions, export and the run report (owner: predict engineer) --------------------
+@pytest.fixture(scope="session")
+def two_target_run(tmp_path_factory):
+    """A stored run of the per-group preset on the modeling table with a class target
+    (``kind``) and a number target (``amount``), trained for two epochs (read-only: the
+    predict, export and report tests share it)."""
+    from sattn_dash.tabular import infer_schema
+    from sattn_dash.training import RunStore, TrainingConfig, TrainingSession
+    from tests.unit.conftest import make_modeling_table
+
+    table = make_modeling_table(rows=160).drop(columns=["label"])
+    store = RunStore(tmp_path_factory.mktemp("two_targets"))
+    schema = infer_schema(table, targets=["kind", "amount"], groups={"signal": ("x0", "x1")})
+    session = TrainingSession(table, schema, "per_group", TrainingConfig(epochs=2, seed=0), store)
+    assert session.start().wait(300).state == "finished"
+    return store.load(session.run_id)

@@ -7,34 +7,15 @@ does the same for a stored run. Names are loaded on first use: the table-only pa
 
 The modules sit in rooms named by the question they answer: ``modules/`` (which branch
 matters?), ``columns/`` (which columns matter?), ``tokens/`` (which features does a row
-attend to?), ``attributions/`` (why this prediction?), ``baselines/`` (what would a
-simpler model score?), ``calibration/`` (how far to trust it?), ``reports/`` (one run's whole analysis, runs side by side);
-``model_view``, ``scoring`` and ``export`` beside them serve every room. Every name below
-is exported here, whichever room holds it.
-
-    module_importance(model, prepared, split)      what the combiner gives each branch
-    routing_by_class(model, prepared, split)       sparse_dense routing per class
-    importance_over_training(snapshots)            per epoch, with the entropy
-    temperature_what_if(model, prepared, temps)    re-scored at other temperatures
-    ablation_importance(model, prepared, mode)     loss of skill without each branch
-    permutation_importance_by(model, prepared, level)  columns / groups / branch inputs
-    faithfulness(attention, ablation)              Spearman + a verdict in words
-    member_scores / members_summary                ensemble members alone vs together
-    column_importance(model, prepared)             per source column: permutation beside
-    column_agreement(table)                        |attribution|, and their Spearman
-    token_attention(model, prepared, rows)         every weight of a few rows
-    dataset_attention / routing_co_selection / cls_attention   over a split
-    sklearn_baselines(prepared) / model_baselines(...) / baselines_report(df, targets)
-    explain_rows(model, prepared, split, max_rows)  per-row integrated gradients
-    row_agreement / agreement_summary              attention vs attributions, row by row
-    reliability / threshold_table / conformal_intervals   how far to trust predictions
-    run_report(run)                                all of it for one run, JSON-safe
+attend to?), ``attributions/`` (why this prediction?), ``baselines/`` (what would a simpler model score?), ``calibration/``
+(how far to trust it?), ``reports/`` (one run's whole analysis, runs side by side);
+``model_view``, ``scoring`` and ``export`` beside them serve every room. Every name in
+``_EXPORTS`` is exported here, whichever room holds it (signatures: docs/INTERFACES.md).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from sattn_dash._lazy import lazy_exports
 
 _EXPORTS = {
     "to_csv_bytes": "export",
@@ -47,6 +28,9 @@ _EXPORTS = {
     "HEADLINE_METRIC": "scoring",
     "sklearn_baselines": "baselines.baselines",
     "baselines_report": "baselines.baselines",
+    "tuned_lightgbm": "baselines.baselines",
+    "tuning_estimate": "baselines.baselines",
+    "BASELINE_THREADS": "baselines.baselines",
     "summary": "baselines.baselines",
     "format_report": "baselines.baselines",
     "module_importance": "modules.modules",
@@ -58,6 +42,9 @@ _EXPORTS = {
     "temperature_distribution": "modules.modules",
     "ablation_importance": "modules.ablation",
     "permutation_importance_by": "modules.permutation",
+    "column_importance": "columns.importance",
+    "column_importance_table": "columns.importance",
+    "column_agreement": "columns.importance",
     "token_attention": "tokens.tokens",
     "dataset_attention": "tokens.tokens",
     "routing_co_selection": "tokens.tokens",
@@ -78,20 +65,12 @@ _EXPORTS = {
     "routing_co_selection_for_run": "reports.runs",
     "cls_attention_for_run": "reports.runs",
     "baselines_for_run": "reports.runs",
+    "tuned_lightgbm_for_run": "reports.runs",
     "baseline_frame": "attributions.attributions",
     "explain_rows": "attributions.attributions",
     "explain_inputs": "attributions.attributions",
     "row_agreement": "attributions.per_row",
     "agreement_summary": "attributions.per_row",
-    "column_importance": "columns.importance",
-    "column_importance_table": "columns.importance",
-    "column_agreement": "columns.importance",
-    "column_importance_for_run": "reports.runs",
-    "column_agreement_for_run": "reports.runs",
-    "member_scores": "modules.members",
-    "members_summary": "modules.members",
-    "member_scores_for_run": "reports.runs",
-    "members_summary_for_run": "reports.runs",
     "reliability": "calibration.calibration",
     "expected_calibration_error": "calibration.calibration",
     "threshold_table": "calibration.calibration",
@@ -106,20 +85,6 @@ _EXPORTS = {
     "cached_explanations": "attributions.explanations",
     "explain_cost_for_run": "attributions.explanations",
     "baseline_for_run": "reports.runs",
-    "row_attributions_for_run": "reports.runs",
-    "branch_attributions_for_run": "reports.runs",
-    "completeness_for_run": "reports.runs",
-    "row_attention_for_run": "reports.runs",
-    "row_agreement_for_run": "reports.runs",
-    "agreement_summary_for_run": "reports.runs",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -27,30 +27,12 @@ from sattn_dash.modeling import (
 )
 from sattn_dash.modeling.combiners import kinds_text
 from sattn_dash.modeling.keras_layers import BranchRouter
-from sattn_dash.training.evaluation import PREDICT_BATCH
+from sattn_dash.training.importance import predict_chunks, sample_rows
 
 if TYPE_CHECKING:
     from sattn_dash.tabular.prepared import PreparedData
 
-
-def _predict(model: keras.Model, inputs: list[np.ndarray]):
-    """``model``'s outputs for ``inputs`` in chunks of rows. ``predict_on_batch`` runs
-    the compiled function without building a dataset, which is what makes the many
-    small re-scorings of ablation and permutation cheap."""
-    n = len(inputs[0])
-    as_list = isinstance(model.input, list | tuple)  # a reloaded model takes one tensor
-    chunks = []
-    for start in range(0, max(n, 1), PREDICT_BATCH):
-        batch = [a[start : start + PREDICT_BATCH] for a in inputs]
-        chunks.append(model.predict_on_batch(batch if as_list else batch[0]))
-    return keras.tree.map_structure(lambda *parts: np.concatenate(parts, axis=0), *chunks)
-
-
-def sample_rows(n: int, max_rows: int | None, seed: int) -> np.ndarray:
-    """Row positions to analyse: all of them, or a seeded random subset of ``max_rows``."""
-    if max_rows is None or n <= max_rows:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, size=max_rows, replace=False))
+__all__ = ["ModelView", "sample_rows"]
 
 
 class ModelView:
@@ -110,7 +92,7 @@ class ModelView:
     def explain(self, X, keys: tuple[str, ...] | None = None) -> dict:
         """``explain_model`` outputs for rows ``X``: all of them, or only ``keys`` (the
         attention maps of a wide feature attention are large; skip them when unused)."""
-        return _predict(self._explainer_for(keys), [np.asarray(X, dtype=np.float32)])
+        return predict_chunks(self._explainer_for(keys), [np.asarray(X, dtype=np.float32)])
 
     def _explainer_for(self, keys: tuple[str, ...] | None) -> keras.Model:
         if keys is None:
@@ -123,7 +105,7 @@ class ModelView:
     def outputs_from_branches(self, X, branch_outputs: list[np.ndarray]) -> dict[str, np.ndarray]:
         """Predictions per target when the combiner receives ``branch_outputs``."""
         inputs = [np.asarray(X, dtype=np.float32), *branch_outputs]
-        return self.by_target(_predict(self.downstream, inputs))
+        return self.by_target(predict_chunks(self.downstream, inputs))
 
     def outputs(self, X) -> dict[str, np.ndarray]:
         return self.by_target(self.explain(X, ("predictions",))["predictions"])

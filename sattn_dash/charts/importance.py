@@ -151,6 +151,11 @@ def baselines_leaderboard(frame: pd.DataFrame) -> alt.Chart:
                 if "gain_over_dummy" in frame
                 else []
             ),
+            *(
+                [tooltip("fit_seconds", "Fit time (s)", ".2f", "Q")]
+                if "fit_seconds" in frame
+                else []
+            ),
         ],
     )
     bars = base.mark_bar().encode(
@@ -164,3 +169,24 @@ def baselines_leaderboard(frame: pd.DataFrame) -> alt.Chart:
         text=alt.Text("value:Q", format=".3f")
     )
     return finish(bars + text, "Leaderboard", height=rows(30))
+
+
+def column_bars(frame: pd.DataFrame, title: str) -> alt.Chart:
+    """Permutation importance per source column, largest first, with one standard
+    deviation as a whisker (``column, importance, importance_std, metric``)."""
+    data = frame.assign(
+        low=frame["importance"] - frame["importance_std"],
+        high=frame["importance"] + frame["importance_std"],
+    )
+    base = alt.Chart(data).encode(
+        y=alt.Y("column:N", sort="-x", title=None),
+        tooltip=[
+            tooltip("column", "Column", kind="N"),
+            tooltip("importance", "Importance (loss of skill)", ".4f", "Q"),
+            tooltip("importance_std", "Standard deviation", ".4f", "Q"),
+            tooltip("metric", "Metric", kind="N"),
+        ],
+    )
+    bars = base.mark_bar(color=PRIMARY).encode(x=alt.X("importance:Q", title="Loss of skill"))
+    whiskers = base.mark_rule(color=MUTED).encode(x="low:Q", x2="high:Q")
+    return finish(bars + whiskers, title, height=rows())

@@ -143,23 +143,30 @@ def threshold_curves(frame: pd.DataFrame, chosen: float) -> alt.Chart:
     return finish(lines + rule, "Precision and recall as the threshold moves")
 
 
-def confusion_matrix(frame: pd.DataFrame) -> alt.Chart:
-    """``true, predicted, rows, share`` as a 2x2 heatmap with counts."""
+def confusion_matrix(
+    frame: pd.DataFrame,
+    title: str = "Confusion matrix at this threshold",
+    share: str = "Share of test rows",
+) -> alt.Chart:
+    """``true, predicted, rows, share`` as a heatmap with counts (2x2 at a threshold, or
+    every class; ``share`` names what the share is of)."""
+    labels = list(dict.fromkeys(frame["true"]))
     base = alt.Chart(frame).encode(
-        x=alt.X("predicted:N", title="Predicted"),
-        y=alt.Y("true:N", title="True"),
+        x=alt.X("predicted:N", title="Predicted", sort=labels),
+        y=alt.Y("true:N", title="True", sort=labels),
         tooltip=[
             tooltip("true", "True", kind="N"),
             tooltip("predicted", "Predicted", kind="N"),
             tooltip("rows", "Rows", "d", "Q"),
-            tooltip("share", "Share of test rows", ".1%", "Q"),
+            tooltip("share", share, ".1%", "Q"),
         ],
     )
     cells = base.mark_rect().encode(
         color=alt.Color("rows:Q", title="Rows", scale=alt.Scale(scheme=SEQUENTIAL))
     )
-    text = base.mark_text(fontSize=14).encode(text=alt.Text("rows:Q", format="d"))
-    return finish(cells + text, "Confusion matrix at this threshold", height=rows(60))
+    text = base.mark_text(fontSize=14, dy=-7).encode(text=alt.Text("rows:Q", format="d"))
+    shares = base.mark_text(fontSize=10, dy=9).encode(text=alt.Text("share:Q", format=".0%"))
+    return finish(cells + text + shares, title, height=rows(60 if len(labels) <= 2 else 44))
 
 
 def residual_scatter(frame: pd.DataFrame, target: str, half_width: float | None) -> alt.Chart:

@@ -49,11 +49,6 @@ def split_dash() -> alt.StrokeDash:
     )
 
 
-def color_scale(domain: list) -> alt.Scale:
-    """The categorical palette pinned to a domain, so a name keeps its colour across charts."""
-    return alt.Scale(domain=[str(d) for d in domain], range=PALETTE)
-
-
 def rows(px: int = 22) -> alt.Step:
     """Height per category for a chart with a discrete y axis. A fixed pixel height would
     include the x-axis labels when Streamlit fits the chart to its container, and long

@@ -7,13 +7,21 @@ import pandas as pd
 
 from sattn_dash.charts.style import finish, split_dash, tooltip
 
+PANEL_WIDTH, PANEL_HEIGHT = 240, 160  # one loss per panel, two panels a row
+
 
 def curves(history: pd.DataFrame, kind: str = "loss", title: str | None = None) -> alt.Chart:
-    """Loss (or score) per epoch: one colour per metric, dashed for validation.
+    """Loss (or score) per epoch, dashed for validation, named in the user's words
+    (``label``, else the Keras ``metric``). Losses get one panel each, on its own scale:
+    a head's loss in the target's units (say 8e6) beside an ensemble's members' loss
+    (about 1) on one axis would draw the small one flat.
 
-    Takes ``epoch, metric, split, value, kind`` (see ``analysis.reports.tidy.history_long``).
+    Takes ``epoch, metric, split, value, kind[, label]`` (see
+    ``analysis.reports.tidy.history_long``).
     """
     data = history[history["kind"] == kind] if "kind" in history else history
+    name = "label" if "label" in data else "metric"
+    heading = title or ("Loss per epoch" if kind == "loss" else "Metrics per epoch")
     lines = (
         alt.Chart(data)
         .mark_line(point=alt.OverlayMarkDef(size=30))
@@ -22,11 +30,11 @@ def curves(history: pd.DataFrame, kind: str = "loss", title: str | None = None) 
             y=alt.Y(
                 "value:Q", title="Loss" if kind == "loss" else "Score", scale=alt.Scale(zero=False)
             ),
-            color=alt.Color("metric:N", title="Metric"),
+            color=alt.Color(f"{name}:N", title="Loss" if kind == "loss" else "Metric"),
             strokeDash=split_dash(),
             tooltip=[
                 tooltip("epoch", "Epoch", "d", "Q"),
-                tooltip("metric", "Metric", kind="N"),
+                tooltip(name, "Metric", kind="N"),
                 tooltip("split", "Split", kind="N"),
                 tooltip(
                     "value",
@@ -37,7 +45,14 @@ def curves(history: pd.DataFrame, kind: str = "loss", title: str | None = None) 
             ],
         )
     )
-    return finish(lines, title or ("Loss per epoch" if kind == "loss" else "Metrics per epoch"))
+    if kind != "loss" or data[name].nunique() < 2:
+        return finish(lines, heading)
+    panels = (
+        lines.properties(width=PANEL_WIDTH, height=PANEL_HEIGHT)
+        .facet(facet=alt.Facet(f"{name}:N", title=None), columns=2)
+        .resolve_scale(y="independent")
+    )
+    return finish(panels, heading, height=None)
 
 
 def module_probabilities(snapshots: pd.DataFrame, value: str = "probability") -> alt.Chart:

@@ -2,9 +2,10 @@
 and ``sattn-dash app`` to serve the dashboard.
 
 Subcommands: ``app``, ``train``, ``resume``, ``runs``, ``show``, ``delete``, ``baselines``,
-``search``, ``search-worker``. Each is one entry in ``COMMANDS`` (its help, its arguments
-and its handler), kept in the module of its group (``train``, ``runs``, ``baselines``,
-``search``); a new subcommand is one more entry there.
+``search``, ``search-worker``, ``predict``, ``export``, ``report``. Each is one entry in
+``COMMANDS`` (its help, its arguments and its handler), kept in the module of its group
+(``train``, ``runs``, ``baselines``, ``search``, ``predict``); a new subcommand is one
+more entry there.
 
 Exit status: 0 success, 2 a user error (one line on stderr, no traceback), 1 an internal
 failure, 130 a training run stopped with Ctrl-C (its run is kept, state ``stopped``).
@@ -25,9 +26,10 @@ from typing import Any, TextIO
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before anything imports TensorFlow
 
-from sattn_dash.cli import baselines, common, runs, search, train  # noqa: E402
+from sattn_dash.cli import baselines, common, predict, runs, search, train  # noqa: E402
 from sattn_dash.cli.common import EXIT_USER, Command, Parser, ProgressBar, Result  # noqa: E402
 from sattn_dash.errors import UserError  # noqa: E402
+from sattn_dash.files import dumps  # noqa: E402
 
 __all__ = ["COMMANDS", "ProgressBar", "build_parser", "main"]
 
@@ -51,6 +53,7 @@ COMMANDS: dict[str, Command] = {
     **runs.COMMANDS,
     **baselines.COMMANDS,
     **search.COMMANDS,
+    **predict.COMMANDS,
 }
 
 
@@ -110,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     with _stdout_to_stderr() if as_json else contextlib.nullcontext(sys.stdout) as out:
         code, data, text = _dispatch(argv)
     if as_json:
-        out.write(_to_json(data) + "\n")
+        out.write(dumps(data, indent=None) + "\n")
     elif text:
         out.write(text + "\n")
     out.flush()
@@ -140,9 +143,3 @@ def _dispatch(argv: list[str]) -> tuple[int, dict[str, Any], str]:
         message = f"internal error: {type(exc).__name__}: {exc}"
         print(message, file=sys.stderr)
         return common.EXIT_INTERNAL, {"status": "error", "error": message}, ""
-
-
-def _to_json(data: dict[str, Any]) -> str:
-    from sattn_dash.training.atomic import dumps
-
-    return dumps(data, indent=None)

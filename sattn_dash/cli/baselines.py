@@ -1,24 +1,32 @@
-"""``baselines``: scikit-learn baselines on the split a training run would use."""
+"""``baselines``: linear models and trees on the split a training run would use."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from sattn_dash.cli import tables
-from sattn_dash.cli.common import Command, Result
+from sattn_dash.cli.common import Command, Result, positive_int
 from sattn_dash.cli.train import training_arguments, training_overrides
 
 
 def baselines_arguments(p: argparse.ArgumentParser) -> None:
     tables.table_arguments(p)
     training_arguments(p, ["seed"])
+    p.add_argument(
+        "--tune-trials",
+        type=positive_int,
+        default=0,
+        metavar="N",
+        help="also a LightGBM tuned by Optuna in N trials on the validation split",
+    )
     tables.stream_argument(p)
 
 
 def baselines(args: argparse.Namespace) -> Result:
-    """scikit-learn baselines on the split a training run with the same seed would use."""
+    """The baselines on the split a training run with the same seed would use."""
     from sattn_dash.analysis.baselines.baselines import baselines_report, format_report
-    from sattn_dash.training import TrainingConfig
+    from sattn_dash.training.config import TrainingConfig, split_arguments
 
     config = TrainingConfig(**training_overrides(args))
     tables.check_table_arguments(args)
@@ -27,14 +35,16 @@ def baselines(args: argparse.Namespace) -> Result:
     report = baselines_report(
         df,
         schema,
-        seed=config.seed,
-        test_size=config.test_size,
-        val_size=config.val_size,
+        **split_arguments(config),
         streamed=streamed,
+        tune_trials=args.tune_trials,
+        say=lambda line: print(line, file=sys.stderr),
     )
     return Result(report, format_report(report))
 
 
 COMMANDS = {
-    "baselines": Command("score scikit-learn baselines on a table", baselines_arguments, baselines)
+    "baselines": Command(
+        "score baselines (linear, trees) on a table", baselines_arguments, baselines
+    )
 }

@@ -8,10 +8,13 @@ import argparse
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sattn_dash.errors import UserError
 from sattn_dash.modeling.combiners import combiner_kinds
+
+if TYPE_CHECKING:
+    from sattn_dash.training.session import SessionStatus, TrainingSession
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
 COMBINERS = combiner_kinds()
@@ -56,7 +59,7 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
-def follow(session: Any) -> bool:
+def follow(session: TrainingSession) -> bool:
     """Wait for a session, drawing progress on an interactive stderr. The first Ctrl-C
     asks it to stop (it saves what it learned); returns True if that happened."""
     interrupted = False
@@ -83,7 +86,7 @@ class ProgressBar:
     def __init__(self, stream: TextIO, width: int = 28):
         self.stream, self.width = stream, width
 
-    def draw(self, status: Any) -> None:
+    def draw(self, status: SessionStatus) -> None:
         filled = int(status.progress * self.width)
         logs = "  ".join(
             f"{k} {v:.4g}" for k, v in status.logs.items() if k in ("loss", "val_loss")
@@ -96,7 +99,7 @@ class ProgressBar:
         self.stream.write("\r" + line[:160].ljust(100))
         self.stream.flush()
 
-    def close(self, status: Any) -> None:
+    def close(self, status: SessionStatus) -> None:
         self.draw(status)
         self.stream.write("\n")
         self.stream.flush()

@@ -7,9 +7,12 @@ import argparse
 import dataclasses
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sattn_dash.cli.common import CliUsageError, Command, Result, no_arguments, positive_int
+
+if TYPE_CHECKING:
+    from sattn_dash.training.store import RunStore
 
 
 def run_id_argument(p: argparse.ArgumentParser) -> None:
@@ -152,7 +155,7 @@ def delete(args: argparse.Namespace) -> Result:
     return Result({"run_id": args.run_id, "deleted": True}, f"deleted run {args.run_id}")
 
 
-def run_summary(store: Any, run_id: str, details: bool = False) -> dict[str, Any]:
+def run_summary(store: RunStore, run_id: str, details: bool = False) -> dict[str, Any]:
     """The JSON of a run: what ``train --json`` prints, plus more for ``show``."""
     run = store.load(run_id)
     data: dict[str, Any] = {

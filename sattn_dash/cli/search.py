@@ -15,12 +15,20 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sattn_dash.cli import tables
 from sattn_dash.cli.common import EXIT_INTERRUPTED, EXIT_OK, Command, Result
 from sattn_dash.cli.train import training_arguments, training_overrides
 from sattn_dash.errors import DataError, SpecError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sattn_dash.search.study import StudySettings
+    from sattn_dash.search.worker import SearchData
+    from sattn_dash.tabular.prepared import PreparedData
+    from sattn_dash.tabular.schema import Schema
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -50,7 +58,12 @@ def search_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--study", metavar="NAME", help="default: <data file>-<targets>")
     p.add_argument("--space", metavar="FILE", help="a search space JSON (see --print-space)")
     p.add_argument("--schema", metavar="FILE", help="a schema JSON (column roles, groups)")
-    p.add_argument("--metric", default="val_loss", help="validation metric to optimise")
+    p.add_argument(
+        "--metric",
+        default="auto",
+        help="what a trial is judged by: auto (what training judges by) or a validation "
+        "metric that fits the target, such as val_loss, val_auc or val_rmse",
+    )
     training_arguments(p, ["seed", "device"])
     p.add_argument(
         "--print-space",
@@ -78,7 +91,7 @@ def _check_counts(args: argparse.Namespace) -> None:
         raise SearchError(f"--timeout must be a number of seconds > 0, got {args.timeout}.")
 
 
-def _schema_for(args: argparse.Namespace, df: Any, schema: Any) -> Any:
+def _schema_for(args: argparse.Namespace, df: pd.DataFrame, schema: Schema) -> Schema:
     if not args.schema:
         return schema
     from sattn_dash.tabular import Schema
@@ -105,7 +118,7 @@ def _schema_for(args: argparse.Namespace, df: Any, schema: Any) -> Any:
     return chosen
 
 
-def _read_table(args: argparse.Namespace) -> tuple[Any, Any]:
+def _read_table(args: argparse.Namespace) -> tuple[pd.DataFrame, Schema]:
     """As ``train`` reads ``--data``/``--sample``, plus the pickled copy of a table the
     app saves beside its study when Parquet cannot hold it."""
     if not (args.data and args.data.endswith(".pkl")):
@@ -119,7 +132,7 @@ def _read_table(args: argparse.Namespace) -> tuple[Any, Any]:
     return df, infer_schema(df, targets=[t for t in args.target if t in df.columns] or None)
 
 
-def _space_for(args: argparse.Namespace, prepared: Any) -> dict[str, Any]:
+def _space_for(args: argparse.Namespace, prepared: PreparedData) -> dict[str, Any]:
     from sattn_dash.search.space import check_space, default_space, load_space
 
     if not args.space:
@@ -140,7 +153,7 @@ def search(args: argparse.Namespace) -> Result:
         open_storage,
     )
     from sattn_dash.tabular import prepare
-    from sattn_dash.training import TrainingConfig
+    from sattn_dash.training.config import TrainingConfig, split_arguments
 
     _check_counts(args)
     metric = check_metric(args.metric)
@@ -151,7 +164,7 @@ def search(args: argparse.Namespace) -> Result:
 
         args.data, args.target = str(SAMPLES[args.sample].path), list(schema.target_names)
     schema = _schema_for(args, df, schema)
-    prepared = prepare(df, schema, seed=base.seed, test_size=base.test_size, val_size=base.val_size)
+    prepared = prepare(df, schema, **split_arguments(base))
     space = _space_for(args, prepared)
     if args.print_space:
         return Result({"space": space}, json.dumps(space, indent=2))
@@ -198,7 +211,7 @@ def search_worker(args: argparse.Namespace) -> Result:
     return _report(study, settings, args, interrupted)
 
 
-def _work(study: Any, settings: Any, data: Any, args: argparse.Namespace) -> bool:
+def _work(study: Any, settings: StudySettings, data: SearchData, args: argparse.Namespace) -> bool:
     """Run trials in this process; True when Ctrl-C (SIGINT) stopped them."""
     from sattn_dash.search.worker import run_worker
     from sattn_dash.training import RunStore
@@ -262,7 +275,9 @@ def _reload(name: str, args: argparse.Namespace) -> Any:
     return load_study(name, open_storage(name, args.storage, args.workspace))[0]
 
 
-def _report(study: Any, settings: Any, args: argparse.Namespace, interrupted: bool) -> Result:
+def _report(
+    study: Any, settings: StudySettings, args: argparse.Namespace, interrupted: bool
+) -> Result:
     from sattn_dash.search.study import shown_url, summary
 
     data = summary(study, settings)

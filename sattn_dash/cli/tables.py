@@ -7,10 +7,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sattn_dash.cli.common import CliUsageError
 from sattn_dash.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sattn_dash.tabular.schema import Schema
+    from sattn_dash.tabular.stream import StreamedData
+    from sattn_dash.training.config import TrainingConfig
 
 STREAM_MODES = ("auto", "always", "never")  # see tabular.stream.table_stream
 DATA_HELP = (
@@ -62,7 +69,7 @@ def source_name(args: argparse.Namespace) -> str:
     return Path(args.data).name if args.data else f"sample {args.sample}"
 
 
-def read_with_targets(args: argparse.Namespace) -> tuple[Any, Any]:
+def read_with_targets(args: argparse.Namespace) -> tuple[pd.DataFrame, Schema]:
     """The table of ``--data`` or ``--sample`` and its schema for ``--target``, checked
     with clear errors."""
     from sattn_dash.tabular import SAMPLES, infer_schema, load_sample, read_path
@@ -91,7 +98,7 @@ def check_targets(columns: list[Any], targets: list[str], args: argparse.Namespa
         )
 
 
-def streamed(args: argparse.Namespace, config: Any) -> Any:
+def streamed(args: argparse.Namespace, config: TrainingConfig) -> StreamedData | None:
     """The ``--data`` table prepared for streaming when ``--stream`` says so (by default:
     when it would not fit in memory), else None; says so, and why, on stderr."""
     if not args.data:

@@ -7,13 +7,23 @@ import logging
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sattn_dash.cli import common, tables
 from sattn_dash.cli.common import COMBINERS, Command, Result
 from sattn_dash.cli.runs import format_run, run_id_argument, run_summary
 from sattn_dash.errors import SpecError
 from sattn_dash.training.config import TRAINING_OPTIONS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sattn_dash.modeling.spec import ModelSpec
+    from sattn_dash.tabular.prepared import PreparedData
+    from sattn_dash.tabular.schema import Schema
+    from sattn_dash.training.config import TrainingConfig
+    from sattn_dash.training.session import TrainingSession
+    from sattn_dash.training.store import RunStore
 
 
 def training_arguments(p: argparse.ArgumentParser, names: Iterable[str] | None = None) -> None:
@@ -101,7 +111,7 @@ def train(args: argparse.Namespace) -> Result:
     return _trained(store, session)
 
 
-def _trained(store: Any, session: Any) -> Result:
+def _trained(store: RunStore, session: TrainingSession) -> Result:
     """Follow a session to its end; the run's summary and the exit status."""
     interrupted = common.follow(session.start())
     status = session.status()
@@ -114,7 +124,7 @@ def _trained(store: Any, session: Any) -> Result:
     return Result(data, text, common.EXIT_INTERRUPTED if interrupted else common.EXIT_OK)
 
 
-def _spec_source(args: argparse.Namespace) -> Any:
+def _spec_source(args: argparse.Namespace) -> ModelSpec | str:
     """The preset name or the ``ModelSpec`` read from ``--spec``, checked early."""
     from sattn_dash.modeling import PRESETS, ModelSpec
     from sattn_dash.modeling.presets import DEFAULT_PRESET
@@ -130,18 +140,13 @@ def _spec_source(args: argparse.Namespace) -> Any:
     return name
 
 
-def _prepare(args: argparse.Namespace, config: Any) -> tuple[Any, Any, Any]:
+def _prepare(
+    args: argparse.Namespace, config: TrainingConfig
+) -> tuple[pd.DataFrame, Schema, PreparedData]:
     from sattn_dash.tabular import prepare
 
     df, schema = tables.read_with_targets(args)
-    prepared = prepare(
-        df,
-        schema,
-        seed=config.seed,
-        test_size=config.test_size,
-        val_size=config.val_size,
-        options=config.prepare_options(),
-    )
+    prepared = prepare(df, schema, **config.prepare_arguments())
     return df, schema, prepared
 
 

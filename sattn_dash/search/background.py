@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -32,6 +32,9 @@ from sattn_dash.search.study import (
 )
 from sattn_dash.training import owner
 
+if TYPE_CHECKING:
+    from sattn_dash.tabular.schema import Schema
+
 
 def _folder(workspace: str | Path | None) -> Path:
     return layout.studies_dir(workspace)
@@ -41,7 +44,7 @@ def _file(name: str, suffix: str, workspace: str | Path | None) -> Path:
     return _folder(workspace) / f"{check_study_name(name)}{suffix}"
 
 
-def save_inputs(name: str, df: pd.DataFrame, schema: Any, space: dict, workspace=None) -> dict:
+def save_inputs(name: str, df: pd.DataFrame, schema: Schema, space: dict, workspace=None) -> dict:
     """Write the study's own copy of the table, its schema and its space; their paths."""
     folder = _folder(workspace)
     folder.mkdir(parents=True, exist_ok=True)
@@ -70,7 +73,7 @@ def launch(
     workers: int = 1,
     timeout: float | None = None,
     storage: str | None = None,
-    metric: str = "val_loss",
+    metric: str = "auto",
     seed: int = 0,
     workspace: str | Path | None = None,
 ) -> dict:

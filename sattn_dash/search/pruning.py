@@ -9,20 +9,28 @@ trial is still a whole run: its weights, test metrics and charts are kept.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import keras
 
 
 class PruningCallback(keras.callbacks.Callback):
-    """Report ``monitor`` each epoch to ``trial``; stop training when Optuna says prune."""
+    """Report ``monitor`` each epoch to ``trial``; stop training when Optuna says prune.
+    ``monitor`` is a Keras log name, or a function of the model giving one (called when
+    training begins: a head's log name depends on the model's outputs)."""
 
-    def __init__(self, trial: Any, monitor: str):
+    def __init__(self, trial: Any, monitor: str | Callable[[Any], str]):
         super().__init__()
         self.trial = trial
-        self.monitor = monitor
+        self._resolve = monitor if callable(monitor) else None
+        self.monitor: str | None = None if callable(monitor) else monitor
         self.pruned_at: int | None = None
         self.reported: list[float] = []
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        if self._resolve is not None:
+            self.monitor = self._resolve(self.model)
 
     @property
     def pruned(self) -> bool:

@@ -23,7 +23,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sattn_dash.errors import SpecError
 from sattn_dash.layers.options import NORMALIZERS
@@ -39,6 +39,9 @@ from sattn_dash.modeling.spec import (
 )
 from sattn_dash.tabular.options import SCALINGS
 
+if TYPE_CHECKING:
+    from sattn_dash.tabular.prepared import PreparedData
+
 SPACE_VERSION = 1
 LAYOUTS = ("all_columns", "per_group")
 # Above this many column groups, one branch per group is left out of the default space.
@@ -52,10 +55,12 @@ class BranchKind:
     name: str
     summary: str
     settings: dict[str, Any]
-    blocks: Callable[[dict[str, Any], float, Any], tuple[BlockSpec, ...]]
+    blocks: Callable[[dict[str, Any], float, PreparedData], tuple[BlockSpec, ...]]
 
 
-def _mlp_blocks(values: dict[str, Any], dropout: float, prepared: Any) -> tuple[BlockSpec, ...]:
+def _mlp_blocks(
+    values: dict[str, Any], dropout: float, prepared: PreparedData
+) -> tuple[BlockSpec, ...]:
     blocks: list[BlockSpec] = []
     for _ in range(values["depth"]):
         blocks.append(BlockSpec("dense", units=values["width"], activation=values["activation"]))
@@ -65,7 +70,7 @@ def _mlp_blocks(values: dict[str, Any], dropout: float, prepared: Any) -> tuple[
 
 
 def _residual_blocks(
-    values: dict[str, Any], dropout: float, prepared: Any
+    values: dict[str, Any], dropout: float, prepared: PreparedData
 ) -> tuple[BlockSpec, ...]:
     block = BlockSpec(
         "residual",
@@ -78,7 +83,7 @@ def _residual_blocks(
 
 
 def _attention_blocks(
-    values: dict[str, Any], dropout: float, prepared: Any
+    values: dict[str, Any], dropout: float, prepared: PreparedData
 ) -> tuple[BlockSpec, ...]:
     tokens = len(prepared.feature_names) + 1  # features + CLS
     return (
@@ -97,7 +102,7 @@ def _attention_blocks(
 
 
 def _batch_ensemble_blocks(
-    values: dict[str, Any], dropout: float, prepared: Any
+    values: dict[str, Any], dropout: float, prepared: PreparedData
 ) -> tuple[BlockSpec, ...]:
     return (
         BlockSpec(
@@ -199,7 +204,7 @@ SETTINGS: dict[str, str] = {
 }
 
 
-def default_space(prepared: Any = None) -> dict[str, Any]:
+def default_space(prepared: PreparedData | None = None) -> dict[str, Any]:
     """A sensible space for ``prepared`` (one branch per group only when it has at most
     ``MAX_GROUP_BRANCHES`` groups); without data, the general one."""
     groups = len(prepared.groups_with_features()) if prepared is not None else 0
@@ -470,7 +475,9 @@ UNSET_MEANS: dict[str, Any] = {
 }
 
 
-def sample(space: dict[str, Any], trial: Any, prepared: Any) -> tuple[ModelSpec, dict[str, Any]]:
+def sample(
+    space: dict[str, Any], trial: Any, prepared: PreparedData
+) -> tuple[ModelSpec, dict[str, Any]]:
     """The model and training settings of one trial: ``(spec, config values)``, the spec
     checked against ``prepared`` (raises ``SpecError`` when the trial's mix cannot build).
     """

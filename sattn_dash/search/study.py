@@ -39,6 +39,20 @@ JOURNAL_SUFFIX = ".journal"
 STORAGE_ENV = "SATTN_DASH_STORAGE"  # the default of --storage (keeps a password out of ps)
 # Metrics a search can maximise; any other metric (losses, errors) is minimised.
 HIGHER_IS_BETTER = ("accuracy", "auc", "r2")
+# The default: judge each trial as training judged its run (training.pipeline.judged_by,
+# the metric early stopping watched: a binary target's own log loss, not the total
+# that adds an ensemble's members' loss).
+AUTO_METRIC = "auto"
+# The validation metrics each head is compiled with (modeling.build.losses_and_metrics),
+# by task: what a search of one such target may also be judged by.
+TASK_METRICS = {
+    "binary": ("val_accuracy", "val_auc"),
+    "multiclass": ("val_accuracy",),
+    "regression": ("val_rmse", "val_mae"),
+}
+AUTO_WORDS = {"loss": "log loss", "rmse": "RMSE"}  # the metrics judged_by names
+# Below this many completed trials, parameter importance is a hint, not a finding.
+FEW_TRIALS = 10
 
 
 class SearchError(UserError):
@@ -65,9 +79,45 @@ def journal_path(name: str, workspace: str | Path | None = None) -> Path:
     return layout.studies_dir(workspace) / f"{check_study_name(name)}{JOURNAL_SUFFIX}"
 
 
-def direction_of(metric: str) -> str:
-    """``maximize`` for accuracy, AUC and R^2 (``val_accuracy``, ...), else ``minimize``."""
+def direction_of(metric: str, tasks: dict[str, str] | None = None) -> str:
+    """``maximize`` for accuracy, AUC and R^2 (``val_accuracy``, ...), else ``minimize``;
+    for ``auto``, the way training judges ``tasks`` (``training.pipeline.judged_by``)."""
+    if metric == AUTO_METRIC:
+        from sattn_dash.training.pipeline import judged_by
+
+        judged = judged_by(tasks or {})
+        return "maximize" if judged and judged[1] == "max" else "minimize"
     return "maximize" if metric.rsplit("_", 1)[-1] in HIGHER_IS_BETTER else "minimize"
+
+
+def metrics_for(tasks: dict[str, str]) -> tuple[str, ...]:
+    """The metrics a search of ``tasks`` (``{target: task}``) can be judged by: ``auto``,
+    the summed ``val_loss``, and for one target its head's own validation metrics."""
+    own = TASK_METRICS.get(next(iter(tasks.values())), ()) if len(tasks) == 1 else ()
+    return (AUTO_METRIC, "val_loss", *own)
+
+
+def trial_log_name(metric: str, config: Any, prepared: Any, model: Any) -> str:
+    """The Keras history name a trial of ``metric`` is judged by, in ``model``: for
+    ``auto`` what early stopping watches; a head's own metric with its output prefix."""
+    from sattn_dash.training.pipeline import early_stopping_monitor, validation_log_name
+
+    if metric == AUTO_METRIC:
+        return early_stopping_monitor(config, prepared, model)[0]
+    if metric != "val_loss" and len(prepared.tasks) == 1:
+        (target,) = prepared.tasks
+        return validation_log_name(metric.removeprefix("val_"), target, model)
+    return metric
+
+
+def importance_caveat(completed: int) -> str | None:
+    """What to say beside parameter importance over ``completed`` trials (None: enough)."""
+    if completed >= FEW_TRIALS:
+        return None
+    return (
+        f"This rests on {completed} completed trial{'s' if completed != 1 else ''}: read "
+        f"it as a hint. About {FEW_TRIALS} or more make it steadier."
+    )
 
 
 def shown_url(url: str | None) -> str:
@@ -113,7 +163,7 @@ class StudySettings:
     targets: list[str]
     schema: dict[str, Any]
     space: dict[str, Any]
-    metric: str = "val_loss"
+    metric: str = AUTO_METRIC
     trials: int = 20
     seed: int = 0
     val_size: float = 0.2
@@ -125,8 +175,26 @@ class StudySettings:
     )
 
     @property
+    def tasks(self) -> dict[str, str]:
+        """``{target: task}`` of the searched targets."""
+        return {t["name"]: t["task"] for t in self.schema.get("targets", [])}
+
+    @property
     def direction(self) -> str:
-        return direction_of(self.metric)
+        return direction_of(self.metric, self.tasks)
+
+    @property
+    def metric_words(self) -> str:
+        """The metric as the user reads it (``auto`` named by what it is for these
+        targets, e.g. "validation log loss")."""
+        if self.metric != AUTO_METRIC:
+            return self.metric
+        from sattn_dash.training.pipeline import judged_by
+
+        judged = judged_by(self.tasks)
+        if judged is None:
+            return "summed validation loss"
+        return "validation " + AUTO_WORDS.get(judged[0], judged[0])
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -201,6 +269,7 @@ def create_or_resume(name: str, storage: Any, settings: StudySettings, *, space_
 
     check_study_name(name)
     check_space(settings.space)
+    check_metric(settings.metric, settings.tasks)
     if name in optuna.study.get_all_study_names(storage):
         study, stored = load_study(name, storage)
         _check_resumable(name, stored, settings, space_given)
@@ -230,7 +299,7 @@ def _check_resumable(
         )
     if stored.data_hash and new.data_hash and stored.data_hash != new.data_hash:
         raise SearchError(f"Study {name!r} was made on another table than {new.data_name}{hint}.")
-    if stored.metric != new.metric:
+    if stored.metric != new.metric and new.metric != AUTO_METRIC:  # the default: keep it
         raise SearchError(f"Study {name!r} optimises {stored.metric}, not {new.metric}{hint}.")
     if space_given and check_space(stored.space) != check_space(new.space):
         raise SearchError(
@@ -240,7 +309,6 @@ def _check_resumable(
 
 
 # --- a study as tables -----------------------------------------------------------------
-FINISHED = ("COMPLETE", "PRUNED")
 
 
 def trials_frame(study: Any) -> pd.DataFrame:
@@ -404,10 +472,17 @@ def summary(study: Any, settings: StudySettings) -> dict[str, Any]:
     }
 
 
-def check_metric(metric: Any) -> str:
-    if not isinstance(metric, str) or not metric.startswith("val_"):
+def check_metric(metric: Any, tasks: dict[str, str] | None = None) -> str:
+    """``metric`` when a search can be judged by it (for ``tasks``, when given)."""
+    if metric != AUTO_METRIC and (not isinstance(metric, str) or not metric.startswith("val_")):
         raise SpecError(
-            f"metric must be a validation metric of the training history such as val_loss, "
-            f"val_accuracy or val_rmse, got {metric!r}."
+            f"metric must be auto (what training judges by) or a validation metric of the "
+            f"training history such as val_loss, val_accuracy or val_rmse, got {metric!r}."
+        )
+    if tasks and metric not in metrics_for(tasks):
+        kinds = " and ".join(sorted(set(tasks.values())))
+        raise SpecError(
+            f"{metric} does not fit a {kinds} target; choose one of "
+            f"{', '.join(metrics_for(tasks))}."
         )
     return metric

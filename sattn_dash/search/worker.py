@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -27,8 +27,22 @@ from sattn_dash.errors import SpecError
 from sattn_dash.files import read_json, write_json
 from sattn_dash.search.processes import available_cores
 from sattn_dash.search.space import sample
-from sattn_dash.search.study import SearchError, StudySettings, counts, shown_url
+from sattn_dash.search.study import (
+    SearchError,
+    StudySettings,
+    counts,
+    shown_url,
+    trial_log_name,
+)
 from sattn_dash.training import owner
+from sattn_dash.training.config import split_arguments
+
+if TYPE_CHECKING:
+    from sattn_dash.tabular.options import PrepareOptions
+    from sattn_dash.tabular.prepared import PreparedData
+    from sattn_dash.tabular.schema import Schema
+    from sattn_dash.training.run import Run
+    from sattn_dash.training.store import RunStore
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +57,12 @@ class SearchData:
     (and once more for each numeric scaling a trial picks: ``prepared_for``)."""
 
     df: pd.DataFrame
-    schema: Any
-    prepared: Any
+    schema: Schema
+    prepared: PreparedData
     name: str
     _by_options: dict = field(default_factory=dict, compare=False, repr=False)
 
-    def prepared_for(self, options: Any) -> Any:
+    def prepared_for(self, options: PrepareOptions) -> PreparedData:
         """The table prepared with ``options`` (same seed and splits), kept for reuse."""
         from sattn_dash.tabular import prepare
 
@@ -56,12 +70,7 @@ class SearchData:
             return self.prepared
         if options not in self._by_options:
             self._by_options[options] = prepare(
-                self.df,
-                self.schema,
-                seed=self.prepared.seed,
-                test_size=self.prepared.test_size,
-                val_size=self.prepared.val_size,
-                options=options,
+                self.df, self.schema, **split_arguments(self.prepared), options=options
             )
         return self._by_options[options]
 
@@ -90,9 +99,7 @@ def load_data(settings: StudySettings, data: str | None = None) -> SearchData:
     if missing:
         raise SearchError(f"The table has no column {missing[0]!r}, the study's target.")
     schema = Schema.from_dict(settings.schema)
-    prepared = prepare(
-        df, schema, seed=settings.seed, test_size=settings.test_size, val_size=settings.val_size
-    )
+    prepared = prepare(df, schema, **split_arguments(settings))
     if settings.data_hash and prepared.data_hash != settings.data_hash:
         raise SearchError(
             "This table differs from the one the study was made on; pass --data with the "
@@ -123,7 +130,7 @@ def _tell_failed(study: Any, trial: Any, outcome: str, error: str | None) -> Non
     study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
 
 
-def _objective_value(run: Any, metric: str, best_epoch: int | None) -> float:
+def _objective_value(run: Run, metric: str, best_epoch: int | None) -> float:
     """The metric at the epoch whose weights were kept (early stopping restores the best
     validation loss), else at the last epoch."""
     history = run.history
@@ -136,7 +143,7 @@ def _objective_value(run: Any, metric: str, best_epoch: int | None) -> float:
     return float((rows if len(rows) else history.tail(1))[metric].iloc[-1])
 
 
-def _test_score(run: Any) -> float | None:
+def _test_score(run: Run) -> float | None:
     """The headline test metric of the first target (ROC AUC or R^2), for the table."""
     from sattn_dash.analysis.scoring import HEADLINE_METRIC
 
@@ -170,7 +177,7 @@ def run_trial(
     trial: Any,
     settings: StudySettings,
     data: SearchData,
-    store: Any,
+    store: RunStore,
     stop: threading.Event,
     storage_url: str | None = None,
 ) -> TrialResult:
@@ -192,10 +199,8 @@ def run_trial(
             batch_size=values["batch_size"],
             patience=values["patience"],
             scaling=values["scaling"],
-            seed=settings.seed,
             device=settings.device,
-            val_size=settings.val_size,
-            test_size=settings.test_size,
+            **split_arguments(settings),
         )
     except SpecError as exc:
         _tell_failed(study, trial, "invalid", str(exc))
@@ -208,14 +213,17 @@ def run_trial(
         "params": dict(trial.params),
         "outcome": "running",
     }
-    pruning = PruningCallback(trial, settings.metric)
+    prepared = data.prepared_for(config.prepare_options())
+    pruning = PruningCallback(
+        trial, lambda model: trial_log_name(settings.metric, config, prepared, model)
+    )
     session = TrainingSession(
         data.df,
         data.schema,
         spec,
         config,
         store,
-        prepared=data.prepared_for(config.prepare_options()),
+        prepared=prepared,
         title=f"{study.study_name} · trial {trial.number}",
         source=data.name,
         callbacks=[pruning],
@@ -234,7 +242,7 @@ def run_trial(
         elif status.state == "stopped":
             outcome, value = "stopped", None
         else:
-            value = _objective_value(run, settings.metric, status.best_epoch)
+            value = _objective_value(run, pruning.monitor or settings.metric, status.best_epoch)
             outcome = "pruned" if pruning.pruned else "complete"
             if not math.isfinite(value):
                 outcome, value = "failed", None
@@ -261,7 +269,7 @@ def run_trial(
             _retag(store, session.run_id, outcome="stopped")
 
 
-def _retag(store: Any, run_id: str, **changes: Any) -> None:
+def _retag(store: RunStore, run_id: str, **changes: Any) -> None:
     file = store.path(run_id) / TAG_FILE
     try:
         write_json(file, {**read_json(file), **changes})
@@ -301,7 +309,7 @@ def run_worker(
     study: Any,
     settings: StudySettings,
     data: SearchData,
-    store: Any,
+    store: RunStore,
     *,
     timeout: float | None = None,
     stop: threading.Event | None = None,

@@ -64,19 +64,21 @@ def find_table_files(text: str, root: Path | None, *, guarded: bool = True) -> l
     base = root if root is not None else Path.cwd()
     pattern = Path(text).expanduser()
     pattern = pattern if pattern.is_absolute() else base / pattern
-    if GLOB_CHARS & set(str(pattern)):
-        matches = sorted(Path(p) for p in glob.glob(str(pattern), recursive=True))
+    globbed = bool(GLOB_CHARS & set(str(pattern)))
+    matches = (
+        sorted(Path(p) for p in glob.glob(str(pattern), recursive=True)) if globbed else [pattern]
+    )
+    if guarded:
+        # Every match, so a glob cannot probe outside; and "outside" before "missing".
+        _check_inside(matches, root, text)
+    if globbed:
         files = [p for p in matches if p.is_file() and is_table_file(p)]
-        if guarded:
-            _check_inside(matches, root, text)  # every match, so a glob cannot probe outside
         if not files:
             raise DataError(
                 f"No Parquet or CSV file matches '{text}'. Check the pattern "
                 "(for example data/*.parquet or data/**/*.csv.gz)."
             )
     elif pattern.is_dir():
-        if guarded:
-            _check_inside([pattern], root, text)
         files = sorted(p for p in pattern.rglob("*") if p.is_file() and is_table_file(p))
         if not files:
             raise DataError(
@@ -84,12 +86,8 @@ def find_table_files(text: str, root: Path | None, *, guarded: bool = True) -> l
                 "that has the table's files, or one file."
             )
     elif pattern.exists():
-        if guarded:
-            _check_inside([pattern], root, text)
         files = [pattern]
     else:
-        if guarded:
-            _check_inside([pattern], root, text)  # say "outside" before "missing"
         raise DataError(f"There is no file or folder at '{text}'. Check the path and try again.")
     if guarded:
         _check_inside(files, root, text)

@@ -4,14 +4,16 @@ It knows which model input column comes from which source column and group, so a
 branch can be fed a subset (`features_for`) and charts can label importances. It saves
 to a run directory as JSON + NumPy arrays + the fitted transformer (joblib). The joblib
 file is one sattn-dash wrote itself into the run directory; nothing a user uploads is
-ever unpickled.
+ever unpickled. The portable form (`save(..., portable=True)`, what an exported model
+carries) stores the transformer with skops instead, which loads without running code.
 """
 
 from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass, field
+import zipfile
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import joblib
@@ -27,6 +29,10 @@ from sattn_dash.tabular.schema import Schema
 SPLITS = ("train", "val", "test")
 FORMAT = 1
 META_FILE, ARRAYS_FILE, TRANSFORMER_FILE = "prepared.json", "arrays.npz", "transformer.joblib"
+SKOPS_FILE = "transformer.skops"  # the portable form: loading it runs no code
+#: Types beyond scikit-learn's own that a stored transformer may hold: our transformers
+#: and functions (tabular.transform, tabular.coerce) and NumPy's dtype.
+SKOPS_TRUSTED_PREFIXES = ("sattn_dash.tabular.", "numpy.dtype")
 
 
 @dataclass(frozen=True)
@@ -124,8 +130,21 @@ class PreparedData:
 
     # --- files ---------------------------------------------------------------------
 
-    def save(self, directory) -> None:
-        """Write prepared.json, arrays.npz and transformer.joblib into `directory`."""
+    def without_rows(self) -> PreparedData:
+        """The fitted preprocessing and its names without the rows of any split (what
+        scoring new rows needs; small enough to ship with a model)."""
+        empty = {s: getattr(self, f"X_{s}").iloc[:0] for s in SPLITS}
+        targets = {s: {t: v[:0] for t, v in getattr(self, f"y_{s}").items()} for s in SPLITS}
+        return replace(
+            self,
+            **{f"X_{s}": empty[s] for s in SPLITS},
+            **{f"y_{s}": targets[s] for s in SPLITS},
+            row_index={s: self.row_index[s][:0] for s in SPLITS},
+        )
+
+    def save(self, directory, *, portable: bool = False) -> None:
+        """Write prepared.json, arrays.npz and the fitted transformer into `directory`:
+        transformer.joblib, or with `portable` transformer.skops (`save_transformer`)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         targets = self.target_names
@@ -155,7 +174,10 @@ class PreparedData:
             "options": self.options.to_dict(),
         }
         write_stream(directory / ARRAYS_FILE, lambda f: np.savez(f, **arrays))
-        write_stream(directory / TRANSFORMER_FILE, lambda f: joblib.dump(self.transformer, f))
+        if portable:
+            save_transformer(self.transformer, directory / SKOPS_FILE)
+        else:
+            write_stream(directory / TRANSFORMER_FILE, lambda f: joblib.dump(self.transformer, f))
         write_stream(directory / META_FILE, lambda f: f.write(json.dumps(meta, indent=1).encode()))
 
     @classmethod
@@ -168,8 +190,11 @@ class PreparedData:
                 raise ValueError(f"format {meta.get('format')!r}, expected {FORMAT}")
             with np.load(directory / ARRAYS_FILE, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
-            transformer = joblib.load(directory / TRANSFORMER_FILE)
-        except (OSError, ValueError, KeyError, EOFError) as exc:
+            if (directory / SKOPS_FILE).is_file():
+                transformer = load_transformer(directory / SKOPS_FILE)
+            else:
+                transformer = joblib.load(directory / TRANSFORMER_FILE)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise RunError(
                 f"The prepared data in '{directory}' is missing or damaged ({exc}). "
                 "Train the run again to rebuild it."
@@ -203,6 +228,26 @@ class PreparedData:
             val_size=meta["val_size"],
             options=PrepareOptions.from_dict(meta.get("options")),  # absent: made before them
         )
+
+
+def save_transformer(transformer, path) -> None:
+    """The fitted ColumnTransformer in skops' format, written atomically: a file that
+    `load_transformer` reads back without running code."""
+    import skops.io
+
+    write_stream(Path(path), lambda f: f.write(skops.io.dumps(transformer)))
+
+
+def load_transformer(path):
+    """What `save_transformer` wrote. Only scikit-learn's types and those named in
+    `SKOPS_TRUSTED_PREFIXES` are rebuilt; a file asking for anything else is refused."""
+    import skops.io
+
+    untrusted = skops.io.get_untrusted_types(file=path)
+    refused = [t for t in untrusted if not t.startswith(SKOPS_TRUSTED_PREFIXES)]
+    if refused:
+        raise ValueError(f"{Path(path).name} asks for types sattn-dash does not trust: {refused}")
+    return skops.io.load(path, trusted=untrusted)
 
 
 def _plain(index: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ _EXPORTS = {
     "select_device": "devices",
     "SessionStatus": "session",
     "TrainingSession": "session",
-    "resolve_spec": "session",
+    "resolve_spec": "pipeline",
     "SessionRegistry": "registry",
 }
 

@@ -291,3 +291,18 @@ def _decode(state: dict[str, Any], arrays: dict) -> dict[str, Any]:
         else:  # a numpy scalar type such as float32
             values[name] = arrays[record["key"]][()]
     return values
+
+
+def trained_monitor(checkpoint: Checkpoint) -> tuple[str, str] | None:
+    """``(log name, "min" | "max")`` the run's early stopping watched, so a resume goes
+    on watching it where the automatic rule changed since (a binary target's ROC AUC
+    became its log loss on 2026-12-07): the checkpoint records it; one written before
+    it did holds its early stopping's own; None when it had no early stopping."""
+    recorded = checkpoint.state.get("monitor")
+    if recorded:
+        return recorded[0], recorded[1]
+    for callback in checkpoint.manifest.get("callbacks", []):
+        state = callback["state"]
+        if {"monitor", "mode"} <= state.keys():
+            return state["monitor"]["value"], state["mode"]["value"]
+    return None

@@ -107,6 +107,12 @@ class TrainingConfig:
         """The ``PrepareOptions`` that ``prepare`` takes for this config."""
         return PrepareOptions(scaling=self.scaling, clip=self.clip, many_levels=self.many_levels)
 
+    def prepare_arguments(self) -> dict[str, Any]:
+        """``split_arguments`` and the encoding options: how a run with this config
+        prepares its table (``prepare(df, schema, **config.prepare_arguments())``, and
+        the same for ``prepare_stream``)."""
+        return {**split_arguments(self), "options": self.prepare_options()}
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -115,6 +121,13 @@ class TrainingConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {**LEGACY_DEFAULTS, **{k: v for k, v in data.items() if k in known}}
         return cls(**values)
+
+
+def split_arguments(source: Any) -> dict[str, Any]:
+    """The one rule for splitting a table the way ``source`` did or will: its ``seed``,
+    ``test_size`` and ``val_size`` (a ``TrainingConfig``, a ``PreparedData``, a study's
+    settings), as the keyword arguments ``tabular.prepare`` and ``prepare_stream`` take."""
+    return {"seed": source.seed, "test_size": source.test_size, "val_size": source.val_size}
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,14 @@ class only) is ``nan`` (``null`` in JSON) rather than an error.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
+
+if TYPE_CHECKING:
+    from sattn_dash.tabular.prepared import PreparedData
 
 PREDICT_BATCH = 4096
 
@@ -143,7 +146,7 @@ def evaluate_batches(model: Any, batches, tasks: dict[str, str]) -> dict[str, di
     return evaluate_outputs(joined, {t: np.concatenate(v) for t, v in truth.items()}, tasks)
 
 
-def evaluate(model: Any, prepared: Any, split: str = "test") -> dict[str, dict[str, Any]]:
+def evaluate(model: Any, prepared: PreparedData, split: str = "test") -> dict[str, dict[str, Any]]:
     """Metrics per target on one split of prepared data (``test`` by default)."""
     X, y = prepared.split(split)
     outputs = predict_outputs(model, X, list(prepared.tasks))
@@ -152,7 +155,7 @@ def evaluate(model: Any, prepared: Any, split: str = "test") -> dict[str, dict[s
 
 def predictions_frame(
     outputs: dict[str, np.ndarray],
-    prepared: Any,
+    prepared: PreparedData,
     y: dict[str, np.ndarray] | None = None,
     index: Any = None,
 ) -> pd.DataFrame:

@@ -12,12 +12,18 @@ after building, nothing a session does depends on global random state.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sattn_dash.modeling.spec import ModelSpec
+    from sattn_dash.tabular.prepared import PreparedData
+    from sattn_dash.training.config import TrainingConfig
 
 _seed_lock = threading.Lock()
 VALIDATION_BATCH = 4096  # rows per validation batch: scoring only, so large is cheap
@@ -104,24 +110,44 @@ MONITORED_METRIC = {
 }
 
 
-def early_stopping_monitor(config: Any, prepared: Any, model: Any) -> tuple[str, str]:
-    """``(Keras log name, "min" | "max")`` early stopping watches for ``config``: the
-    validation metric of the single target under ``monitor="auto"``, else the loss.
-    Keras prefixes metric names with the output's name only when there are several."""
+def judged_by(tasks: dict[str, str], monitor: str = "auto") -> tuple[str, str] | None:
+    """``(metric, "min" | "max")`` a run on ``tasks`` is judged by under ``monitor``: the
+    single target's own validation metric (``MONITORED_METRIC``) under "auto", or None
+    for the summed validation loss. Early stopping watches it; a search ranks by it."""
+    if monitor == "auto" and len(tasks) == 1:
+        (task,) = tasks.values()
+        return MONITORED_METRIC[task]
+    return None
+
+
+def validation_log_name(metric: str, target: str, model: Any) -> str:
+    """The Keras history name of ``target``'s validation ``metric`` ("loss", "auc", ...)
+    in ``model``: Keras prefixes it with the head's name only when the model has several
+    outputs (several heads, or an ensemble's members' predictions, whose loss the total
+    ``val_loss`` then adds in)."""
     from sattn_dash.modeling import head_name
 
-    if config.monitor == "auto" and len(prepared.tasks) == 1:
-        ((target, task),) = prepared.tasks.items()
-        metric, mode = MONITORED_METRIC[task]
-        prefix = f"{head_name(target)}_" if len(model.outputs) > 1 else ""
-        return f"val_{prefix}{metric}", mode
-    return "val_loss", "min"
+    prefix = f"{head_name(target)}_" if len(model.outputs) > 1 else ""
+    return f"val_{prefix}{metric}"
+
+
+def early_stopping_monitor(
+    config: TrainingConfig, prepared: PreparedData, model: Any
+) -> tuple[str, str]:
+    """``(Keras log name, "min" | "max")`` early stopping watches for ``config``: the
+    validation metric of the single target under ``monitor="auto"``, else the loss."""
+    judged = judged_by(prepared.tasks, config.monitor)
+    if judged is None:
+        return "val_loss", "min"
+    (target,) = prepared.tasks
+    metric, mode = judged
+    return validation_log_name(metric, target, model), mode
 
 
 def prepare_fit(
-    spec: Any,
-    prepared: Any,
-    config: Any,
+    spec: ModelSpec,
+    prepared: PreparedData,
+    config: TrainingConfig,
     strategy: Any = None,
     first_epoch: int = 0,
     monitor: tuple[str, str] | None = None,
@@ -130,7 +156,7 @@ def prepare_fit(
     ``model.fit`` for ``config``: what a training session and a retrained baseline
     share, so both train the same way. A resumed run passes ``first_epoch`` (epochs
     already done), so the batches start where it stopped, and the ``monitor`` its early
-    stopping watched (``training.resume.trained_monitor``)."""
+    stopping watched (``training.checkpoint.trained_monitor``)."""
     from sattn_dash.modeling.build import output_targets
     from sattn_dash.training.steps_per_call import steps_per_call
 
@@ -165,7 +191,11 @@ def prepare_fit(
 
 
 def compiled_model(
-    spec: Any, prepared: Any, config: Any, total_steps: int, strategy: Any = None
+    spec: ModelSpec,
+    prepared: PreparedData,
+    config: TrainingConfig,
+    total_steps: int,
+    strategy: Any = None,
 ) -> Any:
     """The model of ``spec`` built under ``config.seed`` and compiled for
     ``total_steps`` training steps (the learning-rate schedule's length)."""
@@ -181,7 +211,7 @@ def compiled_model(
     return model
 
 
-def build_training_state(model: Any, spec: Any, prepared: Any) -> None:
+def build_training_state(model: Any, spec: ModelSpec, prepared: PreparedData) -> None:
     """Create the optimizer's, the losses' and the metrics' variables now, from the
     shapes of the training data. Without a distribution strategy Keras creates them
     while tracing the first training step, and TensorFlow traces a function that
@@ -203,8 +233,8 @@ def build_training_state(model: Any, spec: Any, prepared: Any) -> None:
 
 
 def fit_arguments(
-    config: Any,
-    prepared: Any,
+    config: TrainingConfig,
+    prepared: PreparedData,
     model: Any,
     steps: int,
     validation: Any,
@@ -241,3 +271,29 @@ def fit_arguments(
         "verbose": 0,
         **more,
     }
+
+
+def resolve_spec(
+    spec: ModelSpec | str,
+    prepared: PreparedData,
+    combiner: str | None = None,
+    learning_rate: float | None = None,
+    recipe: dict[str, Any] | None = None,
+) -> ModelSpec:
+    """A ``ModelSpec`` from a spec or a preset name, with the CLI's overrides (``recipe``:
+    top-level spec fields such as ``weight_decay``), checked against the prepared data
+    (raises ``SpecError`` naming the bad field)."""
+    from sattn_dash.modeling import ModelSpec, preset_spec
+
+    if isinstance(spec, str):
+        spec = preset_spec(spec, prepared)
+    if not isinstance(spec, ModelSpec):
+        raise TypeError(f"spec must be a ModelSpec or a preset name, got {type(spec).__name__}")
+    if combiner is not None:
+        spec = dataclasses.replace(spec, combiner=dataclasses.replace(spec.combiner, kind=combiner))
+    if learning_rate is not None:
+        spec = dataclasses.replace(spec, learning_rate=float(learning_rate))
+    if recipe:
+        spec = dataclasses.replace(spec, **recipe)
+    spec.validate(prepared)
+    return spec

@@ -11,12 +11,19 @@ from __future__ import annotations
 import copy
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sattn_dash.errors import RunError
 from sattn_dash.training import users
 from sattn_dash.training.session import SessionStatus, TrainingSession
 from sattn_dash.training.store import RunStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sattn_dash.modeling.spec import ModelSpec
+    from sattn_dash.tabular.schema import Schema
+    from sattn_dash.training.config import TrainingConfig
 
 DEFAULT_MAX_CONCURRENT = 1  # one at a time: parallel fits on a CPU only share its cores
 
@@ -48,7 +55,14 @@ class SessionRegistry:
     def _visible(self, session: TrainingSession) -> bool:
         return users.can_see(session.store.user, self.store.user)
 
-    def submit(self, df: Any, schema: Any, spec: Any, config: Any = None, **kwargs: Any) -> str:
+    def submit(
+        self,
+        df: pd.DataFrame | None,
+        schema: Schema,
+        spec: ModelSpec | str,
+        config: TrainingConfig | None = None,
+        **kwargs: Any,
+    ) -> str:
         """Queue a session (arguments as ``TrainingSession``); it starts when a slot is free."""
         session = TrainingSession(
             df, schema, spec, config, self.store, on_done=self._session_done, **kwargs

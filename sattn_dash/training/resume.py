@@ -25,11 +25,17 @@ import fcntl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sattn_dash.errors import DataError, RunError
 from sattn_dash.training.checkpoint import Checkpoint, has_checkpoint, latest_checkpoint
 from sattn_dash.training.store import ACTIVE_STATES, RunStore
+
+if TYPE_CHECKING:
+    from sattn_dash.tabular.prepared import PreparedData
+    from sattn_dash.tabular.stream import StreamedData
+    from sattn_dash.training.config import TrainingConfig
+    from sattn_dash.training.session import TrainingSession
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,7 @@ def resume_session(
     data_path: str | None = None,
     device: str | None = None,
     **session_options: Any,
-) -> Any:
+) -> TrainingSession:
     """A ``TrainingSession`` that carries on ``run_id`` (start it with ``.start()`` or
     ``.run()``); ``data_path`` points at the data file when it moved, ``device``
     replaces the run's device. Raises ``RunError`` / ``DataError`` saying why not."""
@@ -105,7 +111,7 @@ def resume_session(
 
 
 def check_data(
-    run_id: str, checkpoint: Checkpoint, prepared: Any, data_path: str | None = None
+    run_id: str, checkpoint: Checkpoint, prepared: PreparedData, data_path: str | None = None
 ) -> list[str]:
     """Refuse a resume on data other than the run's; returns notes for the user."""
     recorded = checkpoint.state.get("data", {})
@@ -134,7 +140,7 @@ def check_data(
     return []
 
 
-def trained_batch_size(config: Any, checkpoint: Checkpoint, rows: int) -> Any:
+def trained_batch_size(config: TrainingConfig, checkpoint: Checkpoint, rows: int) -> TrainingConfig:
     """``config`` with the batch size the run trained with, so a resume takes the same
     steps even where the automatic rule changed since: the checkpoint records the size;
     one written before it did ran the rule with its old floor."""
@@ -147,22 +153,9 @@ def trained_batch_size(config: Any, checkpoint: Checkpoint, rows: int) -> Any:
     return dataclasses.replace(config, batch_size=int(size))
 
 
-def trained_monitor(checkpoint: Checkpoint) -> tuple[str, str] | None:
-    """``(log name, "min" | "max")`` the run's early stopping watched, so a resume goes
-    on watching it where the automatic rule changed since (a binary target's ROC AUC
-    became its log loss on 2026-12-07): the checkpoint records it; one written before
-    it did holds its early stopping's own; None when it had no early stopping."""
-    recorded = checkpoint.state.get("monitor")
-    if recorded:
-        return recorded[0], recorded[1]
-    for callback in checkpoint.manifest.get("callbacks", []):
-        state = callback["state"]
-        if {"monitor", "mode"} <= state.keys():
-            return state["monitor"]["value"], state["mode"]["value"]
-    return None
-
-
-def _reopened_stream(checkpoint: Checkpoint, prepared: Any, data_path: str | None) -> Any:
+def _reopened_stream(
+    checkpoint: Checkpoint, prepared: PreparedData, data_path: str | None
+) -> StreamedData | None:
     """The stream a streamed run read, opened again (None for a run held in memory);
     ``data_path`` names its files (a folder or glob) where they have moved."""
     record = checkpoint.state.get("data", {}).get("stream")

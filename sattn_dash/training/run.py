@@ -108,7 +108,7 @@ class Run:
 
     @property
     def module_importance(self) -> dict[str, float] | None:
-        """Branch -> importance of the final model (``analysis.branch_importance``: the
+        """Branch -> importance of the final model (``training.importance``: the
         module probability, or the mean routing weight on the validation split for
         sparse_dense); None for concat and mean combiners."""
         return self.card.get("module_importance")

@@ -22,14 +22,24 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sattn_dash.errors import UserError
 from sattn_dash.training import owner
 from sattn_dash.training.config import TrainingConfig
+from sattn_dash.training.pipeline import resolve_spec
 from sattn_dash.training.store import FINAL_STATES, RunStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sattn_dash.modeling.spec import ModelSpec
+    from sattn_dash.tabular.prepared import PreparedData
+    from sattn_dash.tabular.schema import Schema
+    from sattn_dash.tabular.stream import StreamedData
+    from sattn_dash.training.devices import DevicePlan
 
 log = logging.getLogger(__name__)
 
@@ -75,32 +85,6 @@ class NanLossError(UserError):
     """The loss became NaN or infinite, so the weights are no longer numbers."""
 
 
-def resolve_spec(
-    spec: Any,
-    prepared: Any,
-    combiner: str | None = None,
-    learning_rate: float | None = None,
-    recipe: dict[str, Any] | None = None,
-) -> Any:
-    """A ``ModelSpec`` from a spec or a preset name, with the CLI's overrides (``recipe``:
-    top-level spec fields such as ``weight_decay``), checked against the prepared data
-    (raises ``SpecError`` naming the bad field)."""
-    from sattn_dash.modeling import ModelSpec, preset_spec
-
-    if isinstance(spec, str):
-        spec = preset_spec(spec, prepared)
-    if not isinstance(spec, ModelSpec):
-        raise TypeError(f"spec must be a ModelSpec or a preset name, got {type(spec).__name__}")
-    if combiner is not None:
-        spec = dataclasses.replace(spec, combiner=dataclasses.replace(spec.combiner, kind=combiner))
-    if learning_rate is not None:
-        spec = dataclasses.replace(spec, learning_rate=float(learning_rate))
-    if recipe:
-        spec = dataclasses.replace(spec, **recipe)
-    spec.validate(prepared)
-    return spec
-
-
 class TrainingSession:
     """Train one spec on one table in the background; see the module docstring.
 
@@ -121,13 +105,13 @@ class TrainingSession:
 
     def __init__(
         self,
-        df: Any,
-        schema: Any,
-        spec: Any,
+        df: pd.DataFrame | None,
+        schema: Schema,
+        spec: ModelSpec | str,
         config: TrainingConfig | None = None,
         store: RunStore | None = None,
         *,
-        prepared: Any = None,
+        prepared: PreparedData | None = None,
         title: str | None = None,
         source: str | None = None,
         on_done: Callable[[TrainingSession], None] | None = None,
@@ -135,7 +119,7 @@ class TrainingSession:
         resume: Any = None,
         callbacks: Sequence[Any] = (),
         files: dict[str, Any] | None = None,
-        streamed: Any = None,
+        streamed: StreamedData | None = None,
     ):
         self.config = config or TrainingConfig()
         self.store = store or RunStore()
@@ -349,14 +333,7 @@ class TrainingSession:
         if self.streamed is not None:
             self.prepared = self.streamed.prepared
         elif self.prepared is None:
-            self.prepared = prepare(
-                self._df,
-                self._schema,
-                seed=config.seed,
-                test_size=config.test_size,
-                val_size=config.val_size,
-                options=config.prepare_options(),
-            )
+            self.prepared = prepare(self._df, self._schema, **config.prepare_arguments())
         prepared = self.prepared
         self._df = None  # the prepared splits are all that is needed from here on
         spec = resolve_spec(self._spec, prepared, learning_rate=config.learning_rate)
@@ -398,12 +375,13 @@ class TrainingSession:
         self._writer.json("card.json", self._card(spec, prepared, plan, model))
         self._end("stopped" if self._stopped_early else "finished")
 
-    def _build(self, spec: Any, prepared: Any) -> tuple[Any, Any, Any, dict[str, Any]]:
+    def _build(
+        self, spec: ModelSpec, prepared: PreparedData
+    ) -> tuple[Any, Any, Any, dict[str, Any]]:
         from sattn_dash.training.callbacks import SessionCallback, Snapshotter
-        from sattn_dash.training.checkpoint import Checkpointer
+        from sattn_dash.training.checkpoint import Checkpointer, trained_monitor
         from sattn_dash.training.devices import select_device
         from sattn_dash.training.pipeline import early_stopping_monitor, prepare_fit
-        from sattn_dash.training.resume import trained_monitor
         from sattn_dash.training.streaming import prepare_streamed_fit
 
         config = self.config
@@ -496,7 +474,7 @@ class TrainingSession:
         per_batch = (time.monotonic() - self._fit_started_at) / done
         return round(per_batch * (self.config.epochs * batches - done), 1)
 
-    def _evaluate(self, model: Any, prepared: Any) -> tuple[dict, Any]:
+    def _evaluate(self, model: Any, prepared: PreparedData) -> tuple[dict, Any]:
         from sattn_dash.training.evaluation import (
             evaluate_outputs,
             predict_outputs,
@@ -514,8 +492,10 @@ class TrainingSession:
         frame = predictions_frame(outputs, prepared, y_test, prepared.row_index.get("test"))
         return metrics, frame
 
-    def _card(self, spec: Any, prepared: Any, plan: Any, model: Any) -> dict[str, Any]:
-        from sattn_dash.analysis.modules.modules import branch_importance
+    def _card(
+        self, spec: ModelSpec, prepared: PreparedData, plan: DevicePlan, model: Any
+    ) -> dict[str, Any]:
+        from sattn_dash.training.importance import branch_importance
 
         status = self.status()
         return {

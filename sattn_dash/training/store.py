@@ -24,7 +24,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -41,6 +41,9 @@ from sattn_dash.files import (
 )
 from sattn_dash.training import owner, users
 from sattn_dash.training.run import Run, RunInfo
+
+if TYPE_CHECKING:
+    from sattn_dash.tabular.prepared import PreparedData
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +125,7 @@ class RunWriter:
     def model(self, model: Any) -> None:
         write_with(self.directory / "model.keras", lambda temp: model.save(temp), suffix=".keras")
 
-    def prepared(self, prepared: Any) -> None:
+    def prepared(self, prepared: PreparedData) -> None:
         target = self.directory / "prepared"
         if target.exists():
             shutil.rmtree(target)
@@ -199,7 +202,10 @@ class RunStore:
         targets = dict(targets or {})
         meta = {
             "run_id": run_id,
-            "title": clean_title(title) or _default_title(model, targets),
+            "title": clean_title(title)
+            or _default_title(
+                model, targets, clean_title(source) if source else None, self._titles
+            ),
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "targets": list(targets),
             "tasks": targets,
@@ -251,6 +257,16 @@ class RunStore:
             return self._info(directory)
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise RunError(f"Run {run_id} cannot be read ({_describe(exc)}).") from exc
+
+    def _titles(self) -> list[str]:
+        """The titles of the runs in this folder (unreadable ones left out, quietly)."""
+        titles = []
+        for entry in self.root.glob("*/run.json") if self.root.is_dir() else ():
+            try:
+                titles.append(clean_title(read_json(entry).get("title")))
+            except (OSError, ValueError, AttributeError):
+                continue
+        return titles
 
     def _info(self, directory: Path) -> RunInfo:
         meta = read_json(directory / "run.json")
@@ -305,10 +321,18 @@ class RunStore:
         remove_dir(directory)
 
 
-def _default_title(model: str, targets: dict[str, str]) -> str:
-    when = time.strftime("%Y-%m-%d %H:%M")
-    what = ", ".join(targets) or "run"
-    return clean_title(f"{model or 'model'} → {what} ({when})")
+def _default_title(model: str, targets: dict[str, str], source: str | None, taken) -> str:
+    """What tells runs apart first (the table, or the targets, and the time to the
+    second), then the model: a title cut short in a list still differs. ``taken`` are
+    the titles in use; a clash gets " #2", " #3", ..."""
+    when = time.strftime("%m-%d %H:%M:%S")
+    what = (source or ", ".join(targets) or "run")[:40]
+    rest = f"{model or 'model'} → {', '.join(targets) or 'run'}"
+    titles = set(taken())
+    title, n = clean_title(f"{what} · {when} · {rest}"), 2
+    while title in titles:
+        title, n = clean_title(f"{what} · {when} #{n} · {rest}"), n + 1
+    return title
 
 
 def _describe(exc: Exception) -> str:

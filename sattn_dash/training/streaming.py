@@ -13,13 +13,33 @@ from __future__ import annotations
 
 import functools
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sattn_dash.training.evaluation import evaluate_batches
-from sattn_dash.training.pipeline import VALIDATION_BATCH, compiled_model, fit_arguments
+from sattn_dash.training.pipeline import (
+    VALIDATION_BATCH,
+    compiled_model,
+    fit_arguments,
+    resolve_spec,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import pandas as pd
+
+    from sattn_dash.modeling.spec import ModelSpec
+    from sattn_dash.tabular.schema import Schema
+    from sattn_dash.tabular.stream import StreamedData, TableStream
+    from sattn_dash.training.config import TrainingConfig
 
 
-def stream_preparer(stream: Any, schema: Any, config: Any, sample: Any = None) -> Any:
+def stream_preparer(
+    stream: TableStream,
+    schema: Schema,
+    config: TrainingConfig,
+    sample: pd.DataFrame | None = None,
+) -> Callable[[], StreamedData]:
     """What a `TrainingSession` calls in its worker to prepare `stream` for `config`
     (its seed, split sizes and preprocessing options); `sample` is the one already read
     for the Data page, reused so the profile and the model see the same rows."""
@@ -30,15 +50,12 @@ def stream_preparer(stream: Any, schema: Any, config: Any, sample: Any = None) -
         stream,
         schema=schema,
         sample=sample,
-        seed=config.seed,
-        test_size=config.test_size,
-        val_size=config.val_size,
-        options=config.prepare_options(),
+        **config.prepare_arguments(),
     )
 
 
 def streamed_dataset(
-    streamed: Any,
+    streamed: StreamedData,
     split: str,
     batch_size: int,
     outputs: dict[str, str],
@@ -79,9 +96,9 @@ def streamed_dataset(
 
 
 def prepare_streamed_fit(
-    spec: Any,
-    streamed: Any,
-    config: Any,
+    spec: ModelSpec,
+    streamed: StreamedData,
+    config: TrainingConfig,
     strategy: Any = None,
     first_epoch: int = 0,
     monitor: tuple[str, str] | None = None,
@@ -110,17 +127,17 @@ def prepare_streamed_fit(
     return model, train.repeat(), fit_kwargs
 
 
-def fit_streamed(spec: Any, streamed: Any, config: Any) -> tuple[Any, Any]:
+def fit_streamed(
+    spec: ModelSpec | str, streamed: StreamedData, config: TrainingConfig
+) -> tuple[Any, Any]:
     """The model trained on every training row of the stream, and its Keras history.
     `spec` is a `ModelSpec` or a preset name, checked against the sample's columns."""
-    from sattn_dash.training.session import resolve_spec
-
     spec = resolve_spec(spec, streamed.prepared, learning_rate=config.learning_rate)
     model, dataset, fit_kwargs = prepare_streamed_fit(spec, streamed, config)
     history = model.fit(dataset, **fit_kwargs)
     return model, history
 
 
-def evaluate_streamed(model: Any, streamed: Any, split: str = "test") -> dict[str, dict]:
+def evaluate_streamed(model: Any, streamed: StreamedData, split: str = "test") -> dict[str, dict]:
     """Metrics per target on one split, predicted a record batch at a time."""
     return evaluate_batches(model, streamed.chunks(split), streamed.prepared.tasks)

@@ -3,6 +3,8 @@ main flow from an uploaded CSV to the module importance chart."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -59,6 +61,35 @@ def test_module_importance_of_a_trained_run(trained_app):
     methods = chart_data(chart_titled(at, "Attention vs ablation vs permutation"))
     assert set(methods["method"]) == {"attention", "ablation", "permutation"}
     assert len(at.get("download_button")) >= len(charts(at))
+
+
+def test_the_leaderboard_holds_the_trees_and_a_tuned_lightgbm_on_request(trained_app):
+    app, runs = trained_app
+    at = open_page(app, pages.IMPORTANCE, runs["groups"])
+    no_exception(at)
+    board = chart_data(chart_titled(at, "Leaderboard"))
+    models = set(board["model"])
+    assert {"gradient boosting", "LightGBM", "CatBoost"} <= models, models
+    trees = board[board["model"].isin(["LightGBM", "CatBoost"])]
+    assert (trees["fit_seconds"] > 0).all() and trees["value"].notna().all(), trees
+    assert any("1 thread" in c.value for c in at.caption)
+    # The switch shows the estimate before anything starts, then tunes in the background.
+    at.toggle(key="importance.widget.tune").set_value(True).run()
+    at.number_input(key="importance.widget.tune_trials").set_value(3).run()
+    start = at.button(key="importance.widget.tune_start")
+    assert "3 trials (about" in start.label
+    start.click().run()
+    no_exception(at)
+    deadline = time.monotonic() + 120
+    while "LightGBM (tuned, 3 trials)" not in set(board["model"]):
+        assert time.monotonic() < deadline, "the tuning never finished"
+        time.sleep(1)
+        at.run()
+        no_exception(at)
+        assert not at.error, texts(at.error)
+        board = chart_data(chart_titled(at, "Leaderboard"))
+    tuned = board[board["model"] == "LightGBM (tuned, 3 trials)"]
+    assert tuned["value"].item() > 0.5 and tuned["fit_seconds"].item() > 0
 
 
 def test_temperature_what_if_rescores_without_retraining(trained_app):

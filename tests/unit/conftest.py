@@ -6,6 +6,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 # --- training (owner: training engineer) -------------------------------------------------
+import json  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
@@ -34,6 +36,18 @@ def training_csv(tmp_path, training_table):
     path = tmp_path / "table.csv"
     training_table.to_csv(path, index=False)
     return path
+
+
+def cli_json(capsys, *argv):
+    """Run the command line in-process: its exit code, the one JSON object it printed on
+    stdout (``--json``), and its stderr."""
+    from sattn_dash.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1, f"stdout must be one JSON object, got: {out!r}"
+    return code, json.loads(lines[0]), err
 
 
 # --- layers (owner: layers engineer) -----------------------------------------------------

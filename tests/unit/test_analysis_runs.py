@@ -90,6 +90,8 @@ def test_baselines_beat_the_dummy_and_show_what_attention_bought(run):
         "dummy (class prior)",
         "logistic regression",
         "gradient boosting",
+        "LightGBM",
+        "CatBoost",
         "your model (sparse_attention combiner)",
         "best branch alone (usage, retrained)",
         "mean combiner (retrained)",

@@ -1,25 +1,16 @@
 """``python -m sattn_dash show RUN --explain-rows N --json``: a tiny run trained through
 the CLI, explained row by row, with the completeness check and calibration."""
 
-import json
-
 import pytest
 
 from sattn_dash.cli import main
-
-
-def _cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    lines = [line for line in out.splitlines() if line.strip()]
-    assert len(lines) == 1, f"stdout must be one JSON object, got: {out!r}"
-    return code, json.loads(lines[0]), err
+from tests.unit.conftest import cli_json
 
 
 @pytest.fixture
 def trained(capsys, tmp_path, training_csv):
     ws = tmp_path / "ws"
-    code, result, err = _cli(
+    code, result, err = cli_json(
         capsys,
         *("train", "--data", training_csv, "--target", "label", "--preset", "ensemble"),
         *("--epochs", 2, "--batch-size", 32, "--workspace", ws, "--json"),
@@ -30,7 +21,7 @@ def trained(capsys, tmp_path, training_csv):
 
 def test_show_explains_rows_with_completeness_and_calibration(capsys, trained):
     run_id, ws = trained
-    code, shown, err = _cli(
+    code, shown, err = cli_json(
         capsys, "show", run_id, "--explain-rows", 5, "--workspace", ws, "--json"
     )
     assert code == 0, err
@@ -79,7 +70,7 @@ def test_a_bad_explain_rows_is_a_one_line_user_error(capsys, tmp_path, argv, mes
     errors = [line for line in err.splitlines() if line.strip()]
     assert code == 2 and out == ""
     assert len(errors) == 1 and message in errors[0] and "Traceback" not in err
-    code, shown, _ = _cli(
+    code, shown, _ = cli_json(
         capsys, "show", "20250101-120000-abcdef", *argv, "--workspace", ws, "--json"
     )
     assert code == 2 and message in shown["error"]

@@ -1,7 +1,6 @@
 """``python -m sattn_dash resume``: a real training process killed with SIGKILL mid-epoch
 carries on from its checkpoint to the run an uninterrupted process trains."""
 
-import json
 import os
 import subprocess
 import sys
@@ -10,18 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sattn_dash.cli import main
 from sattn_dash.training import RunStore
 from tests.interrupt import assert_same_training, kill_after_first_checkpoint
+from tests.unit.conftest import cli_json
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN = ["--target", "label", "--preset", "ensemble", "--epochs", "5", "--batch-size", "16"]
-
-
-def _cli(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, (json.loads(out) if out.strip() else {}), err
 
 
 def _spawn_train(workspace, data):
@@ -50,12 +43,12 @@ def test_resume_a_killed_process_to_the_uninterrupted_result(capsys, tmp_path, t
 
     # The data file changed since: refused, with the run left as it was.
     data.write_text(data.read_text().replace("yes", "no", 1))
-    code, result, err = _cli(capsys, "resume", run_id, "--workspace", str(ws), "--json")
+    code, result, err = cli_json(capsys, "resume", run_id, "--workspace", str(ws), "--json")
     assert code == 2 and "has changed since run" in result["error"]
     assert err.count("\n") == 1 and store.info(run_id).status == "interrupted"
 
     data.write_bytes(original)
-    code, result, err = _cli(capsys, "resume", run_id, "--workspace", str(ws), "--json")
+    code, result, err = cli_json(capsys, "resume", run_id, "--workspace", str(ws), "--json")
     assert code == 0, err
     assert result["run_id"] == run_id and result["status"] == "finished"
     assert "resuming run" in err
@@ -64,7 +57,7 @@ def test_resume_a_killed_process_to_the_uninterrupted_result(capsys, tmp_path, t
     assert resumed.card["resumed"][0]["from_epoch"] >= 1
     assert not (resumed.path / "checkpoints").exists()
 
-    code, whole, err = _cli(
+    code, whole, err = cli_json(
         capsys,
         "train",
         "--data",
@@ -83,5 +76,5 @@ def test_resume_a_killed_process_to_the_uninterrupted_result(capsys, tmp_path, t
     assert mine["confusion_matrix"] == theirs["confusion_matrix"]
     assert mine["log_loss"] == pytest.approx(theirs["log_loss"], rel=1e-4)
 
-    code, result, err = _cli(capsys, "resume", run_id, "--workspace", str(ws), "--json")
+    code, result, err = cli_json(capsys, "resume", run_id, "--workspace", str(ws), "--json")
     assert code == 2 and "is finished, not interrupted" in result["error"]

@@ -13,19 +13,13 @@ import pandas as pd
 import pytest
 
 from sattn_dash.analysis.reports.runs import baselines_for_run, run_stream
-from sattn_dash.cli import main
 from sattn_dash.tabular import split_codes
 from sattn_dash.training import RunStore
 from tests.interrupt import assert_same_training, kill_after_first_checkpoint
+from tests.unit.conftest import cli_json
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN = ["--target", "y", "--preset", "ensemble", "--epochs", "4", "--batch-size", "16"]
-
-
-def _cli(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, (json.loads(out) if out.strip() else {}), err
 
 
 @pytest.fixture
@@ -47,7 +41,7 @@ def test_a_streamed_run_reads_every_row_and_keeps_its_sample_held_out(capsys, tm
     df, folder = parts
     ws = tmp_path / "ws"
     argv = ["train", "--data", str(folder), *TRAIN, "--workspace", str(ws), "--json"]
-    code, result, err = _cli(capsys, *argv, "--stream", "always")
+    code, result, err = cli_json(capsys, *argv, "--stream", "always")
     assert code == 0, err
     assert "Streaming (asked for): 3,000 rows" in err
     run = RunStore(ws).load(result["run_id"])
@@ -65,7 +59,7 @@ def test_a_streamed_run_reads_every_row_and_keeps_its_sample_held_out(capsys, tm
     board = baselines_for_run(run, retrain=False)
     assert set(board["model"]) >= {"gradient boosting", "logistic regression"}
 
-    code, report, err = _cli(
+    code, report, err = cli_json(
         capsys, "baselines", "--data", str(folder), "--target", "y", "--stream", "always", "--json"
     )
     assert code == 0, err
@@ -73,7 +67,7 @@ def test_a_streamed_run_reads_every_row_and_keeps_its_sample_held_out(capsys, tm
     test_rows = [r for r in report["results"] if r["split"] == "test"]
     assert {r["model"] for r in test_rows} >= {"gradient boosting", "dummy (class prior)"}
 
-    code, small, err = _cli(capsys, *argv)  # auto: 3,000 rows fit in memory
+    code, small, err = cli_json(capsys, *argv)  # auto: 3,000 rows fit in memory
     assert code == 0, err
     assert "Streaming" not in err
     assert not (RunStore(ws).path(small["run_id"]) / "stream.json").exists()
@@ -99,16 +93,16 @@ def test_a_killed_streamed_run_resumes_to_the_uninterrupted_result(capsys, tmp_p
     part = folder / "part-1.parquet"
     original = part.read_bytes()
     pd.read_parquet(part).iloc[:-1].to_parquet(part)
-    code, result, _ = _cli(capsys, "resume", run_id, "--workspace", str(ws), "--json")
+    code, result, _ = cli_json(capsys, "resume", run_id, "--workspace", str(ws), "--json")
     assert code == 2 and "has changed since the run started" in result["error"]
     assert store.info(run_id).status == "interrupted"
 
     part.write_bytes(original)
     moved = folder.rename(tmp_path / "moved")  # the files moved: found again with --data
-    code, result, _ = _cli(capsys, "resume", run_id, "--workspace", str(ws), "--json")
+    code, result, _ = cli_json(capsys, "resume", run_id, "--workspace", str(ws), "--json")
     assert code == 2 and "is gone" in result["error"]
     resume = ["resume", run_id, "--data", str(moved), "--workspace", str(ws), "--json"]
-    code, result, err = _cli(capsys, *resume)
+    code, result, err = cli_json(capsys, *resume)
     assert code == 0, err
     assert result["status"] == "finished"
     resumed = store.load(run_id)
@@ -116,7 +110,7 @@ def test_a_killed_streamed_run_resumes_to_the_uninterrupted_result(capsys, tmp_p
     assert resumed.card["resumed"][0]["from_epoch"] >= 1
 
     argv[argv.index(str(folder))] = str(moved)
-    code, whole, err = _cli(capsys, "train", *argv, "--workspace", str(ws), "--json")
+    code, whole, err = cli_json(capsys, "train", *argv, "--workspace", str(ws), "--json")
     assert code == 0, err
     reference = store.load(whole["run_id"])
     assert_same_training(resumed, reference)

@@ -98,12 +98,16 @@ def test_train_runs_show_delete(capsys, tmp_path, training_csv):
 
 def test_baselines_on_a_sample(capsys):
     data = str(DATA_DIR / "penguins.csv")
-    code, out, err = _cli(capsys, "baselines", "--data", data, "--target", "species", "--json")
+    code, out, err = _cli(
+        capsys, "baselines", "--data", data, "--target", "species", "--tune-trials", "2", "--json"
+    )
     assert code == 0, err
     report = _json(out)
     assert report["targets"] == {"species": "multiclass"}
     test = {r["model"]: r for r in report["summary"] if r["split"] == "test"}
-    assert test["gradient boosting"]["gain_over_dummy"] > 0.3
+    for tree in ("gradient boosting", "LightGBM", "CatBoost", "LightGBM (tuned, 2 trials)"):
+        assert test[tree]["gain_over_dummy"] > 0.3 and test[tree]["fit_seconds"] > 0
+    assert "Tuning LightGBM: 2 trials, about" in err  # the estimate, before it starts
     code, out, _ = _cli(capsys, "baselines", "--data", data, "--target", "species")
     assert code == 0 and "logistic regression" in out
     code, _, err = _cli(capsys, "baselines", "--data", data, "--target", "nope")

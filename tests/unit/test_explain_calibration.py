@@ -121,3 +121,21 @@ def test_conformal_intervals_cover_the_stated_share_of_a_fresh_test_split():
         assert frame["covered"].mean() == pytest.approx(coverage, abs=0.03)
         assert frame["calibration_rows"].iloc[0] == 1200
         assert (frame["upper"] - frame["lower"]).round(6).nunique() == 1
+
+
+def test_the_full_confusion_matrix_counts_every_class_pair_like_scikit_learn():
+    from sklearn.metrics import confusion_matrix as sk_confusion
+
+    from sattn_dash.analysis.calibration.calibration import class_confusion
+
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 4, size=300)
+    p = rng.dirichlet(np.ones(4), size=300)
+    labels = ["a", "b", "c", "d"]
+    frame = class_confusion(y, p, labels)
+    assert list(frame.columns) == ["true", "predicted", "rows", "share"]
+    assert len(frame) == 16  # every pair, zeros included
+    counts = frame.pivot(index="true", columns="predicted", values="rows").loc[labels, labels]
+    np.testing.assert_array_equal(counts.to_numpy(), sk_confusion(y, p.argmax(axis=1)))
+    shares = frame.groupby("true")["share"].sum()
+    np.testing.assert_allclose(shares.to_numpy(), 1.0)  # a share of its true class's rows

@@ -113,7 +113,8 @@ def test_titles_are_cleaned_text(store):
     assert store.list()[0].title == "../../evil name"
     assert [p.name for p in store.root.iterdir()] == [run_id]
     default = store.create(None, model="Ensemble", targets={"y": "binary"})
-    assert store.info(default).title.startswith("Ensemble → y")
+    title = store.info(default).title  # the targets, the time, then the model
+    assert title.startswith("y · ") and title.endswith(" · Ensemble → y")
 
 
 def test_rename(store):

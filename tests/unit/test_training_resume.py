@@ -92,7 +92,7 @@ def test_a_run_resumes_watching_what_its_early_stopping_watched(
     from types import SimpleNamespace
 
     from sattn_dash.training import pipeline
-    from sattn_dash.training.resume import trained_monitor
+    from sattn_dash.training.checkpoint import trained_monitor
 
     run_id = _killed(store, table, monkeypatch, epoch=4, batch=1)
     checkpoint = latest_checkpoint(store.path(run_id))

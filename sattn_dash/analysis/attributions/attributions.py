@@ -282,8 +282,14 @@ class RowExplainer:
             folded = np.stack([weights[:, keys == item].sum(1) for item in items], axis=1)
             layer = key[len(ATTENTION) :]
             parts.append(_long(folded, layer, self._owner(layer), items))
-        # No attention at all (a concat or mean combiner): an empty table, typed.
-        return pd.concat(parts, ignore_index=True) if parts else _long(np.zeros((n, 0)), "", "", [])
+        if parts:
+            return pd.concat(parts, ignore_index=True)
+        # No attention at all (a mean or concat combiner): empty, with the row positions
+        # still whole numbers, since callers index arrays by them.
+        empty = {"row": "int64", "comparison": object, "branch": object, "item": object}
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in empty.items()}).assign(
+            attention=pd.Series(dtype="float64")
+        )
 
     def _owner(self, layer: str) -> str:
         owners = [b for b in self.view.branches if layer.startswith(f"branch_{b}_")]

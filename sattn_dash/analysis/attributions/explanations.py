@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from sattn_dash.analysis.attributions.per_row import row_agreement
-from sattn_dash.training.atomic import read_json, write_dir, write_json
+from sattn_dash.files import read_json, write_dir, write_json
 
 if TYPE_CHECKING:
     from sattn_dash.training.run import Run

@@ -148,3 +148,20 @@ def _what(comparison: str) -> str:
     if comparison == "combiner weights":
         return "the combiner's weight per branch"
     return f"the attention of {comparison}"
+
+
+def incompleteness_cause(combiner: str | None) -> str:
+    """Why some explained rows miss completeness, as this run's combiner can cause it:
+    only a top-k router (``sparse_dense``) has choices that flip along the path (a jump
+    no gradient sees); otherwise the output bends more sharply than the integration
+    steps can follow."""
+    if combiner == "sparse_dense":
+        return (
+            "The others cross a point where the router's top-k choice flips: a jump the "
+            "gradients cannot see."
+        )
+    return (
+        "The others bend too sharply along the path from the baseline for the integration "
+        "steps used (up to the most the explainer tries): read their attributions as "
+        "approximate."
+    )

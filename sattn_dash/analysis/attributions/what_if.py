@@ -92,3 +92,25 @@ def attribute_rows(
     frames = explain_inputs(model, prepared, X, row_index=rows.index.to_numpy(), steps=steps)
     frames["agreement"] = row_agreement(frames["attention"], frames["columns"], frames["branches"])
     return frames
+
+
+def compare_predictions(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Two rows of ``explain_rows``' predictions (original, then edited) side by side as
+    text: ``output, original, edited``, one row per output. Numbers are rounded for
+    reading (probabilities to 4 decimals, others to 5 significant digits); as text, a
+    class label and a probability can share a column (Arrow takes one type a column)."""
+
+    def shown(column: str, value) -> str:
+        if isinstance(value, float | np.floating):
+            return f"{value:.4f}" if "_proba_" in column else f"{value:.5g}"
+        return str(value)
+
+    outputs = [c for c in predictions.columns if c != "row"]
+    original, edited = (predictions.iloc[i] for i in (0, 1))
+    return pd.DataFrame(
+        {
+            "output": outputs,
+            "original": [shown(c, original[c]) for c in outputs],
+            "edited": [shown(c, edited[c]) for c in outputs],
+        }
+    )

@@ -1,1 +1,1 @@
-"""What would a simpler model have scored? scikit-learn baselines and the model retrained without attention, on the same split and metrics."""
+"""What would a simpler model have scored? linear and tree baselines (scikit-learn, LightGBM, CatBoost) and the model retrained without attention, on the same split and metrics."""

@@ -2,8 +2,8 @@
 
 Classification: a reliability diagram (predicted probability against the observed
 frequency, in equal-width bins), the expected calibration error (ECE: the bins' gaps
-weighted by their rows), and precision / recall / the confusion matrix at any decision
-threshold. Regression: residuals against predictions and split-conformal prediction
+weighted by their rows), precision / recall / the confusion matrix at any decision
+threshold, and for several classes the full confusion matrix of the predicted class. Regression: residuals against predictions and split-conformal prediction
 intervals (Lei et al. 2018): the ``coverage`` quantile of absolute residuals on a
 calibration split the model was not fitted on, added either side of each prediction.
 Guaranteed to cover at least ``coverage`` of new rows from the same distribution.
@@ -116,6 +116,28 @@ def confusion_at(row: pd.Series, positive: str, negative: str) -> pd.DataFrame:
     return frame
 
 
+def class_confusion(y_codes, probabilities, labels: list[str]) -> pd.DataFrame:
+    """The full confusion matrix of the predicted class (the most probable one) against
+    the true class, every pair of ``labels`` included: ``true, predicted, rows, share``,
+    where ``share`` is the cell's share of its true class's rows (each row of the matrix
+    sums to 1; 0 for a class with no rows)."""
+    y = np.asarray(y_codes).astype(np.int64).reshape(-1)
+    predicted = _probabilities(probabilities).argmax(axis=1)
+    k = len(labels)
+    counts = np.zeros((k, k), dtype=np.int64)
+    np.add.at(counts, (y, predicted), 1)
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = counts / np.maximum(totals, 1)
+    return pd.DataFrame(
+        [
+            (labels[i], labels[j], int(counts[i, j]), float(shares[i, j]))
+            for i in range(k)
+            for j in range(k)
+        ],
+        columns=["true", "predicted", "rows", "share"],
+    )
+
+
 def residuals(y_true, predicted) -> pd.DataFrame:
     """``prediction, true, residual`` (true - predicted) per row."""
     y = np.asarray(y_true, dtype=float).reshape(-1)
@@ -189,6 +211,12 @@ def threshold_table_for_run(run: Run, target: str, positive: str | None = None) 
         raise SpecError(f"{positive!r} is not a class of {target!r}; pick one of {labels}.")
     j = labels.index(positive)
     return threshold_table(codes == j, probabilities[:, j]).assign(target=target, positive=positive)
+
+
+def class_confusion_for_run(run: Run, target: str) -> pd.DataFrame:
+    """``class_confusion`` of a classification target on the run's test split."""
+    codes, probabilities, labels = _classification_columns(run, target)
+    return class_confusion(codes, probabilities, labels).assign(target=target)
 
 
 def residuals_for_run(run: Run, target: str) -> pd.DataFrame:

@@ -22,6 +22,12 @@ FLAT = 0.02
 #: the noise of one validation split: it counts as no drop, so it ties with the others
 #: instead of ranking noise branches against each other.
 NEGLIGIBLE_SHARE, NEGLIGIBLE_FLOOR = 0.05, 0.005
+#: What each importance measure is measured in, as charts and tables say it.
+METHOD_UNITS = {
+    "attention": "share of 1 (module probability or mean routing weight)",
+    "ablation": "drop in the headline metric when the branch is replaced by its mean",
+    "permutation": "drop in the headline metric when the branch's output is shuffled across rows",
+}
 
 
 def importance_rank(values):
@@ -133,4 +139,18 @@ def _verdict(n, rho, a, b, top_att, top_abl) -> tuple[str, str]:
         f"Attention does not track what the model needs (Spearman {rho:.2f}): it weights "
         f"'{top_att}' most, but removing '{top_abl}' hurts the most. Do not read the "
         f"attention weights as importance here; rely on ablation and permutation.{small}"
+    )
+
+
+def methods_long(compared: pd.DataFrame, methods) -> pd.DataFrame:
+    """``compare_importances``' wide table as ``branch, importance, rank, method, units``
+    for the `methods` given (what ``charts.importance.methods_side_by_side`` takes)."""
+    return pd.concat(
+        [
+            compared[["branch", method, f"{method}_rank"]]
+            .rename(columns={method: "importance", f"{method}_rank": "rank"})
+            .assign(method=method, units=METHOD_UNITS[method])
+            for method in methods
+        ],
+        ignore_index=True,
     )

@@ -4,7 +4,8 @@
   ``SparseAttentionWeighting`` combiner that is a fixed probability (with the raw weight,
   temperature and normalizer it comes from); for a ``sparse_dense`` combiner it is the
   mean routing weight and how often the branch is picked, over a data split.
-- ``branch_importance``: the ``importance`` column alone, as the run card stores it.
+- ``branch_importance`` (``training.importance``): the ``importance`` column alone, as
+  the run card stores it.
 - ``routing_by_class``: the same routing numbers per true and per predicted class.
 - ``importance_over_training`` / ``entropy_over_training``: from the per-epoch snapshots.
 - ``temperature_what_if``: the trained model re-scored at other temperatures, without
@@ -27,6 +28,7 @@ from sattn_dash.errors import SpecError
 from sattn_dash.layers import SparseAttentionWeighting
 from sattn_dash.modeling import branch_names, combiner_layer
 from sattn_dash.modeling.combiners import kinds_text
+from sattn_dash.training.importance import ROUTING_ROWS, branch_importance, branch_routing
 
 if TYPE_CHECKING:
     from sattn_dash.tabular.prepared import PreparedData
@@ -38,9 +40,11 @@ def _ranked(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def module_importance(
-    model, prepared: PreparedData, split: str = "val", max_rows: int | None = 20_000, seed: int = 0
+    model, prepared: PreparedData, split: str = "val", max_rows: int | None = ROUTING_ROWS, seed: int = 0
 ) -> pd.DataFrame:
-    """One row per branch with ``importance`` (what the combiner gives it) and ``rank``.
+    """One row per branch with ``importance`` (what the combiner gives it:
+    ``training.importance.branch_importance``, the number the run card stores) and
+    ``rank``.
 
     ``sparse_attention``: ``probability`` (= importance), ``raw_weight``, ``temperature``,
     ``normalizer``. ``sparse_dense``: ``mean_routing_weight`` (= importance),
@@ -48,12 +52,14 @@ def module_importance(
     """
     view = ModelView(model, prepared)
     view.require_attention()
+    routing = None if view.is_weighting else branch_routing(model, prepared, split, max_rows, seed)
+    importance = list(branch_importance(model, prepared, routing=routing).values())
     if view.is_weighting:
         layer = view.combiner
         frame = pd.DataFrame(
             {
                 "branch": view.branches,
-                "importance": layer.module_probabilities().astype(float),
+                "importance": importance,
                 "raw_weight": np.asarray(layer.attention_weights.numpy(), dtype=float),
                 "temperature": layer.temperature_value,
                 "normalizer": layer.normalizer,
@@ -61,23 +67,9 @@ def module_importance(
         )
         frame.insert(2, "probability", frame["importance"])
         return _ranked(frame)
-    frame = _routing_summary(_routing(view, split, max_rows, seed)[0], view.branches)
-    frame.insert(1, "importance", frame["mean_routing_weight"])
+    frame = _routing_summary(routing, view.branches)
+    frame.insert(1, "importance", importance)
     return _ranked(frame)
-
-
-def branch_importance(
-    model, prepared: PreparedData, split: str = "val", seed: int = 0
-) -> dict[str, float] | None:
-    """Branch -> ``importance`` of :func:`module_importance`, or None for a combiner that
-    weighs no branch (concat, mean). The one answer the run card stores, so that
-    ``train --json``, ``show --json``, the Runs page and the Module importance page agree
-    for every combiner."""
-    try:
-        frame = module_importance(model, prepared, split=split, seed=seed)
-    except SpecError:
-        return None
-    return {str(b): float(v) for b, v in zip(frame["branch"], frame["importance"], strict=True)}
 
 
 def _routing(view: ModelView, split: str, max_rows: int | None, seed: int):

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from sattn_dash.analysis.attributions.explanations import explanations_for_run
-from sattn_dash.analysis.attributions.per_row import agreement_summary
-from sattn_dash.analysis.baselines.baselines import sklearn_baselines
+from sattn_dash.analysis.baselines.baselines import sklearn_baselines, tuned_lightgbm
 from sattn_dash.analysis.columns.importance import column_agreement, column_importance_table
 from sattn_dash.analysis.modules import ablation, members, modules, permutation
 from sattn_dash.analysis.modules.agreement import faithfulness
@@ -144,6 +143,16 @@ def baselines_for_run(
     return pd.concat(frames, ignore_index=True)
 
 
+def tuned_lightgbm_for_run(
+    run: Run, trials: int, splits: Sequence[str] = ("test",), progress=None
+) -> pd.DataFrame:
+    """A LightGBM tuned by Optuna on the run's validation rows (``tuned_lightgbm``),
+    scored on the run's split like the other baselines."""
+    return tuned_lightgbm(
+        run.prepared, trials, splits, run.config.seed, run_stream(run), progress=progress
+    )
+
+
 def run_stream(run: Run) -> StreamedData | None:
     """The table a streamed run read, opened again (a `StreamedData`); None for a run
     held in memory, or when the table's files are gone or changed."""
@@ -163,28 +172,3 @@ def baseline_for_run(run: Run) -> pd.DataFrame:
     from sattn_dash.analysis.attributions.attributions import baseline_frame
 
     return baseline_frame(run.prepared)
-
-
-def row_attributions_for_run(run: Run, **options) -> pd.DataFrame:
-    """Per-row column attributions (``options``: ``split, rows, steps``; stored with the run)."""
-    return explanations_for_run(run, **options)["columns"]
-
-
-def branch_attributions_for_run(run: Run, **options) -> pd.DataFrame:
-    return explanations_for_run(run, **options)["branches"]
-
-
-def completeness_for_run(run: Run, **options) -> pd.DataFrame:
-    return explanations_for_run(run, **options)["completeness"]
-
-
-def row_attention_for_run(run: Run, **options) -> pd.DataFrame:
-    return explanations_for_run(run, **options)["attention"]
-
-
-def row_agreement_for_run(run: Run, **options) -> pd.DataFrame:
-    return explanations_for_run(run, **options)["agreement"]
-
-
-def agreement_summary_for_run(run: Run, **options) -> pd.DataFrame:
-    return agreement_summary(row_agreement_for_run(run, **options))

@@ -109,6 +109,19 @@ def pick_rows(run: Run) -> list[int]:
     )
 
 
+def _pick_layer(owners: dict[str, str], label: str, key: str, combiner: str) -> str:
+    """A selectbox of attention layers (``owners``: layer -> its branch, or itself for
+    the combiner's)."""
+    return st.selectbox(
+        label,
+        list(owners),
+        key=_key(key),
+        format_func=lambda name: (
+            combiner if owners[name] == name else f"branch {owners[name]} · {name}"
+        ),
+    )
+
+
 def render_heads(run: Run, positions: list[int]) -> None:
     st.subheader("Each head's attention, row by row")
     if not positions:
@@ -119,18 +132,8 @@ def render_heads(run: Run, positions: list[int]) -> None:
     )
     if frame is None:
         return
-    layers = list(dict.fromkeys(frame["layer"]))
     owners = dict(zip(frame["layer"], frame["branch"], strict=False))
-    layer = st.selectbox(
-        "Attention layer",
-        layers,
-        key=_key("layer"),
-        format_func=lambda name: (
-            "combiner (routing over branches)"
-            if owners[name] == name
-            else f"branch {owners[name]} · {name}"
-        ),
-    )
+    layer = _pick_layer(owners, "Attention layer", "layer", "combiner (routing over branches)")
     in_layer = frame[frame["layer"] == layer]
     sources = run.prepared.feature_sources
     named = set(in_layer["key_token"].map(lambda t: sources.get(t, t))) - {CLS}
@@ -162,16 +165,8 @@ def render_dataset(run: Run) -> None:
     frame = compute_or_explain(dataset_attention_for_run, run, split="test")
     if frame is None:
         return
-    layers = list(dict.fromkeys(frame["layer"]))
     owners = dict(zip(frame["layer"], frame["branch"], strict=False))
-    layer = st.selectbox(
-        "Layer",
-        layers,
-        key=_key("dataset_layer"),
-        format_func=lambda name: (
-            "combiner" if owners[name] == name else f"branch {owners[name]} · {name}"
-        ),
-    )
+    layer = _pick_layer(owners, "Layer", "dataset_layer", "combiner")
     part = frame[frame["layer"] == layer]
     overall = part[part["grouping"] == "overall"]
     chart(charts.key_attention(overall), overall, f"dataset_attention_{run.run_id}_{layer}")
@@ -272,8 +267,7 @@ def render_what_if(run: Run, positions: list[int]) -> None:
         user_error(error)
         return
     version = {0: "original", 1: "edited"}
-    predictions = result["predictions"].drop(columns=["row"]).T.reset_index()
-    predictions.columns = ["output", "original", "edited"]
+    predictions = what_if.compare_predictions(result["predictions"])
     table(predictions, f"what_if_predictions_{run.run_id}_{position}")
     routing = result["routing"]
     if not routing.empty:

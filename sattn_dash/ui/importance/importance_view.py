@@ -9,7 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from sattn_dash import analysis
+from sattn_dash.analysis.baselines.baselines import leaderboard
 from sattn_dash.analysis.modules import members
+from sattn_dash.analysis.modules.agreement import methods_long
 from sattn_dash.analysis.reports.runs import (
     ablation_importance_for_run,
     baselines_for_run,
@@ -25,17 +27,14 @@ from sattn_dash.charts import importance as charts
 from sattn_dash.errors import UserError
 from sattn_dash.modeling.combiners import combiner
 from sattn_dash.training.run import Run
+from sattn_dash.ui.importance import tuning_jobs
 from sattn_dash.ui.shared import state
-from sattn_dash.ui.shared.analysis_cache import compute, compute_or_explain
-from sattn_dash.ui.shared.components import chart, table
+from sattn_dash.ui.shared.analysis_cache import compute, compute_or_explain, loaded
+from sattn_dash.ui.shared.components import chart, table, user_error
 
 CURVE_TEMPERATURES = [float(t) for t in np.round(np.geomspace(0.05, 10, 41), 4)]
+POLL_SECONDS = 1.0
 SLIDER_TEMPERATURES = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0]
-METHOD_UNITS = {
-    "attention": "share of 1 (module probability or mean routing weight)",
-    "ablation": "drop in the headline metric when the branch is replaced by its mean",
-    "permutation": "drop in the headline metric when the branch's output is shuffled across rows",
-}
 METHOD_TITLES = {"attention": "Attention", "ablation": "Ablation", "permutation": "Permutation"}
 AGREEMENT_TITLES = {
     "strong": "Attention agrees with ablation",
@@ -45,8 +44,26 @@ AGREEMENT_TITLES = {
 }
 
 
+def learns_branch_weights(run: Run) -> bool:
+    """Whether the run's combiner has a weight per branch to read (a run without a spec,
+    from before specs were stored, is asked anyway)."""
+    if run.spec is None:
+        return True
+    kind = combiner(run.spec.combiner.kind)
+    return kind.has_module_weights or kind.has_routing
+
+
 def render_probabilities(run: Run) -> pd.DataFrame | None:
     st.subheader("What the combiner gives each branch")
+    if not learns_branch_weights(run):
+        st.info(
+            f"This run's combiner ({combiner(run.spec.combiner.kind).title}) "
+            "learns no weight per "
+            "branch, so there is no attention to read. What each branch is worth is "
+            "measured below, by ablation and permutation.",
+            icon=":material/info:",
+        )
+        return None
     frame = compute_or_explain(module_importance_for_run, run)
     if frame is None:
         return None
@@ -186,8 +203,9 @@ def render_faithfulness(run: Run, importance: pd.DataFrame | None) -> None:
         "the model actually needs: ablation (replace one branch's output by its mean) and "
         "permutation (shuffle one branch's output across rows), both on the validation rows."
     )
-    if importance is None:
-        return
+    weighted = learns_branch_weights(run)
+    if importance is None and weighted:
+        return  # the attention could not be read: said above
     target = _target_picker(run, "faithfulness")
     ablation = compute_or_explain(ablation_importance_for_run, run)
     permutation = compute_or_explain(permutation_importance_by_for_run, run, level="branch")
@@ -195,7 +213,9 @@ def render_faithfulness(run: Run, importance: pd.DataFrame | None) -> None:
         return
     ablation = ablation[ablation["target"] == target]
     permutation = permutation[permutation["target"] == target]
-    measures = {"attention": importance, "ablation": ablation, "permutation": permutation}
+    measures = {"ablation": ablation, "permutation": permutation}
+    if importance is not None:
+        measures = {"attention": importance, **measures}
     compared = analysis.compare_importances(**measures)
     ranking = [m for m, frame in measures.items() if analysis.tells_branches_apart(frame)]
     for method in measures.keys() - set(ranking):
@@ -205,17 +225,10 @@ def render_faithfulness(run: Run, importance: pd.DataFrame | None) -> None:
             "as a tie that ranks nothing."
         )
     if ranking:
-        long = pd.concat(
-            [
-                compared[["branch", method, f"{method}_rank"]]
-                .rename(columns={method: "importance", f"{method}_rank": "rank"})
-                .assign(method=method, units=METHOD_UNITS[method])
-                for method in ranking
-            ],
-            ignore_index=True,
-        )
+        long = methods_long(compared, ranking)
         chart(charts.methods_side_by_side(long), long, f"importance_methods_{run.run_id}_{target}")
-    render_verdict(analysis.faithfulness(importance, ablation).iloc[0])
+    if importance is not None:
+        render_verdict(analysis.faithfulness(importance, ablation).iloc[0])
     table(
         compared,
         f"importance_comparison_{run.run_id}_{target}",
@@ -234,33 +247,15 @@ def render_verdict(verdict) -> None:
         st.markdown(verdict["verdict"] + detail)
 
 
-def _leaderboard(frame: pd.DataFrame, run: Run, target: str) -> pd.DataFrame:
-    rows = frame[(frame["target"] == target) & (frame["split"] == "test")]
-    task = run.tasks.get(target, rows["task"].iloc[0] if len(rows) else "")
-    metric = analysis.HEADLINE_METRIC.get(task, "")
-    rows = rows[rows["metric"] == metric][["model", "metric", "value"]].copy()
-    ours = (run.metrics or {}).get(target, {}).get(metric)
-    if ours is not None and not rows["model"].str.startswith("your model").any():
-        rows = pd.concat(
-            [
-                rows,
-                pd.DataFrame(
-                    [{"model": f"this run: {run.title}", "metric": metric, "value": ours}]
-                ),
-            ],
-            ignore_index=True,
-        )
-    rows["who"] = np.where(
-        rows["model"].str.startswith(("this run", "your model")), "this run", "baseline"
-    )
-    return rows.sort_values("value", ascending=False, ignore_index=True)
-
-
 def render_baselines(run: Run) -> None:
     st.subheader("Baselines leaderboard")
     st.caption(
-        "The same test rows scored by simpler models fitted on the same training rows. If "
-        "gradient boosting wins, the ensemble is not yet worth its complexity."
+        "The same test rows scored by simpler models fitted on the same training rows: "
+        "gradient boosting (scikit-learn's HistGradientBoosting), LightGBM and CatBoost at "
+        "their library defaults, categorical columns passed as categorical, each fitted on "
+        f"{analysis.BASELINE_THREADS} thread (so a busy machine does not slow them to a "
+        "crawl); hover a bar for its fit time. If a tree wins, the ensemble is not yet "
+        "worth its complexity."
     )
     streamed = (run.card or {}).get("streamed")
     if streamed:
@@ -280,8 +275,11 @@ def render_baselines(run: Run) -> None:
     frame = compute_or_explain(baselines_for_run, run, retrain=retrain)
     if frame is None or frame.empty:
         return
+    tuned = render_tuning(run, frame)
+    if tuned is not None:
+        frame = pd.concat([frame, tuned], ignore_index=True)
     target = _target_picker(run, "baselines")
-    board = _leaderboard(frame, run, target)
+    board = leaderboard(frame, run, target)
     chart(charts.baselines_leaderboard(board), board, f"leaderboard_{run.run_id}_{target}")
     table(frame, f"baselines_all_metrics_{run.run_id}", caption="Every metric of every model.")
 
@@ -346,6 +344,58 @@ def _weights(run: Run):
         return compute(module_importance_for_run, run)["importance"]
     except UserError:
         return None
+
+
+def render_tuning(run: Run, frame: pd.DataFrame) -> pd.DataFrame | None:
+    """The switch that adds a LightGBM tuned by Optuna: its estimate, then a worker
+    thread followed by a progress bar; the tuned model's rows once it is done."""
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    tune = left.toggle(
+        "Also tune LightGBM with Optuna on the validation rows",
+        key=f"{state.IMPORTANCE_WIDGET.name}.tune",
+        help="Each trial fits LightGBM on the training rows and judges it on the validation "
+        "rows alone; the best settings are refitted and scored on the test rows.",
+    )
+    trials = int(
+        right.number_input(
+            "Trials", 1, 500, 30, step=10, key=f"{state.IMPORTANCE_WIDGET.name}.tune_trials"
+        )
+    )
+    if not tune:
+        return None
+    entry = loaded(run)
+    task = tuning_jobs.job(entry, trials)
+    if task is not None and task.running:
+        _follow_tuning(entry, trials)
+        return None
+    if task is not None and task.done and task.error is None:
+        return task.result
+    if task is not None and task.error:
+        user_error(task.error)
+    estimate = analysis.tuning_estimate(frame, trials)
+    st.button(
+        f"Tune LightGBM: {trials} trials (about {max(estimate, 1):.0f} s)",
+        icon=":material/tune:",
+        key=f"{state.IMPORTANCE_WIDGET.name}.tune_start",
+        on_click=tuning_jobs.start,
+        args=(entry, trials),
+        help="Estimated from the default LightGBM's fit time. It runs in the background; "
+        "you can keep reading.",
+    )
+    return None
+
+
+def _follow_tuning(entry, trials: int) -> None:
+    """A progress bar refreshed every second; the whole page reruns once it is done."""
+
+    @st.fragment(run_every=POLL_SECONDS)
+    def progress() -> None:
+        task = tuning_jobs.job(entry, trials)
+        if task is None or task.done:
+            st.rerun()
+        st.progress(task.progress, text=f"Tuning LightGBM: {task.message}")
+
+    progress()
 
 
 def render(run: Run) -> None:

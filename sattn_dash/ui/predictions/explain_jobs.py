@@ -9,28 +9,10 @@ of starting another.
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
-
 import streamlit as st
 
-from sattn_dash.errors import UserError
 from sattn_dash.ui.shared.analysis_cache import LoadedRun
-
-
-@dataclass
-class Job:
-    """One explanation being computed: progress 0..1, a line of text, the outcome."""
-
-    progress: float = 0.0
-    message: str = "starting"
-    error: str | None = None
-    done: bool = False
-    thread: threading.Thread | None = field(default=None, repr=False)
-
-    @property
-    def running(self) -> bool:
-        return not self.done
+from sattn_dash.ui.shared.jobs import Job
 
 
 @st.cache_resource(show_spinner=False)
@@ -60,17 +42,9 @@ def start(loaded: LoadedRun, split: str, rows: int, steps: int) -> Job:
     def work() -> None:
         from sattn_dash.analysis.attributions.explanations import explanations_for_run
 
-        try:
-            with loaded.lock:
-                explanations_for_run(loaded.run, split, rows, steps, progress=progress)
-        except UserError as error:
-            task.error = str(error)
-        except Exception as error:  # noqa: BLE001 - shown in the page, not lost in a thread
-            task.error = f"Explaining failed: {type(error).__name__}: {error}"
-        finally:
-            task.done = True
+        with loaded.lock:
+            explanations_for_run(loaded.run, split, rows, steps, progress=progress)
 
-    task.thread = threading.Thread(target=work, name=f"explain-{key[0]}", daemon=True)
     jobs[key] = task
-    task.thread.start()
+    task.start_thread(work, f"explain-{key[0]}", "Explaining failed")
     return task

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from sattn_dash.analysis.attributions import explanations
-from sattn_dash.analysis.attributions.per_row import agreement_summary
+from sattn_dash.analysis.attributions.per_row import agreement_summary, incompleteness_cause
 from sattn_dash.analysis.calibration import calibration
 from sattn_dash.analysis.reports.runs import faithfulness_for_run
 from sattn_dash.charts import predictions as charts
@@ -75,7 +75,22 @@ def render_reliability(run: Run, target: str) -> None:
             "over 10 equal-width bins weighted by their rows (test split). 0 is perfect.",
         )
         st.caption(f"{int(bins['rows'].sum()):,} test rows. " + _ece_words(ece))
+    if not binary:
+        render_class_confusion(run, target)
     render_threshold(run, target, labels)
+
+
+def render_class_confusion(run: Run, target: str) -> None:
+    """Several classes: which class is taken for which, every pair (counts and the share
+    of each true class's rows)."""
+    cells = calibration.class_confusion_for_run(run, target)
+    chart(
+        charts.confusion_matrix(cells, "Confusion matrix, every class", "Share of this true class"),
+        cells,
+        f"class_confusion_{run.run_id}_{target}",
+        caption="Each row is a true class: the count of its test rows given each predicted "
+        "class (the most probable one), and below it that count's share of the row.",
+    )
 
 
 def _ece_words(ece: float) -> str:
@@ -255,8 +270,8 @@ def render_agreement(run: Run, frames: dict[str, pd.DataFrame]) -> None:
         st.success(message, icon=":material/check:")
     else:
         st.warning(
-            message + " The others cross a point where a top-k choice flips: a jump the "
-            "gradients cannot see. Their gap is shown with each row below.",
+            f"{message} {incompleteness_cause(run.combiner)} Their gap is shown with each "
+            "row below.",
             icon=":material/warning:",
         )
     rows = frames["agreement"]

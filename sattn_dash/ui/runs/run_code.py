@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from sattn_dash._keras_registration import load_model_code
 from sattn_dash.errors import UserError
 from sattn_dash.modeling.export import export_script
 from sattn_dash.training.run import Run
@@ -13,10 +14,9 @@ from sattn_dash.ui.shared.components import user_error
 
 def load_lines(run: Run) -> str:
     folder = run.path.resolve()
-    return (
-        "import keras, sattn_dash.tabular  # importing sattn_dash registers its Keras layers\n"
-        f'model = keras.saving.load_model("{folder / "model.keras"}")\n'
-        "predictions = model.predict(sattn_dash.tabular.PreparedData.load(\n"
+    return load_model_code(folder / "model.keras") + (
+        "from sattn_dash.tabular import PreparedData\n"
+        "predictions = model.predict(PreparedData.load(\n"
         f'    "{folder / "prepared"}").transform(new_rows))  # new_rows: a DataFrame'
     )
 

@@ -90,7 +90,7 @@ def render_message() -> None:
 
 
 def render_downloads(run: Run) -> None:
-    cols = st.columns(3)
+    cols = st.columns(4)
     model = run.path / "model.keras"
     cols[0].download_button(
         "Model (.keras)",
@@ -125,6 +125,26 @@ def render_downloads(run: Run) -> None:
         key=_key(f"card.{run.run_id}"),
         help="Seed, data hash, library versions, device, timings and results.",
     )
+    finished = run.status == "finished"
+    cols[3].download_button(
+        "Run report (HTML)",
+        data=(lambda: _report(run)) if finished else b"",
+        file_name=f"{run.run_id}-report.html",
+        mime="text/html",
+        disabled=not finished,
+        icon=":material/download:",
+        on_click="ignore",
+        key=_key(f"report.{run.run_id}"),
+        help="One file to share: data, architecture, curves, metrics beside baselines, "
+        "importance with its evidence, calibration. Opens offline. Takes a little while "
+        "to make (it scores the baselines and the importances).",
+    )
+
+
+def _report(run: Run) -> str:
+    from sattn_dash.analysis.reports.share import report_html
+
+    return report_html(run)
 
 
 def render_detail(run: Run) -> None:

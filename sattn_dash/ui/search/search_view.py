@@ -20,9 +20,12 @@ from sattn_dash.search import background
 from sattn_dash.search.processes import available_cores
 from sattn_dash.search.space import SETTINGS, default_space, load_space
 from sattn_dash.search.study import (
+    AUTO_METRIC,
     best_so_far,
     default_study_name,
+    importance_caveat,
     load_study,
+    metrics_for,
     open_storage,
     parallel_frame,
     param_importance,
@@ -37,7 +40,10 @@ if TYPE_CHECKING:
     from sattn_dash.tabular.schema import Schema
 
 POLL_SECONDS = 2.0
-METRICS = ("val_loss", "val_accuracy", "val_auc", "val_rmse", "val_mae")
+METRIC_WORDS = {
+    AUTO_METRIC: "What training judges by (the metric early stopping watches)",
+    "val_loss": "val_loss (every head's validation loss, summed)",
+}
 
 
 def _key(name: str) -> str:
@@ -99,12 +105,18 @@ def render_start(prepared: PreparedData) -> None:
     )
     cols[3].number_input("Time limit (min)", 0, 10_000, 0, key=_key("timeout"), help="0: no limit.")
     cols = st.columns([1, 3])
+    metrics = metrics_for({t.name: t.task for t in schema.targets})
+    if st.session_state.get(_key("metric")) not in metrics:  # another table's choice
+        st.session_state.pop(_key("metric"), None)
     cols[0].selectbox(
         "Metric",
-        METRICS,
+        metrics,
+        format_func=lambda m: METRIC_WORDS.get(m, m),
         key=_key("metric"),
-        help="The validation metric each trial is judged by (loss and errors: lower is "
-        "better; accuracy and AUC: higher).",
+        help="What each trial is judged by, on the validation rows: by default what "
+        "training itself judges a run by (a binary target's own log loss, a multiclass "
+        "target's accuracy, a number's RMSE; the summed loss with several targets). "
+        "Only the metrics the target's head reports are offered.",
     )
     cols[1].text_input(
         "Storage (optional)",
@@ -156,7 +168,7 @@ def _start(df, schema: Schema, prepared: PreparedData) -> None:
             workers=int(get(_key("workers"), 1)),
             timeout=minutes * 60 or None,
             storage=storage,
-            metric=get(_key("metric"), "val_loss"),
+            metric=get(_key("metric"), AUTO_METRIC),
             workspace=_workspace(),
         )
     except UserError as error:
@@ -203,7 +215,7 @@ def render_status(name: str, launch: dict | None, study, settings) -> bool:
     alive = bool(launch and launch["alive"])
     where = launch["storage_shown"] if launch else "embedded journal"
     st.markdown(
-        f"**Study `{name}`** · {settings.metric} ({settings.direction}) · {where} · "
+        f"**Study `{name}`** · {settings.metric_words} ({settings.direction}) · {where} · "
         f"**{done} / {settings.trials}** trials done, {running} running, {failed} failed · "
         + ("searching…" if alive else "not running")
     )
@@ -243,7 +255,7 @@ def render_results(name: str, study, settings) -> None:
         ]
         st.page_link(
             pages.IMPORTANCE,
-            label=f"Open the best trial (#{int(best['trial'])}, {settings.metric} "
+            label=f"Open the best trial (#{int(best['trial'])}, {settings.metric_words} "
             f"{best['value']:.4g}) in Module importance",
             icon=":material/emoji_events:",
             query_params={"run": best["run_id"]},
@@ -257,7 +269,7 @@ def render_results(name: str, study, settings) -> None:
         "and run again when the study resumes.",
         column_config={
             "open": st.column_config.LinkColumn("Open", display_text="Module importance"),
-            "value": st.column_config.NumberColumn(settings.metric, format="%.5g"),
+            "value": st.column_config.NumberColumn(settings.metric_words, format="%.5g"),
             "test_score": st.column_config.NumberColumn(
                 "Test score", format="%.4f", help="ROC AUC or R² of the first target, test split"
             ),
@@ -269,7 +281,7 @@ def render_results(name: str, study, settings) -> None:
     left, right = st.columns(2)
     with left:
         chart(
-            search_charts.best_so_far(curve, settings.metric),
+            search_charts.best_so_far(curve, settings.metric_words),
             curve,
             f"best_so_far_{name}",
             caption="Grey: each completed trial; blue: the best so far.",
@@ -294,10 +306,15 @@ def render_results(name: str, study, settings) -> None:
                 caption="Share of the metric's variation each parameter explains, over the "
                 "parameters every completed trial has.",
             )
+            caveat = importance_caveat(len(complete))
+            if caveat:
+                st.caption(f":material/info: {caveat}")
     coordinates = parallel_frame(frame)
     if not coordinates.empty:
         chart(
-            search_charts.parallel_coordinates(coordinates, settings.metric, settings.direction),
+            search_charts.parallel_coordinates(
+                coordinates, settings.metric_words, settings.direction
+            ),
             coordinates,
             f"parallel_coordinates_{name}",
             caption="Each line is a completed trial; each axis spans the values that "

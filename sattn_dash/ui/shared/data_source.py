@@ -129,11 +129,20 @@ def _read_server_path() -> None:
 
 
 def _render_server_path() -> None:
+    server_path_box(
+        state.PATH_INPUT, _read_server_path, "Read", "…or read a file, folder or glob on the server"
+    )
+
+
+def server_path_box(key: state.Key, on_read, button: str, title: str) -> None:
+    """A text box for a Parquet/CSV file, folder or glob below the data root, and a
+    button calling `on_read` (the Data page reads its table with it, the Predictions
+    page scores one); says why when the server reads no paths."""
     from sattn_dash.tabular.paths import DATA_ROOT_ENV, data_root
 
     root = data_root()
-    typed = bool(st.session_state.get(state.PATH_INPUT.name))
-    with st.expander("…or read a file, folder or glob on the server", expanded=typed):
+    typed = bool(st.session_state.get(key.name))
+    with st.expander(title, expanded=typed):
         if root is None:
             st.caption(
                 "Off on this server: reading server paths needs a data folder chosen by "
@@ -143,13 +152,13 @@ def _render_server_path() -> None:
             return
         st.text_input(
             "Path inside the data folder",
-            key=state.PATH_INPUT.name,
+            key=key.name,
             placeholder="sales/2024/ or sales/*.parquet or train.csv.gz",
             help="A Parquet or CSV file (also .gz, .bz2, .xz, .zst), a folder of them, or a "
             "glob (** for subfolders). Several files are read as one table.",
         )
         st.caption(f"Data folder: `{root}`. Only files below it can be read.")
-        st.button("Read", on_click=_read_server_path, icon=":material/folder_open:")
+        st.button(button, on_click=on_read, icon=":material/folder_open:")
 
 
 def _read_sheet() -> None:

@@ -1,6 +1,8 @@
 """Pick the trained run an analysis page reads: ``?run=`` first (a link, a refresh), then
-the run picked last on any page of this tab, then the run this tab trained last, then
-the newest. Only runs with a saved model are offered. Owns ``state.PICKED_RUN``.
+the run this tab last trained or picked (on any page), then the newest. Only runs with a
+saved model are offered. Owns ``state.PICKED_RUN``; the Train page tells it about a run
+it starts or is sent to with :func:`follow`, so the sidebar's links (which drop
+``?run=``) open that run, not one picked before it.
 
 The pick is kept outside the selectbox's own state: Streamlit drops a widget's state
 when the page that drew it is left, so the next page would start from the newest run.
@@ -38,18 +40,13 @@ def pick_run() -> Run:
         st.stop()
     ids = [r.run_id for r in runs]
     titles = {r.run_id: r.title for r in runs}
-    wanted = next(
-        (
-            i
-            for i in (
-                st.query_params.get("run"),
-                state.PICKED_RUN.get(),
-                state.CURRENT_RUN.get(),
-            )
-            if i in ids
-        ),
-        ids[0],
-    )
+    if st.query_params.get("run") in ids:
+        follow(st.query_params["run"])
+    picked = state.PICKED_RUN.get()
+    # A run this tab trains is not offered until it ends: the newest until then, kept
+    # out of the URL so that the trained run still wins when it is done.
+    training = picked not in ids and sessions.run_exists(picked)
+    wanted = picked if picked in ids else ids[0]
     st.session_state[state.RUN_PICKER.name] = wanted
     run_id = st.selectbox(
         "Run",
@@ -59,12 +56,18 @@ def pick_run() -> Run:
         on_change=_on_pick,
         help="Trained runs of this workspace, newest first.",
     )
-    state.PICKED_RUN.set(run_id)
-    st.query_params["run"] = run_id
+    if not training:
+        st.query_params["run"] = run_id
     return sessions.store().load(run_id)
+
+
+def follow(run_id: str) -> None:
+    """Make ``run_id`` the run every analysis page opens (a run just trained, picked or
+    linked to), until another one is."""
+    state.PICKED_RUN.set(run_id)
 
 
 def _on_pick() -> None:
     picked = st.session_state[state.RUN_PICKER.name]
-    state.PICKED_RUN.set(picked)
+    follow(picked)
     st.query_params["run"] = picked

@@ -167,7 +167,8 @@ def render_groups(schema: Schema) -> None:
             "its own branch with the *One branch per column group* preset."
         )
     with st.form(state.GROUP_NAME.name + ".form", clear_on_submit=True, border=False):
-        cols = st.columns([2, 5, 1], vertical_alignment="bottom")
+        # The button's column fits its label ("Add gr..." was cut at 1/8 of the width).
+        cols = st.columns([2, 4, 2], vertical_alignment="bottom")
         cols[0].text_input("Group name", key=state.GROUP_NAME.name, placeholder="e.g. labs")
         cols[1].multiselect("Columns", schema.feature_columns, key=state.GROUP_COLUMNS.name)
         cols[2].form_submit_button("Add group", on_click=_on_add_group, icon=":material/add:")

@@ -352,6 +352,7 @@ def render_combiner(prepared: PreparedData, spec: ModelSpec) -> None:
         "Combiner",
         combiner_kinds(),
         index=combiner_kinds().index(c.kind),
+        format_func=lambda kind: combiner(kind).title,
         key=_widget("combiner.kind"),
         on_change=_set_combiner,
         args=(prepared, "kind"),

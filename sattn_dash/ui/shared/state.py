@@ -98,7 +98,7 @@ RESUME_WIDGET = Key("train.resume", "resume_view", doc="prefix of the Resume but
 
 # Analysis pages (owner: sattn_dash.ui.shared.run_picker, importance_view, attention_view)
 RUN_PICKER = Key("analysis.run_picker", "run_picker", doc="selectbox of finished runs")
-PICKED_RUN = Key("analysis.picked_run", "run_picker", doc="run picked last, on any page")
+PICKED_RUN = Key("analysis.picked_run", "run_picker", doc="run trained or picked last, on any page")
 TEMPERATURE = Key("importance.temperature", "importance_view", doc="what-if slider")
 IMPORTANCE_WIDGET = Key("importance.widget", "importance_view", doc="prefix of its widgets")
 ROW_MODE = Key("attention.row_mode", "attention_view", doc="how rows are picked")
@@ -109,6 +109,15 @@ WHAT_IF_EDITOR = Key("attention.what_if", "attention_view", doc="data_editor of 
 PREDICTIONS_WIDGET = Key("predictions.widget", "predictions_view", doc="prefix of its widgets")
 THRESHOLD = Key("predictions.threshold", "predictions_view", doc="decision threshold slider")
 EXPLAIN_EDITOR = Key("predictions.what_if", "predictions_view", doc="data_editor of one row")
+SCORE_UPLOADER = Key(
+    "predictions.score_upload", "score_view", doc="file_uploader of a table to score"
+)
+SCORE_PATH = Key("predictions.score_path", "score_view", doc="text_input of a server path to score")
+SCORE_KEEP = Key("predictions.score_keep", "score_view", doc="text_input of the id column to keep")
+SCORE_RESULT = Key(
+    "predictions.scored", "score_view", doc="(run id, name, analysis.new_rows.Scored)"
+)
+SCORE_ERROR = Key("predictions.score_error", "score_view", doc="message of the last refused file")
 
 # Runs page (owner: sattn_dash.ui.runs.runs_view)
 COMPARE = Key("runs.compare", "compare_view", doc="multiselect of runs to compare")

@@ -18,7 +18,7 @@ from sattn_dash.charts import training as training_charts
 from sattn_dash.errors import RunError, UserError
 from sattn_dash.training.config import TRAINING_OPTIONS, TrainingConfig
 from sattn_dash.training.store import ACTIVE_STATES
-from sattn_dash.ui.shared import data_source, pages, resume_view, sessions, state
+from sattn_dash.ui.shared import data_source, pages, resume_view, run_picker, sessions, state
 from sattn_dash.ui.shared.components import chart, empty_state, user_error
 
 if TYPE_CHECKING:
@@ -57,6 +57,16 @@ def option_widget(column, name: str, value=None, words=None, **given) -> None:
         column.number_input(
             option.label, low, high, value, step, form, placeholder=option.empty, **kept
         )
+
+
+def followed_run() -> str | None:
+    """The run this tab follows (``sessions.followed_run``); one opened by a link, a
+    refresh or Start becomes the run the analysis pages open, too."""
+    before = state.CURRENT_RUN.get()
+    run_id = sessions.followed_run()
+    if run_id and run_id != before:
+        run_picker.follow(run_id)
+    return run_id
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -138,6 +148,7 @@ def start(spec: ModelSpec) -> None:
     state.TRAIN_ERROR.clear()
     state.MY_RUNS.set([*state.MY_RUNS.get(), run_id])
     sessions.follow(run_id)
+    run_picker.follow(run_id)  # the analysis pages open it once it has finished
 
 
 def start_label() -> tuple[str, str | None]:
@@ -146,7 +157,9 @@ def start_label() -> tuple[str, str | None]:
     registry = sessions.registry()
     if not registry.would_wait():  # counts everyone's runs; active() only this user's
         return "Start training", None
-    mine = {s.run_id for s in registry.active()} & set(state.MY_RUNS.get())
+    # This tab's own: the runs it started, and the run its address follows (a reload
+    # forgets the first, never the second).
+    mine = {s.run_id for s in registry.active()} & {*state.MY_RUNS.get(), followed_run()}
     if len(mine) >= registry.max_concurrent:
         return "Start another run", "It starts as soon as your run in progress ends."
     return (
@@ -225,11 +238,11 @@ def render_progress(run_id: str, status: dict, title: str) -> None:
 
 
 def render_curves(run: Run) -> None:
-    history = tidy.history_long(run.history)
+    history = tidy.history_long(run.history, run.targets)
+    left, right = st.columns(2)  # drawn before the first epoch too: one layout throughout
     if history.empty:
-        st.caption("Curves appear here when the first epoch ends.")
+        left.caption("Curves appear here when the first epoch ends.")
         return
-    left, right = st.columns(2)
     with left:
         chart(
             training_charts.curves(history, "loss"),
@@ -292,32 +305,43 @@ def render_live(run_id: str) -> None:
 
     @st.fragment(run_every=POLL_SECONDS if active else None)
     def live() -> None:
+        # The same four slots in every state (queued, training, ended): a slot whose
+        # content came and went (the Stop button) let the curves' columns take an
+        # element's place between two fragment runs, and the browser could then be
+        # sent into an element as if it were a block ("'setIn' cannot be called on an
+        # ElementNode"), blanking the page as a run finished.
+        progress, controls, curves, result = (st.container() for _ in range(4))
         try:
             status = _live_status(run_id)
             run = sessions.store().load(run_id)
         except RunError as error:
-            user_error(error)
+            with progress:
+                user_error(error)
             return
         busy = status.get("state") in ACTIVE_STATES
-        render_progress(run_id, status, run.title)
-        if status.get("state") == "interrupted":
-            resume_view.render(run_id, run.epochs_run, status.get("epochs"), "train")
-        if busy and not active:
-            st.rerun()  # resumed: redraw the whole page, polling again
-        if busy and status.get("here"):
-            st.button(
-                "Stop",
-                icon=":material/stop:",
-                on_click=_stop,
-                args=(run_id,),
-                key=_key("stop"),
-                help="Stops after the current batch; keeps what was learned.",
-            )
-        render_curves(run)
+        with progress:
+            render_progress(run_id, status, run.title)
+        with controls:
+            if status.get("state") == "interrupted":
+                resume_view.render(run_id, run.epochs_run, status.get("epochs"), "train")
+            if busy and not active:
+                st.rerun()  # resumed: redraw the whole page, polling again
+            if busy and status.get("here"):
+                st.button(
+                    "Stop",
+                    icon=":material/stop:",
+                    on_click=_stop,
+                    args=(run_id,),
+                    key=_key("stop"),
+                    help="Stops after the current batch; keeps what was learned.",
+                )
+        with curves:
+            render_curves(run)
         if active and not busy:
             st.rerun()  # the run ended: redraw the whole page once, without polling
         if not busy:
-            render_result(run)
+            with result:
+                render_result(run)
 
     live()
 
