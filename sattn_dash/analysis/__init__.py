@@ -6,8 +6,8 @@ does the same for a stored run. Names are loaded on first use: the table-only pa
 (faithfulness, distributions, scikit-learn baselines) never import TensorFlow.
 
 The modules sit in rooms named by the question they answer: ``modules/`` (which branch
-matters?), ``tokens/`` (which features does a row attend to?), ``attributions/`` (why
-this prediction?), ``baselines/`` (what would a simpler model score?), ``calibration/``
+matters?), ``columns/`` (which columns matter?), ``tokens/`` (which features does a row
+attend to?), ``attributions/`` (why this prediction?), ``baselines/`` (what would a simpler model score?), ``calibration/``
 (how far to trust it?), ``reports/`` (one run's whole analysis, runs side by side);
 ``model_view``, ``scoring`` and ``export`` beside them serve every room. Every name in
 ``_EXPORTS`` is exported here, whichever room holds it (signatures: docs/INTERFACES.md).
@@ -42,6 +42,9 @@ _EXPORTS = {
     "temperature_distribution": "modules.modules",
     "ablation_importance": "modules.ablation",
     "permutation_importance_by": "modules.permutation",
+    "column_importance": "columns.importance",
+    "column_importance_table": "columns.importance",
+    "column_agreement": "columns.importance",
     "token_attention": "tokens.tokens",
     "dataset_attention": "tokens.tokens",
     "routing_co_selection": "tokens.tokens",

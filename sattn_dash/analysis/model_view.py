@@ -122,15 +122,28 @@ class ModelView:
             for t in self.targets
         }
 
+    def ensemble_of(self, module: str) -> str | None:
+        """The ``batch_ensemble`` branch whose member ``module`` is, or None."""
+        with contextlib.suppress(ValueError):
+            return self.model.get_layer(f"branch_{module}_member").branch
+        return None
+
+    def ensembles(self) -> dict[str, list[str]]:
+        """``{ensemble branch: its member modules in member order}``."""
+        found: dict[str, list[str]] = {}
+        for module in self.branches:
+            branch = self.ensemble_of(module)
+            if branch is not None:
+                found.setdefault(branch, []).append(module)
+        return found
+
     def branch_columns(self) -> dict[str, list[int]]:
         """The model input positions each branch (or ensemble member: its branch's
         columns) reads: its ColumnSelect, or every one."""
         every = list(range(len(self.prepared.feature_names)))
         columns = {}
         for module in self.branches:
-            branch = module
-            with contextlib.suppress(ValueError):
-                branch = self.model.get_layer(f"branch_{module}_member").branch or module
+            branch = self.ensemble_of(module) or module
             try:
                 columns[module] = list(self.model.get_layer(f"branch_{branch}_select").indices)
             except ValueError:

@@ -81,8 +81,49 @@ def show(args: argparse.Namespace) -> Result:
             retrain=args.retrain_baselines,
             explain_rows=args.explain_rows,
         )
-        text += "\n" + format_analysis(data["analysis"], data["config"]["seed"], format_report)
+        for key in TOP_LEVEL_ANALYSIS:  # what matters, at the top of the run's JSON
+            data[key] = data["analysis"].pop(key)
+        text += "\n" + format_columns(data) + "\n"
+        text += format_analysis(data["analysis"], data["config"]["seed"], format_report)
     return Result(data, text)
+
+
+#: Parts of ``run_report`` that ``show --json`` puts at the top level of the run.
+TOP_LEVEL_ANALYSIS = ("column_importance", "column_agreement", "members")
+#: Columns listed in the text output of ``show``, by permutation importance.
+SHOWN_COLUMNS = 8
+
+
+def format_columns(data: dict[str, Any]) -> str:
+    """Which columns matter (permutation ± spread beside mean |attribution|), the two
+    rankings' agreement, and ensemble members said as what they are, as text."""
+    lines = []
+    records = data.get("column_importance") or []
+    verdicts = {r["target"]: r for r in data["analysis"]["tables"].get("column_agreement", [])}
+    for target in dict.fromkeys(r["target"] for r in records):
+        rows = [r for r in records if r["target"] == target]
+        metric = rows[0]["metric"]
+        lines.append(
+            f"  columns that matter for {target} (loss of {metric} when shuffled · "
+            "mean |attribution|):"
+        )
+        width = max(len(str(r["column"])) for r in rows[:SHOWN_COLUMNS])
+        for r in rows[:SHOWN_COLUMNS]:
+            lines.append(
+                f"    {str(r['column']):<{width}}  {_number(r['permutation'])} ± "
+                f"{_number(r['permutation_std'])} · {_number(r['attribution'])}"
+            )
+        if len(rows) > SHOWN_COLUMNS:
+            lines.append(f"    ... and {len(rows) - SHOWN_COLUMNS} more (--json has all)")
+        if target in verdicts:
+            lines.append(f"  column agreement: {verdicts[target]['verdict']}")
+    for row in (data.get("members") or {}).get("summary", []):
+        lines.append(f"  members: {row['verdict']}")
+    return "\n".join(lines)
+
+
+def _number(value) -> str:
+    return "–" if value is None else f"{value:.4f}"
 
 
 def format_analysis(report: dict[str, Any], seed: int, format_report: Callable[[dict], str]) -> str:

@@ -53,10 +53,12 @@ def compare_importances(**measures: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def _negligible_as_zero(values: np.ndarray) -> np.ndarray:
+def negligible_as_zero(values: np.ndarray, floor: float = NEGLIGIBLE_FLOOR) -> np.ndarray:
+    """Importances under ``NEGLIGIBLE_SHARE`` of the largest (or under ``floor``, in the
+    metric's units) as 0: too small to tell from the noise of one validation split."""
     if not len(values):
         return values
-    tolerance = max(NEGLIGIBLE_FLOOR, NEGLIGIBLE_SHARE * float(np.nanmax(np.abs(values))))
+    tolerance = max(floor, NEGLIGIBLE_SHARE * float(np.nanmax(np.abs(values))))
     return np.where(values < tolerance, 0.0, values)
 
 
@@ -81,7 +83,7 @@ def faithfulness(attention: pd.DataFrame, ablation: pd.DataFrame) -> pd.DataFram
     """
     table = compare_importances(attention=attention, ablation=ablation).dropna()
     a = table["attention"].to_numpy(dtype=float)
-    b = _negligible_as_zero(table["ablation"].to_numpy(dtype=float))
+    b = negligible_as_zero(table["ablation"].to_numpy(dtype=float))
     n = len(table)
     top_att = table.loc[table["attention"].idxmax(), "branch"] if n else None
     top_abl = table.loc[table["ablation"].idxmax(), "branch"] if n else None

@@ -13,7 +13,9 @@ from sattn_dash.analysis.attributions.explanations import explanations_for_run
 from sattn_dash.analysis.attributions.per_row import agreement_summary
 from sattn_dash.analysis.baselines.baselines import records, summary
 from sattn_dash.analysis.calibration import calibration
+from sattn_dash.analysis.columns.importance import agreement_rho, column_agreement
 from sattn_dash.analysis.modules.agreement import compare_importances, faithfulness
+from sattn_dash.analysis.modules.members import members_summary
 from sattn_dash.analysis.reports import runs
 from sattn_dash.errors import SpecError
 
@@ -27,7 +29,12 @@ def run_report(
     """Every analysis table of ``run`` as records, keyed by table name.
 
     A table that does not apply to the run's model (no attention combiner, no CLS token)
-    is left out and its reason put in ``notes``. ``retrain=False`` skips the two
+    is left out and its reason put in ``notes``. Every run also gets, at the top level,
+    ``column_importance`` (one record per source column and target: ``column,
+    permutation, permutation_std, attribution``, both ranks), ``column_agreement`` (the
+    Spearman of the two rankings, the mean over targets) and ``members`` (for ensemble
+    branches: each member's validation score alone against the ensemble's, and how much
+    their predictions agree; empty lists without one). ``retrain=False`` skips the two
     baselines that train a model (best branch alone, mean combiner). ``explain_rows=N``
     adds per-row attributions, completeness and attention of N rows of ``split``, their
     row-by-row agreement and its summary, and the calibration tables of the test split.
@@ -68,6 +75,13 @@ def run_report(
     baselines = runs.baselines_for_run(run, splits=("test",), retrain=retrain)
     tables["baselines"] = baselines
     tables["baseline_summary"] = summary(baselines)
+    columns = runs.column_importance_for_run(run, split=split)
+    agreement = column_agreement(columns)
+    tables["column_importance"] = columns
+    tables["column_agreement"] = agreement
+    scores = runs.member_scores_for_run(run, split=split)
+    tables["members"] = scores
+    tables["members_summary"] = members_summary(scores)
     if explain_rows:
         tables.update(_explanations(run, split, explain_rows))
         tables.update(_calibration(run, table))
@@ -81,6 +95,12 @@ def run_report(
         "branches": spec.branch_names if spec is not None else [],
         "tasks": dict(run.tasks),
         "test_metrics": records(pd.DataFrame(_metric_rows(run.metrics))),
+        "column_importance": records(columns),
+        "column_agreement": agreement_rho(agreement),
+        "members": {
+            "summary": records(tables["members_summary"]),
+            "scores": records(scores),
+        },
         "tables": {name: records(frame) for name, frame in tables.items() if frame is not None},
         "notes": notes,
     }

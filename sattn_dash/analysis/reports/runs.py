@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from sattn_dash.analysis.attributions.explanations import explanations_for_run
 from sattn_dash.analysis.baselines.baselines import sklearn_baselines, tuned_lightgbm
-from sattn_dash.analysis.modules import ablation, modules, permutation
+from sattn_dash.analysis.columns.importance import column_agreement, column_importance_table
+from sattn_dash.analysis.modules import ablation, members, modules, permutation
 from sattn_dash.analysis.modules.agreement import faithfulness
 from sattn_dash.analysis.tokens import tokens
 
@@ -60,6 +62,38 @@ def permutation_importance_by_for_run(run: Run, level: str = "group", **options)
     return permutation.permutation_importance_by(
         run.model, run.prepared, level, **_seeded(run, options)
     )
+
+
+#: Rows and steps of the attributions behind column importance: fewer than the
+#: Predictions page's default, so the page answers in seconds; stored with the run.
+COLUMN_ROWS, COLUMN_STEPS = 100, 16
+
+
+def column_importance_for_run(
+    run: Run,
+    split: str = "val",
+    rows: int = COLUMN_ROWS,
+    steps: int = COLUMN_STEPS,
+    n_repeats: int = 5,
+) -> pd.DataFrame:
+    """Permutation importance of every source column beside its mean |attribution| over
+    ``rows`` explained rows of ``split`` (``columns.importance``)."""
+    shuffled = permutation_importance_by_for_run(run, "column", split=split, n_repeats=n_repeats)
+    attributions = explanations_for_run(run, split=split, rows=rows, steps=steps)["columns"]
+    return column_importance_table(shuffled, attributions)
+
+
+def column_agreement_for_run(run: Run, **options) -> pd.DataFrame:
+    """How far the two column rankings of ``column_importance_for_run`` agree."""
+    return column_agreement(column_importance_for_run(run, **options))
+
+
+def member_scores_for_run(run: Run, **options) -> pd.DataFrame:
+    return members.member_scores(run.model, run.prepared, **_seeded(run, options))
+
+
+def members_summary_for_run(run: Run, **options) -> pd.DataFrame:
+    return members.members_summary(member_scores_for_run(run, **options))
 
 
 def faithfulness_for_run(run: Run, split: str = "val", mode: str = "mean") -> pd.DataFrame:

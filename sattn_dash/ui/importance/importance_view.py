@@ -10,21 +10,26 @@ import streamlit as st
 
 from sattn_dash import analysis
 from sattn_dash.analysis.baselines.baselines import leaderboard
+from sattn_dash.analysis.modules import members
 from sattn_dash.analysis.modules.agreement import methods_long
 from sattn_dash.analysis.reports.runs import (
     ablation_importance_for_run,
     baselines_for_run,
+    column_importance_for_run,
+    member_scores_for_run,
     module_importance_for_run,
     permutation_importance_by_for_run,
     temperature_distribution_for_run,
     temperature_what_if_for_run,
 )
+from sattn_dash.charts import columns as column_charts
 from sattn_dash.charts import importance as charts
+from sattn_dash.errors import UserError
 from sattn_dash.modeling.combiners import combiner
 from sattn_dash.training.run import Run
 from sattn_dash.ui.importance import tuning_jobs
 from sattn_dash.ui.shared import state
-from sattn_dash.ui.shared.analysis_cache import compute_or_explain, loaded
+from sattn_dash.ui.shared.analysis_cache import compute, compute_or_explain, loaded
 from sattn_dash.ui.shared.components import chart, table, user_error
 
 CURVE_TEMPERATURES = [float(t) for t in np.round(np.geomspace(0.05, 10, 41), 4)]
@@ -35,9 +40,8 @@ AGREEMENT_TITLES = {
     "strong": "Attention agrees with ablation",
     "partial": "Attention partly agrees with ablation",
     "none": "Attention does not track what the model needs",
-    "undetermined": "No ranking to compare",
+    "undetermined": "No branch stands out",
 }
-
 
 
 def learns_branch_weights(run: Run) -> bool:
@@ -280,6 +284,68 @@ def render_baselines(run: Run) -> None:
     table(frame, f"baselines_all_metrics_{run.run_id}", caption="Every metric of every model.")
 
 
+# -- which columns matter (every model) -------------------------------------------------
+def render_columns(run: Run) -> None:
+    """Permutation importance per source column (with its spread) beside the mean size of
+    its attributions, and one sentence on how far the two rankings agree."""
+    st.subheader("Which columns matter?")
+    st.caption(
+        "Two independent measures per column of your table (a one-hot or embedded column "
+        "counts as one): how much the validation score drops when the column is shuffled "
+        "across rows (5 shuffles; the line is their spread), and how far the column moved "
+        "the predictions of 100 validation rows away from a typical row's (integrated "
+        "gradients, stored with the run). When both rank the columns alike, the ranking "
+        "is evidence, not one method's artefact."
+    )
+    frame = compute_or_explain(column_importance_for_run, run)
+    if frame is None or frame.empty:
+        return
+    target = _target_picker(run, "columns")
+    part = frame[frame["target"] == target]
+    verdict = analysis.column_agreement(part)
+    if len(verdict):
+        st.markdown(verdict["verdict"].iloc[0])
+    chart(
+        column_charts.column_importance_bars(part),
+        part,
+        f"column_importance_{run.run_id}_{target}",
+        caption="Permutation is in the headline metric's units on the validation rows; "
+        "attribution in the output's units (a probability, or the target's units).",
+    )
+
+
+# -- members of one ensemble -------------------------------------------------------------
+def render_members(run: Run) -> None:
+    """The members of one BatchEnsemble, as what they are: how much they agree, and each
+    alone against all of them together; never a ranking of identical names."""
+    st.subheader("The ensemble's members")
+    scores = compute_or_explain(member_scores_for_run, run)
+    if scores is None or scores.empty:
+        return
+    target = _target_picker(run, "members")
+    scores = scores[scores["target"] == target]
+    summary = members.members_summary(scores)
+    for _, row in summary.iterrows():
+        st.markdown(row["verdict"])
+        part = scores[scores["branch"] == row["branch"]]
+        chart(
+            column_charts.member_scores(part),
+            part,
+            f"member_scores_{run.run_id}_{row['branch']}_{target}",
+            caption="Each member's own prediction scored on the validation rows, and the "
+            "ensemble's. Members that agree closely and score alike are doing one job "
+            "together; read the columns above for what the model uses.",
+        )
+
+
+def _weights(run: Run):
+    """The combiner's weight per branch, or None where it learns none."""
+    try:
+        return compute(module_importance_for_run, run)["importance"]
+    except UserError:
+        return None
+
+
 def render_tuning(run: Run, frame: pd.DataFrame) -> pd.DataFrame | None:
     """The switch that adds a LightGBM tuned by Optuna: its estimate, then a worker
     thread followed by a progress bar; the tuned model's rows once it is done."""
@@ -335,9 +401,21 @@ def _follow_tuning(entry, trials: int) -> None:
 def render(run: Run) -> None:
     st.caption(
         "A *branch* is a sub-network you built; the combiner layer calls it a *module*. "
-        "These charts read what the trained combiner learned about them."
+        "These charts read what the trained combiner learned about them, and which "
+        "columns of your table the model uses."
     )
+    if members.one_ensemble(run.spec) is not None:
+        # Interchangeable by construction: the columns lead, the members are described.
+        render_columns(run)
+        render_members(run)
+        render_baselines(run)
+        return
+    even = members.interchangeable(run.spec, _weights(run))
+    if even:  # weights too even to rank the branches: the columns lead
+        render_columns(run)
     importance = render_probabilities(run)
+    if not even:
+        render_columns(run)
     render_path(run)
     render_temperature(run, importance)
     render_faithfulness(run, importance)

@@ -386,6 +386,7 @@ def _row_panels(run: Run, frames: dict[str, pd.DataFrame], target: str, position
     attention = attention[attention["row"] == position]
     agreement = frames["agreement"]
     agreement = agreement[(agreement["row"] == position) & (agreement["target"] == target)]
+    _attribution_pair(run, columns, branches, position)
     for comparison, block in attention.groupby("comparison", sort=False):
         over_branches = comparison in ("routing", "combiner weights")
         rho = agreement.loc[agreement["comparison"] == comparison, "spearman_rho"]
@@ -406,11 +407,23 @@ def _row_panels(run: Run, frames: dict[str, pd.DataFrame], target: str, position
                 shown,
                 f"row_attribution_{run.run_id}_{position}_{comparison}",
             )
-    if attention.empty:
+
+
+def _attribution_pair(run: Run, columns: pd.DataFrame, branches: pd.DataFrame, position) -> None:
+    """The row's attribution per column beside its attribution per branch, for every
+    model: which of the user's columns moved this prediction, and through which branch."""
+    left, right = st.columns(2)
+    with left:
         chart(
             charts.attribution_bars(columns, "column", "Attribution per column"),
             columns,
-            f"row_attribution_{run.run_id}_{position}",
+            f"row_attribution_columns_{run.run_id}_{position}",
+        )
+    with right:
+        chart(
+            charts.attribution_bars(branches, "branch", "Attribution per branch"),
+            branches,
+            f"row_attribution_branches_{run.run_id}_{position}",
         )
 
 

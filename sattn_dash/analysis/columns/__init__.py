@@ -1,0 +1,1 @@
+"""Which columns matter? Per source column, for every model: permutation importance on the validation rows beside the mean size of its integrated-gradient attributions, and how far the two rankings agree."""
