@@ -33,11 +33,13 @@ def write_with(path: str | os.PathLike, write: Callable[[Path], None], suffix: s
     try:
         write(temp)
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as exc:
         if temp.is_dir():
             shutil.rmtree(temp, ignore_errors=True)
         else:
             temp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:  # say which file, for a full disk
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 

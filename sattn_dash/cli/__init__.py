@@ -28,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before anything imports Te
 
 from sattn_dash.cli import baselines, common, predict, runs, search, train  # noqa: E402
 from sattn_dash.cli.common import EXIT_USER, Command, Parser, ProgressBar, Result  # noqa: E402
-from sattn_dash.errors import UserError  # noqa: E402
+from sattn_dash.errors import UserError, disk_full, where_full  # noqa: E402
 from sattn_dash.files import dumps  # noqa: E402
 
 __all__ = ["COMMANDS", "ProgressBar", "build_parser", "main"]
@@ -139,6 +139,13 @@ def _dispatch(argv: list[str]) -> tuple[int, dict[str, Any], str]:
         print("interrupted", file=sys.stderr)
         return common.EXIT_INTERRUPTED, {"status": "error", "error": "interrupted"}, ""
     except Exception as exc:
+        if disk_full(exc):  # the machine's, not a bug
+            message = (
+                f"The disk is full: {where_full(exc)} could not be written. Free some "
+                "space there and run the command again."
+            )
+            print(f"error: {message}", file=sys.stderr)
+            return EXIT_USER, {"status": "error", "error": message}, ""
         traceback.print_exc(file=sys.stderr)
         message = f"internal error: {type(exc).__name__}: {exc}"
         print(message, file=sys.stderr)

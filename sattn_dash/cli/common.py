@@ -49,6 +49,22 @@ class Command:
     passes_options: bool = False
 
 
+def json_text(path: Any, option: str) -> str:
+    """The text of the JSON file given to ``option`` (``--spec``, ``--space``); a file
+    that is not UTF-8 text (binary, another encoding) is a ``SpecError`` saying so."""
+    from pathlib import Path
+
+    from sattn_dash.errors import SpecError
+
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(
+            f"{path} (given to {option}) is not UTF-8 text, so it is no JSON file; give the "
+            "path of the JSON file."
+        ) from None
+
+
 def no_arguments(p: argparse.ArgumentParser) -> None:
     """For a command that takes only ``--workspace`` and ``--json``."""
 

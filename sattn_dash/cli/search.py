@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sattn_dash.cli import tables
+from sattn_dash.cli import common, tables
 from sattn_dash.cli.common import EXIT_INTERRUPTED, EXIT_OK, Command, Result
 from sattn_dash.cli.train import training_arguments, training_overrides
 from sattn_dash.errors import DataError, SpecError
@@ -140,12 +140,13 @@ def _space_for(args: argparse.Namespace, prepared: PreparedData) -> dict[str, An
     path = Path(args.space)
     if not path.is_file():
         raise SpecError(f"No space file {args.space}; check the path given to --space.")
-    return load_space(path.read_text(encoding="utf-8"))
+    return load_space(common.json_text(path, "--space"))
 
 
 def search(args: argparse.Namespace) -> Result:
     """Make or resume a study, run it, and report the best trial."""
     from sattn_dash.search.study import (
+        USER_ENV,
         StudySettings,
         check_metric,
         create_or_resume,
@@ -182,6 +183,7 @@ def search(args: argparse.Namespace) -> Result:
         test_size=base.test_size,
         device=base.device,
         data_hash=prepared.data_hash,
+        user=os.environ.get(USER_ENV) or None,
     )
     storage = open_storage(name, args.storage, args.workspace)
     study, settings = create_or_resume(name, storage, settings, space_given=bool(args.space))

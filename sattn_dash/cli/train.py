@@ -117,8 +117,8 @@ def _trained(store: RunStore, session: TrainingSession) -> Result:
     status = session.status()
     data = run_summary(store, session.run_id)
     text = format_run(data)
-    if status.state == "failed":
-        code = common.EXIT_USER if status.error_kind == "user" else common.EXIT_INTERNAL
+    if status.state == "failed" or status.error_kind == "disk":  # a full disk interrupts
+        code = common.EXIT_INTERNAL if status.error_kind == "internal" else common.EXIT_USER
         print(f"error: {status.error}", file=sys.stderr)
         return Result(data, text, code)
     return Result(data, text, common.EXIT_INTERRUPTED if interrupted else common.EXIT_OK)
@@ -133,7 +133,7 @@ def _spec_source(args: argparse.Namespace) -> ModelSpec | str:
         path = Path(args.spec)
         if not path.is_file():
             raise SpecError(f"No spec file {args.spec}; check the path given to --spec.")
-        return ModelSpec.from_json(path.read_text(encoding="utf-8"))
+        return ModelSpec.from_json(common.json_text(path, "--spec"))
     name = args.preset or DEFAULT_PRESET
     if name not in PRESETS:
         raise SpecError(f"No preset named {name!r}; choose one of {', '.join(PRESETS)}.")

@@ -4,7 +4,9 @@ sattn_dash/ui/shared/pages.py for why the folder is not named pages/)."""
 
 import streamlit as st
 
+from sattn_dash.errors import UserError
 from sattn_dash.ui.shared import auth, pages, sidebar, work
+from sattn_dash.ui.shared.components import user_error
 from sattn_dash.ui.shared.keras_guard import keep_keras_between_script_runs
 
 
@@ -25,6 +27,8 @@ def main() -> None:
     auth.render_account()
     try:
         current.run()
+    except UserError as error:  # a page that let one through (a damaged file, say)
+        user_error(error)
     finally:
         work.save()  # also when a page ends early with st.stop()
 

@@ -26,11 +26,13 @@ from sattn_dash.files import read_json, write_json, write_with
 from sattn_dash.search.study import (
     JOURNAL_SUFFIX,
     STORAGE_ENV,
+    USER_ENV,
     SearchError,
     check_study_name,
     shown_url,
 )
 from sattn_dash.training import owner
+from sattn_dash.training.users import can_see
 
 if TYPE_CHECKING:
     from sattn_dash.tabular.schema import Schema
@@ -76,10 +78,13 @@ def launch(
     metric: str = "auto",
     seed: int = 0,
     workspace: str | Path | None = None,
+    user: str | None = None,
 ) -> dict:
     """Start ``search`` for study ``name`` in the background; returns its launch record.
     Refuses a second search of a study that is still running here."""
     current = launch_state(name, workspace)
+    if current is not None and not can_see(current.get("user"), user):
+        raise SearchError(f"Study {name!r} was started by someone else; choose another name.")
     if current is not None and current["alive"]:
         raise SearchError(f"Study {name!r} is already running; stop it or wait for it.")
     workspace = Path(workspace) if workspace is not None else _folder(None).parent
@@ -96,6 +101,9 @@ def launch(
     env.pop(STORAGE_ENV, None)
     if storage:  # by environment, so a password is not in the process list
         env[STORAGE_ENV] = storage
+    env.pop(USER_ENV, None)
+    if user:
+        env[USER_ENV] = user
     with open(out, "wb") as stdout, open(log, "wb") as stderr:
         process = subprocess.Popen(
             argv,
@@ -116,6 +124,7 @@ def launch(
         "workers": workers,
         "storage": storage,
         "storage_shown": shown_url(storage),
+        "user": user,
         "out": str(out),
         "log": str(log),
     }
@@ -154,10 +163,11 @@ def _last_line(log: str) -> str | None:
     return lines[-1][:500] if lines else None
 
 
-def stop(name: str, workspace: str | Path | None = None) -> bool:
-    """Ask a running search to stop (SIGINT to its process group); False if not running."""
+def stop(name: str, workspace: str | Path | None = None, user: str | None = None) -> bool:
+    """Ask a running search to stop (SIGINT to its process group); False if not running
+    or not ``user``'s (sign-in on)."""
     state = launch_state(name, workspace)
-    if state is None or not state["alive"]:
+    if state is None or not state["alive"] or not can_see(state.get("user"), user):
         return False
     try:
         os.killpg(state["pid"], signal.SIGINT)
@@ -166,9 +176,10 @@ def stop(name: str, workspace: str | Path | None = None) -> bool:
     return True
 
 
-def list_studies(workspace: str | Path | None = None) -> list[str]:
+def list_studies(workspace: str | Path | None = None, user: str | None = None) -> list[str]:
     """Studies of this workspace: the embedded journals and the ones started here with
-    another storage, newest first."""
+    another storage, newest first. With a ``user`` (sign-in on), only the studies that
+    user started here (a study started from the CLI belongs to nobody, as its runs do)."""
     folder = _folder(workspace)
     if not folder.is_dir():
         return []
@@ -179,7 +190,17 @@ def list_studies(workspace: str | Path | None = None) -> list[str]:
                 names[path.name[: -len(suffix)]] = max(
                     names.get(path.name[: -len(suffix)], 0.0), path.stat().st_mtime
                 )
+    if user is not None:
+        names = {n: t for n, t in names.items() if _started_by(n, workspace) == user}
     return sorted(names, key=names.get, reverse=True)
+
+
+def _started_by(name: str, workspace: str | Path | None) -> str | None:
+    try:
+        record = read_json(_file(name, ".launch.json", workspace))
+    except (OSError, ValueError, SearchError):
+        return None
+    return record.get("user") if isinstance(record, dict) else None
 
 
 def storage_of(name: str, workspace: str | Path | None = None) -> str | None:

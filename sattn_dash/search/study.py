@@ -37,6 +37,9 @@ STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SETTINGS_ATTR = "sattn_dash"
 JOURNAL_SUFFIX = ".journal"
 STORAGE_ENV = "SATTN_DASH_STORAGE"  # the default of --storage (keeps a password out of ps)
+# Who starts a study from the dashboard with sign-in on (training.users' key): the page
+# passes it to the search process, which records it in the study and on its trial runs.
+USER_ENV = "SATTN_DASH_STUDY_USER"
 # Metrics a search can maximise; any other metric (losses, errors) is minimised.
 HIGHER_IS_BETTER = ("accuracy", "auc", "r2")
 # The default: judge each trial as training judged its run (training.pipeline.judged_by,
@@ -142,7 +145,12 @@ def open_storage(name: str, url: str | None = None, workspace: str | Path | None
     if not url or url.endswith(JOURNAL_SUFFIX):
         path = Path(url) if url else journal_path(name, workspace)
         path.parent.mkdir(parents=True, exist_ok=True)
-        return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+        backend = JournalFileBackend(str(path))
+        _cut_torn_tail(path, backend)
+        try:
+            return optuna.storages.JournalStorage(backend)
+        except (ValueError, UnicodeDecodeError, KeyError, TypeError) as exc:
+            raise SearchError(damaged_journal(path, exc)) from None
     try:
         return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
     except Exception as exc:  # bad scheme, missing driver, server down, bad password
@@ -152,6 +160,39 @@ def open_storage(name: str, url: str | None = None, workspace: str | Path | None
             "check the URL (e.g. postgresql://user:password@host:5432/db) and that the "
             "database server is reachable."
         ) from None
+
+
+def damaged_journal(path: Path, exc: BaseException) -> str:
+    """What to say when a study's journal cannot be read."""
+    reason = " ".join(str(exc).split())[:200]
+    return (
+        f"The study journal {path} is damaged ({type(exc).__name__}: {reason}), so its "
+        "study cannot be opened. Its trials' runs are still in the run store. Delete the "
+        "journal to start the study afresh (or restore it from a backup); every other "
+        "study and run is unaffected."
+    )
+
+
+def _cut_torn_tail(path: Path, backend: Any) -> None:
+    """Drop a last line cut short (a writer killed, or a full disk, mid-append): left in
+    place, the next append would glue onto it and make the journal unreadable. Done
+    under the journal's own lock, so no writer is mid-append."""
+    from optuna.storages.journal._file import get_lock_file
+
+    if path.stat().st_size == 0:
+        return
+    with open(path, "rb") as handle:
+        handle.seek(-1, 2)
+        if handle.read(1) == b"\n":
+            return
+    with get_lock_file(backend._lock):  # noqa: SLF001 - the backend's own lock
+        data = path.read_bytes()
+        keep = data.rfind(b"\n") + 1
+        if keep == len(data):
+            return
+        with open(path, "r+b") as handle:
+            handle.truncate(keep)
+    log.warning("Cut a torn last line (%d bytes) off the study journal %s", len(data) - keep, path)
 
 
 @dataclass(frozen=True)
@@ -173,6 +214,7 @@ class StudySettings:
     pruner: dict[str, int] = field(
         default_factory=lambda: {"startup_trials": 5, "warmup_epochs": 2}
     )
+    user: str | None = None  # who started it with sign-in on; its trial runs are theirs
 
     @property
     def tasks(self) -> dict[str, str]:
@@ -252,6 +294,15 @@ def load_study(name: str, storage: Any, worker: int = 0):
     ), settings
 
 
+def check_study_user(name: str, settings: StudySettings, user: str | None) -> None:
+    """A study is seen only by the user who started it, as runs are (``training.users``);
+    anyone else is told there is no such study."""
+    from sattn_dash.training.users import can_see
+
+    if not can_see(settings.user, user):
+        raise SearchError(f"No study named {name!r} in this workspace.")
+
+
 def study_settings(study: Any) -> StudySettings:
     data = study.user_attrs.get(SETTINGS_ATTR)
     if not isinstance(data, dict):
@@ -292,6 +343,8 @@ def _check_resumable(
     name: str, stored: StudySettings, new: StudySettings, space_given: bool
 ) -> None:
     hint = "; give this search another --study name to start a new study"
+    if new.user is not None and stored.user != new.user:  # the CLI (no user) may go on
+        raise SearchError(f"Study {name!r} was started by someone else{hint}.")
     if list(stored.targets) != list(new.targets):
         raise SearchError(
             f"Study {name!r} searches target(s) {', '.join(stored.targets)}, not "

@@ -2,8 +2,11 @@
 
 Every trial is a ``TrainingSession`` (the one fit path), so it is a run in the run store
 like any other, tagged with its study in ``search.json``. The trial records its owner
-(host, process, start time) and a heartbeat; a worker that starts reaps the running
-trials whose owner is gone (a killed process) as failed, outcome ``interrupted``.
+(host, process, start time) the moment it is asked for, and a heartbeat; a worker that
+starts reaps the running trials whose owner is gone (a killed process) as failed, outcome
+``interrupted``, so their places are run again at once. A trial whose run had finished
+when its worker died is told complete with that run's result instead: it is not trained
+again.
 
 Stopping: ``stop`` (a ``threading.Event``) or Ctrl-C asks the current trial to stop after
 its batch; that trial is told as failed with outcome ``stopped`` (it is not a fair
@@ -23,11 +26,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from sattn_dash import workspace as layout
-from sattn_dash.errors import SpecError
+from sattn_dash.errors import DiskFullError, SpecError
 from sattn_dash.files import read_json, write_json
 from sattn_dash.search.processes import available_cores
 from sattn_dash.search.space import sample
 from sattn_dash.search.study import (
+    AUTO_METRIC,
     SearchError,
     StudySettings,
     counts,
@@ -47,6 +51,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY_S = 30.0
+# A worker records its trial's owner right after asking for it; a trial with no owner
+# this long after it began was asked for by a process that died in between.
+UNCLAIMED_GRACE_S = 5.0
 MAX_FAILURES_IN_A_ROW = 3
 TAG_FILE = "search.json"
 
@@ -190,8 +197,6 @@ def run_trial(
     from sattn_dash.training.session import TrainingSession
 
     keras.backend.clear_session()  # one trial at a time here: free the last one's graphs
-    trial.set_user_attr("owner", {**owner.this_owner(), "cores": available_cores()})
-    trial.set_user_attr("heartbeat", time.time())
     try:
         spec, values = sample(settings.space, trial, data.prepared)
         config = TrainingConfig(
@@ -217,6 +222,7 @@ def run_trial(
     pruning = PruningCallback(
         trial, lambda model: trial_log_name(settings.metric, config, prepared, model)
     )
+    store = store.for_user(settings.user)  # the trial's run is the study owner's
     session = TrainingSession(
         data.df,
         data.schema,
@@ -241,6 +247,8 @@ def run_trial(
             outcome, value = "failed", None
         elif status.state == "stopped":
             outcome, value = "stopped", None
+        elif status.state == "interrupted":  # a full disk: run again once space is freed
+            outcome, value = "interrupted", None
         else:
             value = _objective_value(run, pruning.monitor or settings.metric, status.best_epoch)
             outcome = "pruned" if pruning.pruned else "complete"
@@ -263,10 +271,55 @@ def run_trial(
             trial.number, outcome, value, session.run_id, status.error, status.error_kind
         )
     finally:
-        if not told:  # a second Ctrl-C, or an error telling the result
+        if not told:  # a Ctrl-C (the parent died) or an error while telling the result
             session.stop()
-            _tell_failed(study, trial, "stopped", "stopped before it was told")
-            _retag(store, session.run_id, outcome="stopped")
+            session.wait()
+            if _complete_from_run(study, trial, store, settings.metric, session.run_id):
+                _retag(store, session.run_id, outcome="complete")
+            else:
+                _tell_failed(study, trial, "stopped", "stopped before it was told")
+                _retag(store, session.run_id, outcome="stopped")
+
+
+def _finished_value(store: Any, run_id: Any, metric: str) -> float | None:
+    """The objective of a trial's run when that run finished (else None)."""
+    if not isinstance(run_id, str):
+        return None
+    try:
+        if store.info(run_id).status != "finished":
+            return None
+        run = store.load(run_id)
+        value = _objective_value(run, _logged_as(run, metric), run.card.get("best_epoch"))
+    except Exception:  # a damaged or vanished run is no result
+        log.info("Run %s gives its trial no result", run_id, exc_info=True)
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _logged_as(run: Run, metric: str) -> str:
+    """The history column a finished trial run is judged by (``trial_log_name`` without
+    the model): ``auto`` is what its early stopping watched, a head's metric the one
+    validation column that ends with it."""
+    if metric == AUTO_METRIC:
+        return (run.card.get("monitor") or {}).get("name") or "val_loss"
+    if metric in run.history.columns:
+        return metric
+    short = metric.removeprefix("val_")
+    found = [c for c in run.history.columns if c.startswith("val_") and c.endswith(f"_{short}")]
+    return found[0] if len(found) == 1 else metric
+
+
+def _complete_from_run(study: Any, trial: Any, store: Any, metric: str, run_id: str) -> bool:
+    """Tell ``trial`` complete from its run when that run finished: True if it was."""
+    value = _finished_value(store, run_id, metric)
+    if value is None:
+        return False
+    try:
+        trial.set_user_attr("outcome", "complete")
+        study.tell(trial, value, skip_if_finished=True)
+    except Exception:  # told already
+        log.info("Trial %s was told already", trial.number, exc_info=True)
+    return True
 
 
 def _retag(store: RunStore, run_id: str, **changes: Any) -> None:
@@ -277,9 +330,10 @@ def _retag(store: RunStore, run_id: str, **changes: Any) -> None:
         log.exception("Could not update the search tag of run %s", run_id)
 
 
-def fail_stale_trials(study: Any) -> list[int]:
+def fail_stale_trials(study: Any, store: Any = None, metric: str | None = None) -> list[int]:
     """Mark running trials whose worker is gone as failed (outcome ``interrupted``);
-    returns their numbers. Their runs already read as interrupted in the run store."""
+    returns their numbers. Their runs already read as interrupted in the run store. With
+    ``store`` and ``metric``, a trial whose run had finished is told complete instead."""
     import optuna
 
     storage = study._storage  # noqa: SLF001 - Optuna's own fail_stale_trials does the same
@@ -293,9 +347,18 @@ def fail_stale_trials(study: Any) -> list[int]:
             t.user_attrs.get("run_id", ""), {**who, "heartbeat": beat}
         ):
             continue
-        if not isinstance(who, dict) and beat and time.time() - beat < owner.HEARTBEAT_TIMEOUT_S:
+        if not isinstance(who, dict) and beat and time.time() - beat < UNCLAIMED_GRACE_S:
             continue  # asked a moment ago by a worker that has not said who it is yet
+        value = None
+        if store is not None and metric is not None:
+            value = _finished_value(store, t.user_attrs.get("run_id"), metric)
         try:
+            if value is not None:  # its run finished before the worker died
+                storage.set_trial_user_attr(t._trial_id, "outcome", "complete")  # noqa: SLF001
+                storage.set_trial_state_values(  # noqa: SLF001
+                    t._trial_id, optuna.trial.TrialState.COMPLETE, [value]
+                )
+                continue
             storage.set_trial_user_attr(t._trial_id, "outcome", "interrupted")  # noqa: SLF001
             storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)  # noqa: SLF001
         except Exception:  # another worker reaped it first
@@ -303,6 +366,28 @@ def fail_stale_trials(study: Any) -> list[int]:
             continue
         reaped.append(t.number)
     return reaped
+
+
+def _unclaimed_for(study: Any) -> float | None:
+    """Seconds until the youngest running trial without an owner is reaped (None when
+    every running trial has one): such a trial may be a dead process's."""
+    import optuna
+
+    waits = [
+        UNCLAIMED_GRACE_S - (time.time() - t.datetime_start.timestamp())
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        if "owner" not in t.user_attrs and t.datetime_start is not None
+    ]
+    return min(max(w, 0.0) for w in waits) + 0.1 if waits else None
+
+
+def ask_owned(study: Any) -> Any:
+    """A new trial with this process recorded as its owner at once, so a kill right
+    after (while TensorFlow loads, say) leaves a trial the next worker knows is dead."""
+    trial = study.ask()
+    trial.set_user_attr("owner", {**owner.this_owner(), "cores": available_cores()})
+    trial.set_user_attr("heartbeat", time.time())
+    return trial
 
 
 def run_worker(
@@ -324,13 +409,18 @@ def run_worker(
     results: list[TrialResult] = []
     failures: list[TrialResult] = []
     while not stop.is_set():
-        fail_stale_trials(study)  # a worker elsewhere may have died since the last trial
+        # A worker elsewhere may have died since the last trial.
+        fail_stale_trials(study, store, settings.metric)
         c = counts(study)
         if c["COMPLETE"] + c["PRUNED"] + c["RUNNING"] >= settings.trials:
-            break
+            pending = _unclaimed_for(study)
+            if pending is None:
+                break
+            time.sleep(pending)  # a trial nobody claimed yet: reaped once its grace is up
+            continue
         if deadline is not None and time.monotonic() >= deadline:
             break
-        trial = study.ask()
+        trial = ask_owned(study)
         try:
             result = run_trial(study, trial, settings, data, store, stop, storage_url)
         except KeyboardInterrupt:  # before its run existed (loading TensorFlow, say)
@@ -340,6 +430,12 @@ def run_worker(
         results.append(result)
         if on_trial is not None:
             on_trial(result)
+        if result.error_kind == "disk":  # every next trial would fail the same way
+            raise DiskFullError(
+                f"{result.error.split(' Free some space')[0]} Free some space there, then "
+                f"run the search again: study {study.study_name!r} carries on, and trial "
+                f"{result.number} is run again."
+            )
         failures = failures + [result] if result.outcome in ("failed", "invalid") else []
         if len(failures) >= MAX_FAILURES_IN_A_ROW:
             last = failures[-1]

@@ -20,7 +20,11 @@ import pandas as pd
 
 from sattn_dash.errors import DataError
 from sattn_dash.tabular.read import READ_INFO_KEY, ReadLimits, read_info, read_table
-from sattn_dash.tabular.source import COMPRESSED_SUFFIXES
+from sattn_dash.tabular.source import (
+    COMPRESSED_SUFFIXES,
+    check_path_text,
+    check_regular_file,
+)
 
 DATA_ROOT_ENV = "SATTN_DASH_DATA_ROOT"
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".txt")
@@ -52,6 +56,7 @@ def find_table_files(text: str, root: Path | None, *, guarded: bool = True) -> l
     With `guarded`, `root` must be set and every file must resolve to a place below it.
     """
     text = text.strip()
+    check_path_text(text)
     root = root.resolve() if root is not None else None
     if not text:
         raise DataError("No path given. Type the path of a file, a folder or a glob.")
@@ -86,6 +91,7 @@ def find_table_files(text: str, root: Path | None, *, guarded: bool = True) -> l
                 "that has the table's files, or one file."
             )
     elif pattern.exists():
+        check_regular_file(pattern, text)
         files = [pattern]
     else:
         raise DataError(f"There is no file or folder at '{text}'. Check the path and try again.")

@@ -2,21 +2,24 @@
 
 It knows which model input column comes from which source column and group, so a
 branch can be fed a subset (`features_for`) and charts can label importances. It saves
-to a run directory as JSON + NumPy arrays + the fitted transformer (joblib). The joblib
-file is one sattn-dash wrote itself into the run directory; nothing a user uploads is
-ever unpickled. The portable form (`save(..., portable=True)`, what an exported model
-carries) stores the transformer with skops instead, which loads without running code.
+to a run directory as JSON + NumPy arrays + the fitted transformer in skops' format,
+which builds only the types it is told to trust and runs no code when loaded: whoever
+can write to the workspace cannot make the server run theirs. ``save_transformer`` and
+``load_transformer`` are the one way the fitted transformer is written and read. Runs
+saved before 2026-12-07 hold a joblib pickle instead: it is read once by an unpickler
+that builds only scikit-learn's, NumPy's and this package's preprocessing types (a note
+says so), then stored again in skops' format beside it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import warnings
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 import sklearn
@@ -28,11 +31,13 @@ from sattn_dash.tabular.schema import Schema
 
 SPLITS = ("train", "val", "test")
 FORMAT = 1
-META_FILE, ARRAYS_FILE, TRANSFORMER_FILE = "prepared.json", "arrays.npz", "transformer.joblib"
-SKOPS_FILE = "transformer.skops"  # the portable form: loading it runs no code
+META_FILE, ARRAYS_FILE, TRANSFORMER_FILE = "prepared.json", "arrays.npz", "transformer.skops"
+LEGACY_TRANSFORMER_FILE = "transformer.joblib"  # a pickle: runs saved before 2026-12-07
 #: Types beyond scikit-learn's own that a stored transformer may hold: our transformers
-#: and functions (tabular.transform, tabular.coerce) and NumPy's dtype.
-SKOPS_TRUSTED_PREFIXES = ("sattn_dash.tabular.", "numpy.dtype")
+#: and functions (tabular.transform, tabular.coerce) and NumPy's dtype, arrays and
+#: scalar types.
+SKOPS_TRUSTED_PREFIXES = ("sattn_dash.tabular.", "numpy.dtype", "numpy.ndarray")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -142,9 +147,9 @@ class PreparedData:
             row_index={s: self.row_index[s][:0] for s in SPLITS},
         )
 
-    def save(self, directory, *, portable: bool = False) -> None:
-        """Write prepared.json, arrays.npz and the fitted transformer into `directory`:
-        transformer.joblib, or with `portable` transformer.skops (`save_transformer`)."""
+    def save(self, directory) -> None:
+        """Write prepared.json, arrays.npz and transformer.skops (`save_transformer`)
+        into `directory`."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         targets = self.target_names
@@ -174,10 +179,7 @@ class PreparedData:
             "options": self.options.to_dict(),
         }
         write_stream(directory / ARRAYS_FILE, lambda f: np.savez(f, **arrays))
-        if portable:
-            save_transformer(self.transformer, directory / SKOPS_FILE)
-        else:
-            write_stream(directory / TRANSFORMER_FILE, lambda f: joblib.dump(self.transformer, f))
+        save_transformer(self.transformer, directory / TRANSFORMER_FILE)
         write_stream(directory / META_FILE, lambda f: f.write(json.dumps(meta, indent=1).encode()))
 
     @classmethod
@@ -190,14 +192,12 @@ class PreparedData:
                 raise ValueError(f"format {meta.get('format')!r}, expected {FORMAT}")
             with np.load(directory / ARRAYS_FILE, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
-            if (directory / SKOPS_FILE).is_file():
-                transformer = load_transformer(directory / SKOPS_FILE)
-            else:
-                transformer = joblib.load(directory / TRANSFORMER_FILE)
+            transformer = load_transformer(directory / TRANSFORMER_FILE)
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise RunError(
                 f"The prepared data in '{directory}' is missing or damaged ({exc}). "
-                "Train the run again to rebuild it."
+                "Delete the run, or train it again to rebuild it; every other run is "
+                "unaffected."
             ) from None
         names, targets = meta["feature_names"], meta["targets"]
         X, y, index = {}, {}, {}
@@ -230,26 +230,110 @@ class PreparedData:
         )
 
 
+def _plain(index: np.ndarray) -> np.ndarray:
+    """Row labels that NumPy can store without pickling (text when they are objects)."""
+    return index.astype(str) if index.dtype == object else index
+
+
+# --- the fitted transformer on disk ---------------------------------------------------------
+def _trusted(name: str) -> bool:
+    """Whether a type skops names (beyond scikit-learn's own) may be rebuilt."""
+    if name.startswith(SKOPS_TRUSTED_PREFIXES):
+        return True
+    module, _, attr = name.rpartition(".")
+    if module.split(".")[0] == "numpy":  # a scalar type such as numpy.float32
+        return isinstance(getattr(np, attr, None), type) and issubclass(
+            getattr(np, attr), np.generic
+        )
+    return False
+
+
 def save_transformer(transformer, path) -> None:
     """The fitted ColumnTransformer in skops' format, written atomically: a file that
-    `load_transformer` reads back without running code."""
+    `load_transformer` reads back without running code (runs and exported models)."""
     import skops.io
 
     write_stream(Path(path), lambda f: f.write(skops.io.dumps(transformer)))
 
 
 def load_transformer(path):
-    """What `save_transformer` wrote. Only scikit-learn's types and those named in
-    `SKOPS_TRUSTED_PREFIXES` are rebuilt; a file asking for anything else is refused."""
+    """What `save_transformer` wrote. Only scikit-learn's types and those `_trusted`
+    names are rebuilt; a file asking for anything else is a `RunError` naming it. Where
+    an older run has `transformer.joblib` instead, that is read once with only
+    preprocessing types allowed and stored again as skops."""
     import skops.io
 
-    untrusted = skops.io.get_untrusted_types(file=path)
-    refused = [t for t in untrusted if not t.startswith(SKOPS_TRUSTED_PREFIXES)]
-    if refused:
-        raise ValueError(f"{Path(path).name} asks for types sattn-dash does not trust: {refused}")
-    return skops.io.load(path, trusted=untrusted)
+    path = Path(path)
+    legacy = path.with_name(LEGACY_TRANSFORMER_FILE)
+    if not path.exists() and legacy.exists():
+        return _load_legacy(legacy, path)
+    data = path.read_bytes()
+    try:
+        found = skops.io.get_untrusted_types(data=data)
+    except Exception as exc:  # not a skops file at all (cut short, overwritten)
+        raise ValueError(f"{path.name} is not a readable skops file ({exc})") from None
+    foreign = [name for name in found if not _trusted(name)]
+    if foreign:
+        raise RunError(
+            f"{path} holds {', '.join(foreign[:3])}, which is no preprocessing sattn-dash "
+            "writes, so it was not loaded. Someone changed the file: delete the run it "
+            "belongs to (`sattn-dash delete`), or train it again."
+        )
+    try:
+        return skops.io.loads(data, trusted=found)
+    except Exception as exc:
+        raise ValueError(f"{path.name} could not be read ({type(exc).__name__}: {exc})") from None
 
 
-def _plain(index: np.ndarray) -> np.ndarray:
-    """Row labels that NumPy can store without pickling (text when they are objects)."""
-    return index.astype(str) if index.dtype == object else index
+def _load_legacy(legacy: Path, path: Path):
+    transformer = _restricted_unpickle(legacy)
+    try:
+        save_transformer(transformer, path)
+        legacy.unlink()
+        done = f"stored again as {path.name}; this note will not come back"
+    except OSError as exc:  # a read-only workspace: read the old file each time
+        done = f"it could not be stored again ({exc.strerror})"
+    log.warning(
+        "Run %s kept its preprocessing as a pickle (%s, written before 2026-12-07); it was "
+        "read allowing only preprocessing types and %s.",
+        legacy.parents[1].name,
+        legacy,
+        done,
+    )
+    return transformer
+
+
+def _restricted_unpickle(path: Path):
+    """Unpickle a joblib file building only scikit-learn classes, this package's
+    preprocessing and NumPy's arrays: a pickle naming any other callable is refused."""
+    from joblib.numpy_pickle import NumpyUnpickler
+
+    class Restricted(NumpyUnpickler):
+        def find_class(self, module: str, name: str):
+            found = super().find_class(module, name)
+            root = module.split(".")[0]
+            allowed = (
+                (root == "sklearn" and isinstance(found, type))
+                or (module.startswith("sattn_dash.tabular.") or root == "numpy")
+                and _trusted(f"{module}.{name}")
+                or (root == "numpy" and _trusted(f"numpy.{name}"))
+                or (root == "numpy" and name in ("_reconstruct", "scalar"))
+                or (module == "joblib.numpy_pickle" and name == "NumpyArrayWrapper")
+                or (module == "builtins" and name in ("slice", "set", "frozenset"))
+            )
+            if not allowed:
+                raise RunError(
+                    f"{path} asks to run {module}.{name}, which is no preprocessing "
+                    "sattn-dash writes, so it was not loaded. Someone changed the file: "
+                    f"delete the run (`sattn-dash delete {path.parents[1].name}`) or train "
+                    "it again."
+                )
+            return found
+
+    with open(path, "rb") as handle:
+        try:
+            return Restricted(str(path), handle, ensure_native_byte_order=True).load()
+        except (RunError, OSError):
+            raise
+        except Exception as exc:  # cut short or garbled
+            raise ValueError(f"{path.name} is not a readable pickle ({exc})") from None

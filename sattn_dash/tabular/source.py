@@ -160,11 +160,32 @@ def _open_source(source, name: str | None, max_bytes: int) -> Source:
     )
 
 
+def check_path_text(text: str) -> None:
+    """A path a person typed: one with a NUL byte names no file on any system."""
+    if "\0" in text:
+        raise DataError(
+            "The path holds a NUL character (\\0), which no file name can contain. Type "
+            "the path again, or paste it without control characters."
+        )
+
+
+def check_regular_file(path: Path, shown: str | None = None) -> None:
+    """Only a regular file is read: a pipe (FIFO), device or socket would block the
+    reader forever or never end, so it is refused (call once the path exists)."""
+    if not path.is_file():
+        raise DataError(
+            f"'{shown or path}' is not a regular file (a pipe, device or socket); "
+            "sattn-dash reads tables only from files. Save the table to a file first."
+        )
+
+
 def _from_path(path: Path, name: str | None, max_bytes: int) -> Source:
+    check_path_text(str(path))
     if not path.exists():
         raise DataError(f"There is no file at '{path}'. Check the path and try again.")
     if path.is_dir():
         raise DataError(f"'{path}' is a folder, not a file. Choose the table file inside it.")
+    check_regular_file(path)
     size = path.stat().st_size
     _check_size(size, max_bytes)
     return Source(name=name or path.name, size=size, path=path)

@@ -250,7 +250,11 @@ def _assign(variables: list[Any], records: list[dict], arrays: dict, what: str, 
 
 
 def _is_array_list(value: Any) -> bool:
-    return isinstance(value, list | tuple) and all(isinstance(v, np.ndarray) for v in value)
+    # ``get_weights()`` hands a 0-d variable (a combiner's temperature) back as a numpy
+    # scalar, not an array: such a list is still the model's weights.
+    return isinstance(value, list | tuple) and all(
+        isinstance(v, np.ndarray | np.generic) for v in value
+    )
 
 
 def _encode_state(callback: Any, prefix: str, arrays: dict) -> dict[str, Any]:
@@ -269,8 +273,15 @@ def _encode_state(callback: Any, prefix: str, arrays: dict) -> dict[str, Any]:
             state[name] = {"kind": "plain", "value": value}
         elif _is_array_list(value) and value:
             for index, item in enumerate(value):
-                arrays[f"{key}/{index}"] = item
+                arrays[f"{key}/{index}"] = np.asarray(item)
             state[name] = {"kind": "arrays", "key": key, "count": len(value)}
+        elif isinstance(value, list | tuple) and value:
+            log.warning(
+                "%s.%s is not checkpointed (a list of %s)",
+                type(callback).__name__,
+                name,
+                sorted({type(v).__name__ for v in value}),
+            )
     return state
 
 

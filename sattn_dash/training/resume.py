@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from sattn_dash.errors import DataError, RunError
 from sattn_dash.training.checkpoint import Checkpoint, has_checkpoint, latest_checkpoint
-from sattn_dash.training.store import ACTIVE_STATES, RunStore
+from sattn_dash.training.store import ACTIVE_STATES, RESUME_LOCK, RunStore
 
 if TYPE_CHECKING:
     from sattn_dash.tabular.prepared import PreparedData
@@ -183,7 +183,7 @@ def _claiming(run_dir: Path) -> Iterator[None]:
     if not run_dir.is_dir():
         yield  # store.info names the missing run
         return
-    with open(run_dir / ".resume.lock", "a") as lock:
+    with open(run_dir / RESUME_LOCK, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from sattn_dash.errors import RunError
+from sattn_dash.errors import RunError, UserError
 from sattn_dash.files import read_json
 from sattn_dash.training.config import TrainingConfig
 
@@ -58,22 +58,55 @@ class Run:
     def __repr__(self) -> str:
         return f"Run({self.run_id!r}, title={self.title!r}, status={self.status!r})"
 
-    def _json(self, name: str, default: Any = None) -> Any:
+    def damaged(self, name: str, exc: BaseException | str) -> RunError:
+        """The error for a file of this run that cannot be read: which file, why, and
+        what to do. Other runs never read it, so they keep working."""
+        reason = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+        reason = " ".join(reason.split())[:200]
+        return RunError(
+            f"{name} of run {self.run_id} is damaged ({reason}). Delete the run "
+            f"(`sattn-dash delete {self.run_id}`), or restore the file from a backup; "
+            "every other run is unaffected."
+        )
+
+    def _json(self, name: str, default: Any = None, kind: type = dict) -> Any:
         file = self.path / name
         if not file.is_file():
             return default
         try:
-            return read_json(file)
+            data = read_json(file)
         except (OSError, ValueError) as exc:
-            raise RunError(f"{name} of run {self.run_id} cannot be read ({exc}).") from exc
+            raise self.damaged(name, exc) from None
+        if data is not None and not isinstance(data, kind):
+            raise self.damaged(name, f"holds a {type(data).__name__}, not a JSON object")
+        return data
+
+    def _parsed(self, name: str, parse: Any, data: Any) -> Any:
+        """``parse(data)`` for a file of the run, a wrong field being damage."""
+        if data is None:
+            return None
+        try:
+            return parse(data)
+        except RunError:
+            raise
+        except Exception as exc:  # wrong types or missing fields: SpecError, TypeError...
+            raise self.damaged(name, exc) from None
+
+    def _csv(self, name: str) -> pd.DataFrame | None:
+        file = self.path / name
+        if not file.is_file() or file.stat().st_size == 0:
+            return None
+        try:
+            return pd.read_csv(file)
+        except Exception as exc:  # binary, an unterminated quote, bad encoding
+            raise self.damaged(name, exc) from None
 
     @cached_property
     def spec(self):
         """The ``ModelSpec`` that was trained (None if the run failed before one existed)."""
         from sattn_dash.modeling import ModelSpec
 
-        data = self._json("spec.json")
-        return ModelSpec.from_dict(data) if data is not None else None
+        return self._parsed("spec.json", ModelSpec.from_dict, self._json("spec.json"))
 
     @property
     def combiner(self) -> str | None:
@@ -84,12 +117,11 @@ class Run:
     def schema(self):
         from sattn_dash.tabular import Schema
 
-        data = self._json("schema.json")
-        return Schema.from_dict(data) if data is not None else None
+        return self._parsed("schema.json", Schema.from_dict, self._json("schema.json"))
 
     @cached_property
     def config(self) -> TrainingConfig:
-        return TrainingConfig.from_dict(self._json("config.json", {}))
+        return self._parsed("config.json", TrainingConfig.from_dict, self._json("config.json", {}))
 
     @cached_property
     def card(self) -> dict[str, Any]:
@@ -116,10 +148,12 @@ class Run:
     @cached_property
     def history(self) -> pd.DataFrame:
         """One row per finished epoch: ``epoch``, Keras' logs, ``time_s``."""
-        file = self.path / "history.csv"
-        if not file.is_file() or file.stat().st_size == 0:
+        history = self._csv("history.csv")
+        if history is None:
             return pd.DataFrame({"epoch": pd.Series(dtype="int64")})
-        return pd.read_csv(file)
+        if "epoch" not in history.columns or not pd.api.types.is_integer_dtype(history["epoch"]):
+            raise self.damaged("history.csv", "no whole-number epoch column")
+        return history
 
     @cached_property
     def snapshot_records(self) -> list[dict[str, Any]]:
@@ -161,8 +195,8 @@ class Run:
     @cached_property
     def predictions(self) -> pd.DataFrame:
         """Test-split predictions (see ``evaluation.predictions_frame`` for the columns)."""
-        file = self.path / "predictions.csv"
-        return pd.read_csv(file) if file.is_file() else pd.DataFrame()
+        frame = self._csv("predictions.csv")
+        return frame if frame is not None else pd.DataFrame()
 
     @cached_property
     def prepared(self):
@@ -175,7 +209,12 @@ class Run:
             )
         from sattn_dash.tabular import PreparedData
 
-        return PreparedData.load(directory)
+        try:
+            return PreparedData.load(directory)
+        except RunError:  # names the folder and what to do
+            raise
+        except Exception as exc:  # a garbled archive, wrong types in prepared.json
+            raise self.damaged("prepared/", exc) from None
 
     @cached_property
     def model(self):
@@ -189,7 +228,20 @@ class Run:
             )
         from sattn_dash.modeling import load_model
 
-        return load_model(file)
+        try:
+            return load_model(file)
+        except UserError:
+            raise
+        except Exception as exc:  # cut short or garbled: Keras reports it as anything
+            import zipfile
+
+            whole = zipfile.is_zipfile(file)
+            reason = (
+                _first_line(exc)
+                if whole
+                else "not a whole .keras archive: cut short or overwritten"
+            )
+            raise self.damaged("model.keras", reason) from None
 
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:
         """Predictions for new rows of the original table (same columns as the training
@@ -199,3 +251,10 @@ class Run:
         X = self.prepared.transform(df)
         outputs = predict_outputs(self.model, X, list(self.prepared.tasks))
         return predictions_frame(outputs, self.prepared, index=df.index)
+
+
+def _first_line(exc: BaseException) -> str:
+    """A library's error in one line (Keras wraps a bad zip as "File not found")."""
+    cause = exc.__cause__ or exc.__context__
+    shown = cause if cause is not None and not isinstance(exc, OSError) else exc
+    return f"{type(shown).__name__}: {str(shown).strip().splitlines()[0] if str(shown).strip() else ''}"

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sattn_dash.errors import UserError
+from sattn_dash.errors import UserError, disk_full, where_full
 from sattn_dash.training import owner
 from sattn_dash.training.config import TrainingConfig
 from sattn_dash.training.pipeline import resolve_spec
@@ -298,10 +298,14 @@ class TrainingSession:
             self._started_wall = datetime.now(UTC)
         try:
             self.heartbeat()
+            self._writer.reserve()  # room for the last word should the disk fill up
             self._train()
         except UserError as exc:
             self._end("failed", error=str(exc), error_kind="user")
         except Exception as exc:  # captured: a session never loses its reason
+            if disk_full(exc):  # the machine's, not a bug: kept to resume once freed
+                self._end("interrupted", error=self._disk_full(exc), error_kind="disk")
+                return self.status()
             log.exception("Run %s failed", self.run_id)
             self._end(
                 "failed",
@@ -310,6 +314,25 @@ class TrainingSession:
                 detail=traceback.format_exc(),
             )
         return self.status()
+
+    def _disk_full(self, exc: OSError) -> str:
+        from sattn_dash.training.checkpoint import latest_checkpoint
+
+        try:
+            checkpoint = latest_checkpoint(self._writer.directory)
+        except UserError:
+            checkpoint = None
+        if checkpoint is None:
+            then = "train it again"
+            kept = "it has no checkpoint yet (it stopped before its first epoch ended)"
+        else:
+            then = f"`sattn-dash resume {self.run_id}` to carry on"
+            kept = f"its checkpoint of epoch {checkpoint.epoch} is kept"
+        return (
+            f"The disk is full: {where_full(exc, str(self._writer.directory))} could not be "
+            f"written. Run {self.run_id} is interrupted, not failed, and {kept}. Free some "
+            f"space there, then {then}."
+        )
 
     def _phase(self, phase: str) -> bool:
         """Enter a phase; False when a stop was asked before it (the run ends there)."""
@@ -567,12 +590,14 @@ class TrainingSession:
         if detail:
             record["traceback"] = detail
         try:
+            self._writer.release_reserve()
             self._writer.status(record)
-        except OSError:
-            log.exception("Could not write the final status of run %s", self.run_id)
+        except OSError as exc:  # the run reads as interrupted once this process is gone
+            log.warning("Could not write the final status of run %s: %s", self.run_id, exc)
         from sattn_dash.training.checkpoint import remove_checkpoints
 
-        remove_checkpoints(self._writer.directory)  # they only serve to resume a run
+        if state != "interrupted":
+            remove_checkpoints(self._writer.directory)  # they only serve to resume a run
         owner.release(self.run_id)
         self._finished.set()
         if self._on_done is not None:

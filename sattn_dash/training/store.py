@@ -51,6 +51,9 @@ RUN_ID_PATTERN = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 ACTIVE_STATES = ("queued", "running", "stopping")
 FINAL_STATES = ("finished", "stopped", "failed", "interrupted")
 TITLE_MAX = 80
+RESERVE, RESERVE_BYTES = ".reserve", 64 * 1024  # see RunWriter.reserve
+LEFTOVERS = (".*.tmp-*", "prepared/.*.tmp-*", RESERVE)  # what a kill leaves behind
+RESUME_LOCK = ".resume.lock"
 
 
 def new_run_id() -> str:
@@ -121,6 +124,18 @@ class RunWriter:
 
     def predictions(self, frame: pd.DataFrame) -> None:
         write_text(self.directory / "predictions.csv", frame.to_csv(index=False))
+
+    def reserve(self) -> None:
+        """Set aside a little disk space while the run trains, given back just before
+        the final status is written: on a disk that filled up meanwhile, the run can
+        still say so (and that it can be resumed)."""
+        try:
+            (self.directory / RESERVE).write_bytes(b"\0" * RESERVE_BYTES)
+        except OSError:
+            (self.directory / RESERVE).unlink(missing_ok=True)
+
+    def release_reserve(self) -> None:
+        (self.directory / RESERVE).unlink(missing_ok=True)
 
     def model(self, model: Any) -> None:
         write_with(self.directory / "model.keras", lambda temp: model.save(temp), suffix=".keras")
@@ -245,9 +260,15 @@ class RunStore:
                     if users.can_see(info.user, self.user):
                         runs.append(info)
                 except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-                    skipped.append(SkippedRun(entry.name, _describe(exc)))
-        for item in skipped:
-            log.warning("Skipped %s in %s: %s", item.name, self.root, item.reason)
+                    if not entry.exists():  # deleted (renamed aside) while listing
+                        continue
+                    reason = (
+                        f"{_describe(exc)}. Delete it (`sattn-dash delete {entry.name}`) or "
+                        "restore the file from a backup; the other runs are unaffected"
+                    )
+                    skipped.append(SkippedRun(entry.name, reason))
+        for item in skipped:  # the caller shows them (the CLI prints, a page warns)
+            log.debug("Skipped %s in %s: %s", item.name, self.root, item.reason)
         self.skipped = skipped
         return runs
 
@@ -256,7 +277,11 @@ class RunStore:
         try:
             return self._info(directory)
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise RunError(f"Run {run_id} cannot be read ({_describe(exc)}).") from exc
+            raise RunError(
+                f"Run {run_id} cannot be read ({_describe(exc)}). Delete the run "
+                f"(`sattn-dash delete {run_id}`), or restore the file from a backup; every "
+                "other run is unaffected."
+            ) from None
 
     def _titles(self) -> list[str]:
         """The titles of the runs in this folder (unreadable ones left out, quietly)."""
@@ -269,10 +294,7 @@ class RunStore:
         return titles
 
     def _info(self, directory: Path) -> RunInfo:
-        meta = read_json(directory / "run.json")
-        status = read_json(directory / "status.json")
-        if not isinstance(meta, dict) or not isinstance(status, dict):
-            raise ValueError("run.json or status.json is not a JSON object")
+        meta, status = _object(directory, "run.json"), _object(directory, "status.json")
         run_id = directory.name
         return RunInfo(
             run_id=run_id,
@@ -291,6 +313,8 @@ class RunStore:
 
     def load(self, run_id: str) -> Run:
         info = self.info(run_id)
+        if info.status not in ACTIVE_STATES:  # no process writes it: tidy what one left
+            tidy_leftovers(self.path(run_id))
         return Run(info, self.path(run_id))
 
     def status(self, run_id: str) -> dict[str, Any]:
@@ -333,6 +357,40 @@ def _default_title(model: str, targets: dict[str, str], source: str | None, take
     while title in titles:
         title, n = clean_title(f"{what} · {when} #{n} · {rest}"), n + 1
     return title
+
+
+def tidy_leftovers(directory: Path) -> list[str]:
+    """Remove what a process killed mid-write left in a run folder that no process
+    writes any more (half-written temporary files and folders); returns their names.
+    The resume lock goes once the run can no longer be resumed."""
+    removed = []
+    for pattern in LEFTOVERS:
+        for path in directory.glob(pattern):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(str(path.relative_to(directory)))
+    lock = directory / RESUME_LOCK
+    if lock.exists() and not (directory / "checkpoints").exists():
+        lock.unlink(missing_ok=True)  # nothing to resume: no one takes it again
+        removed.append(RESUME_LOCK)
+    if removed:
+        log.info("Tidied %s in %s", ", ".join(removed), directory)
+    return removed
+
+
+def _object(directory: Path, name: str) -> dict[str, Any]:
+    """A run's JSON object file; a ValueError naming the file when it is not one."""
+    try:
+        data = read_json(directory / name)
+    except UnicodeDecodeError:
+        raise ValueError(f"{name} is not text") from None
+    except ValueError as exc:
+        raise ValueError(f"{name} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{name} holds a {type(data).__name__}, not a JSON object")
+    return data
 
 
 def _describe(exc: Exception) -> str:

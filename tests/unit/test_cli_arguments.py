@@ -52,3 +52,17 @@ def test_app_passes_streamlit_options_through():
         "--theme.base=dark",
     ]
     assert MAIN_SCRIPT.is_file() and (MAIN_SCRIPT.parent / "app_pages").is_dir()
+
+
+def test_a_binary_space_or_spec_file_is_refused_with_one_line(capsys, tmp_path, training_csv):
+    """Found by bench/bench_reliability.py: a binary --space was an internal error."""
+    from sattn_dash.cli import main
+
+    junk = tmp_path / "junk.json"
+    junk.write_bytes(bytes(range(256)) * 4)
+    for option, command in (("--space", "search"), ("--spec", "train")):
+        code = main([command, "--data", str(training_csv), "--target", "label", option, str(junk)])
+        out, err = capsys.readouterr()
+        assert code == 2 and "Traceback" not in err
+        (line,) = [x for x in err.splitlines() if x.startswith("error:")]
+        assert f"(given to {option}) is not UTF-8 text" in line

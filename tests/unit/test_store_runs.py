@@ -163,7 +163,7 @@ def test_corrupt_runs_are_reported_and_skipped(store):
     assert [i.run_id for i in infos] == [good]
     skipped = {s.name: s.reason for s in store.skipped}
     assert set(skipped) == {broken_json, no_status, not_object, "stray-file.txt", "notes"}
-    assert "JSONDecodeError" in skipped[broken_json]
+    assert "run.json is not valid JSON" in skipped[broken_json]  # names the file
     with pytest.raises(RunError, match="cannot be read"):
         store.load(broken_json)
     store.delete(good)

@@ -135,3 +135,27 @@ def test_the_cli_is_not_guarded_by_the_data_root(root, monkeypatch, capsys):
     monkeypatch.chdir(root)
     code = main(["baselines", "--data", "sales/*/*.parquet", "--target", "y", "--json"])
     assert code == 0, capsys.readouterr()
+
+
+def test_a_pipe_as_data_is_refused_at_once(tmp_path):
+    """A FIFO given as --data blocked `train` forever: only regular files are read."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pipe = tmp_path / "table.csv"
+    os.mkfifo(pipe)
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-m", "sattn_dash", "train", "--data", str(pipe), "--target", "y"]
+        + ["--workspace", str(tmp_path / "ws")],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,  # it must not wait for a writer that never comes
+    )
+    assert done.returncode == 2
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("error:")]
+    assert "not a regular file" in line

@@ -227,7 +227,7 @@ def test_data_hash_is_stable_and_sensitive(df, prepared):
 def test_save_and_load_round_trip(tmp_path, df, prepared):
     prepared.save(tmp_path / "run")
     files = sorted(p.name for p in (tmp_path / "run").iterdir())
-    assert files == ["arrays.npz", "prepared.json", "transformer.joblib"]
+    assert files == ["arrays.npz", "prepared.json", "transformer.skops"]
     json.loads((tmp_path / "run" / "prepared.json").read_text())  # plain JSON
     loaded = PreparedData.load(tmp_path / "run")
     for split in ("train", "val", "test"):

@@ -198,3 +198,40 @@ def test_an_automatic_batch_size_resumes_at_the_size_it_trained_with(store, tabl
     before_recorded = SimpleNamespace(state={})  # a checkpoint from before sizes were kept
     assert trained_batch_size(config, before_recorded, 144).batch_size == 32
     assert trained_batch_size(CONFIG, before_recorded, 144) is CONFIG  # a size of its own
+
+
+# A target the columns cannot predict: validation loss is best at epoch 2 of 5 and
+# early stopping ends the run there, putting epoch 2's weights back.
+STOPPING = TrainingConfig(epochs=12, batch_size=32, seed=3, patience=3, learning_rate=0.01)
+
+
+@pytest.fixture(scope="module")
+def stopping(tmp_path_factory):
+    df = make_training_table(240)
+    df["label"] = np.random.default_rng(1).permutation(df["label"].to_numpy())
+    table = (df, infer_schema(df, targets=["label"]))
+    store = RunStore(tmp_path_factory.mktemp("stopping"))
+    whole = TrainingSession(*table, PRESET, STOPPING, store)
+    assert whole.run().state == "finished"
+    reference = store.load(whole.run_id)
+    best, last = reference.card["best_epoch"], len(reference.history)
+    assert best == 2 and last == 5, (best, last)  # stopped early, best weights put back
+    return table, reference
+
+
+@pytest.mark.parametrize("epoch", [3, 4, 5], ids=["at-best", "after-best", "last-epoch"])
+def test_early_stopping_best_weights_survive_a_kill(tmp_path, stopping, monkeypatch, epoch):
+    """The best weights early stopping holds are checkpointed (the model's weights
+    include a 0-d temperature, which ``get_weights()`` hands back as a numpy scalar):
+    killed as the epoch after the best, the one after that or the last one begins, the
+    resumed run ends on exactly the weights of the uninterrupted run."""
+    table, reference = stopping
+    store = RunStore(tmp_path / "ws")
+    run_id = interrupted_run(store, *table, PRESET, STOPPING, monkeypatch, epoch=epoch, batch=1)
+    saved = latest_checkpoint(store.path(run_id)).manifest["callbacks"][1]["state"]
+    assert saved["best_weights"]["count"] == len(reference.model.get_weights())
+    assert resume_session(run_id, store).run().state == "finished"
+    resumed = store.load(run_id)
+    assert resumed.card["best_epoch"] == 2
+    for mine, theirs in zip(_weights(resumed), _weights(reference), strict=True):
+        np.testing.assert_array_equal(mine, theirs)

@@ -77,7 +77,7 @@ class Predictor:
         skops' form (``prepared/``: loading runs no code) and the interval half-widths
         (``predictor.json``) into the existing folder `directory`."""
         directory = Path(directory)
-        self.prepared.without_rows().save(directory / PREPARED_DIR, portable=True)
+        self.prepared.without_rows().save(directory / PREPARED_DIR)
         write_with(directory / MODEL_FILE, self.model.save, suffix=".keras")
         widths = {t: (w if math.isfinite(w) else None) for t, w in self.half_widths.items()}
         write_json(directory / PREDICTOR_FILE, {"half_widths": widths, "coverage": self.coverage})

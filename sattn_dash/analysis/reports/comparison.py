@@ -22,6 +22,22 @@ MISSING = "—"  # a setting one run has and another does not
 BEST, FINAL = "best epoch", "final epoch"
 
 
+def readable(runs: Iterable[Run]) -> tuple[list[Run], list[str]]:
+    """The runs whose files a comparison reads are whole, and the errors of the others
+    (each names its damaged file): one damaged run does not stop the comparison."""
+    from sattn_dash.errors import RunError
+
+    whole, errors = [], []
+    for run in runs:
+        try:
+            run.history, run.spec, run.config, run.card, run.metrics  # noqa: B018
+        except RunError as error:
+            errors.append(str(error))
+        else:
+            whole.append(run)
+    return whole, errors
+
+
 def label(run: Run) -> str:
     """A run's name in charts and tables: its title, made unique by the end of its id."""
     return f"{run.title} [{run.run_id[-6:]}]"

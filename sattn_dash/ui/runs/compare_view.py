@@ -129,6 +129,11 @@ def render(frame: pd.DataFrame) -> None:
     except RunError as error:
         user_error(error)
         return
+    runs, damaged = comparison.readable(runs)
+    for error in damaged:
+        user_error(error)
+    if len(runs) < comparison.MIN_RUNS:
+        return
     every = bool(state.COMPARE_EVERY_FIELD.get())
     st.download_button(
         "Download the comparison (CSV)",

@@ -21,7 +21,9 @@ from sattn_dash.search.processes import available_cores
 from sattn_dash.search.space import SETTINGS, default_space, load_space
 from sattn_dash.search.study import (
     AUTO_METRIC,
+    SearchError,
     best_so_far,
+    check_study_user,
     default_study_name,
     importance_caveat,
     load_study,
@@ -31,7 +33,7 @@ from sattn_dash.search.study import (
     param_importance,
     trials_frame,
 )
-from sattn_dash.ui.shared import data_source, pages, state
+from sattn_dash.ui.shared import auth, data_source, pages, state
 from sattn_dash.ui.shared.components import chart, download_csv, empty_state, table, user_error
 from sattn_dash.workspace import default_workspace
 
@@ -56,7 +58,7 @@ def _workspace() -> str:
 
 def followed_study() -> str | None:
     """The study this tab follows: ``?study=`` first, then the session's."""
-    known = background.list_studies(_workspace())
+    known = background.list_studies(_workspace(), auth.user())
     for name in (st.query_params.get("study"), state.STUDY.get()):
         if name and name in known:
             state.STUDY.set(name)
@@ -170,6 +172,7 @@ def _start(df, schema: Schema, prepared: PreparedData) -> None:
             storage=storage,
             metric=get(_key("metric"), AUTO_METRIC),
             workspace=_workspace(),
+            user=auth.user(),
         )
     except UserError as error:
         state.SEARCH_ERROR.set(str(error))
@@ -181,13 +184,17 @@ def _start(df, schema: Schema, prepared: PreparedData) -> None:
 
 
 def _stop(name: str) -> None:
-    background.stop(name, _workspace())
+    background.stop(name, _workspace(), auth.user())
 
 
 # --- following ----------------------------------------------------------------------------
 def _open(name: str):
+    if name not in background.list_studies(_workspace(), auth.user()):
+        raise SearchError(f"No study named {name!r} in this workspace.")
     storage = background.storage_of(name, _workspace())
-    return load_study(name, open_storage(name, storage, _workspace()))
+    study, settings = load_study(name, open_storage(name, storage, _workspace()))
+    check_study_user(name, settings, auth.user())
+    return study, settings
 
 
 def _trials_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -358,7 +365,7 @@ def render_followed(name: str) -> None:
 
 def render_picker() -> str | None:
     """A selectbox of this workspace's studies (kept in the URL)."""
-    studies = background.list_studies(_workspace())
+    studies = background.list_studies(_workspace(), auth.user())
     if not studies:
         return None
     current = followed_study()
