@@ -40,7 +40,11 @@ def _ranked(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def module_importance(
-    model, prepared: PreparedData, split: str = "val", max_rows: int | None = ROUTING_ROWS, seed: int = 0
+    model,
+    prepared: PreparedData,
+    split: str = "val",
+    max_rows: int | None = ROUTING_ROWS,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """One row per branch with ``importance`` (what the combiner gives it:
     ``training.importance.branch_importance``, the number the run card stores) and
