@@ -35,3 +35,7 @@ def test_compared_curves_and_tables_speak_the_users_words(two_target_run):
     best = comparison.best_and_final([run])
     assert {"total loss", "amount loss", "kind loss"} <= set(best["metric"])
     assert not set(best["metric"]) & raw
+
+    judged = comparison.judged_by(run)  # which epoch counts, as the Metrics tab says it
+    monitor = run.card["monitor"]["name"].removeprefix("val_")
+    assert judged.startswith(f"validation {words[monitor]} (") and "val_" not in judged

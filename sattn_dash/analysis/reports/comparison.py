@@ -148,12 +148,18 @@ def saved_epoch(run: Run) -> int | None:
 
 
 def judged_by(run: Run) -> str:
-    """What made the best epoch best, e.g. ``val_loss (lower is better)``."""
+    """What made the best epoch best, in the user's words, e.g. ``validation price loss
+    (lower is better)`` for Keras' ``val_head_price_loss``."""
     monitor = run.card.get("monitor")
     if not monitor:  # a run from before the card recorded it
         return MISSING
     better = "higher" if monitor["mode"] == "max" else "lower"
-    return f"{monitor['name']} ({better} is better)"
+    name = monitor["name"]
+    split = "validation" if name.startswith("val_") else "training"
+    metric = name.removeprefix("val_")
+    history = tidy.history_long(run.history, run.targets)
+    words = dict(zip(history["metric"], history["label"], strict=True))
+    return f"{split} {words.get(metric, metric)} ({better} is better)"
 
 
 def facts(runs: list[Run]) -> pd.DataFrame:
