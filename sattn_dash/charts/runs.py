@@ -9,8 +9,12 @@ from sattn_dash.charts.style import finish, rows, split_dash, tooltip
 
 
 def overlaid_curves(history: pd.DataFrame, metric: str) -> alt.Chart:
-    """One metric per epoch for several runs (``run, epoch, metric, split, value``)."""
+    """One metric per epoch for several runs (``run, epoch, metric, split, value[,
+    label]``), named in the user's words (``label``, else the Keras ``metric``, which only
+    picks the rows and is not drawn)."""
     data = history[history["metric"] == metric]
+    if "label" in data and not data.empty:
+        metric, data = data["label"].iloc[0], data.drop(columns=["metric"])
     lines = (
         alt.Chart(data)
         .mark_line(point=alt.OverlayMarkDef(size=25))

@@ -57,7 +57,8 @@ def test_three_runs_side_by_side(comparison_app, comparison_workspace):
     assert final["best epoch"] == pytest.approx(history["val_loss"].min())
     facts = next(t.value for t in at.dataframe if "item" in t.value.columns)
     judged = facts.set_index("item").loc["best epoch judged by"]
-    assert all(v.startswith("val_") and v.endswith("is better)") for v in judged)
+    assert all(v.startswith("validation ") and v.endswith("is better)") for v in judged)
+    assert not any("val_" in v or "head_" in v for v in judged)  # Keras names, in words
     tests = chart_data(chart_titled(at, "Test metrics"))
     assert set(tests["run"]) == set(labels.values())
 

@@ -212,3 +212,17 @@ def test_a_data_change_that_breaks_the_spec_rebuilds_it_and_says_so(arch):
     assert "usage" not in rebuilt.branch_names
     assert {"minutes_per_day", "support_calls", "plan"} <= set(rebuilt.branch_names)
     assert any("no longer fits the data" in e for e in texts(at.error))
+
+
+def test_weight_decay_is_shown_whole(arch):
+    """A small weight decay reads as itself (not 0.00000), short, in a column wide enough
+    not to cut it (issue 25: "Weight decay 0.000...")."""
+    key = widget_key(arch, "weight_decay")
+    arch.number_input(key=key).set_value(2e-6).run()
+    no_exception(arch)
+    assert spec(arch).weight_decay == pytest.approx(2e-6)
+    widget = arch.number_input(key=widget_key(arch, "weight_decay"))
+    shown = widget.proto.format % widget.value
+    assert float(shown) == pytest.approx(2e-6, rel=0.01) and len(shown) <= 8
+    holding = [c.weight for c in arch.columns if any(n.key == widget.key for n in c.number_input)]
+    assert len(holding) == 2 and min(holding) >= 0.5  # half the editor, not a quarter

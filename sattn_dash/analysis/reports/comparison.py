@@ -45,15 +45,23 @@ def label(run: Run) -> str:
 
 # --- curves ------------------------------------------------------------------------------
 def curves(runs: Iterable[Run]) -> pd.DataFrame:
-    """Every run's per-epoch curves stacked: ``run, epoch, metric, split, value, kind``."""
+    """Every run's per-epoch curves stacked: ``run, epoch, metric, split, value, kind,
+    label``; ``label`` names the Keras ``metric`` in the user's words, as the Train page's
+    chart does, and the same for every run (``loss`` is the "total loss" when any run logs
+    several losses)."""
+    runs = list(runs)
+    targets = list(dict.fromkeys(t for run in runs for t in run.targets))
     parts = []
     for run in runs:
-        part = tidy.history_long(run.history)
+        part = tidy.history_long(run.history, targets)
         part.insert(0, "run", label(run))
         parts.append(part)
     if not parts:
-        return pd.DataFrame(columns=["run", "epoch", "metric", "split", "value", "kind"])
-    return pd.concat(parts, ignore_index=True)
+        return pd.DataFrame(columns=["run", "epoch", "metric", "split", "value", "kind", "label"])
+    frame = pd.concat(parts, ignore_index=True)
+    several = frame.loc[frame["kind"] == "loss", "metric"].nunique() > 1
+    frame["label"] = frame["metric"].map(lambda m: tidy.metric_label(m, targets, several))
+    return frame
 
 
 def curve_metrics(curves_frame: pd.DataFrame) -> list[str]:
@@ -140,12 +148,18 @@ def saved_epoch(run: Run) -> int | None:
 
 
 def judged_by(run: Run) -> str:
-    """What made the best epoch best, e.g. ``val_loss (lower is better)``."""
+    """What made the best epoch best, in the user's words, e.g. ``validation price loss
+    (lower is better)`` for Keras' ``val_head_price_loss``."""
     monitor = run.card.get("monitor")
     if not monitor:  # a run from before the card recorded it
         return MISSING
     better = "higher" if monitor["mode"] == "max" else "lower"
-    return f"{monitor['name']} ({better} is better)"
+    name = monitor["name"]
+    split = "validation" if name.startswith("val_") else "training"
+    metric = name.removeprefix("val_")
+    history = tidy.history_long(run.history, run.targets)
+    words = dict(zip(history["metric"], history["label"], strict=True))
+    return f"{split} {words.get(metric, metric)} ({better} is better)"
 
 
 def facts(runs: list[Run]) -> pd.DataFrame:
@@ -170,15 +184,17 @@ def facts(runs: list[Run]) -> pd.DataFrame:
 def best_and_final(runs: Iterable[Run]) -> pd.DataFrame:
     """Each curve's value at the run's best epoch (the one early stopping judged best,
     else the lowest validation loss) and at its last: ``run, metric, split, at, epoch,
-    value``."""
+    value`` (``metric`` in the user's words, as ``curves`` names it)."""
+    runs = list(runs)
+    every = curves(runs)
     rows = []
     for run in runs:
-        history = tidy.history_long(run.history)
+        history = every[every["run"] == label(run)]
         if history.empty:
             continue
         final = int(history["epoch"].max())
         best = run.card.get("best_epoch") or _lowest_val_loss(history) or final
-        for (metric, split), part in history.groupby(["metric", "split"], sort=False):
+        for (metric, split), part in history.groupby(["label", "split"], sort=False):
             by_epoch = dict(zip(part["epoch"], part["value"], strict=True))
             for at, epoch in ((BEST, best), (FINAL, final)):
                 if epoch in by_epoch:

@@ -43,7 +43,7 @@ def render_curves(runs) -> None:
         with columns[i % 2]:
             chart(
                 runs_charts.overlaid_curves(curves, metric),
-                curves[curves["metric"] == metric],
+                curves[curves["metric"] == metric].drop(columns=["metric"]),
                 f"compare_{metric}_curves",
                 caption="Solid: training rows; dashed: validation rows.",
             )

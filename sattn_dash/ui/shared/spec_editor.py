@@ -550,13 +550,14 @@ def _set_weight_decay(prepared: PreparedData) -> None:
 
 
 def render_recipe(prepared: PreparedData, spec: ModelSpec) -> None:
-    """Weight decay, learning-rate schedule and label smoothing: the training recipe."""
-    cols = st.columns(4)
+    """Weight decay, learning-rate schedule and label smoothing: the training recipe.
+    Two rows of two: four inputs beside the diagram cut "Weight decay 0.000..."."""
+    cols = [*st.columns(2), *st.columns(2)]
     cols[0].number_input(
         "Weight decay",
         value=spec.weight_decay,
         min_value=0.0,
-        format="%.5f",
+        format="%.2e",  # 3.00e-4; "%.5f" drew a search's 2e-6 as 0.00000
         step=1e-4,
         placeholder="optimizer default",
         key=_widget("weight_decay"),
