@@ -119,17 +119,13 @@ def _schema_for(args: argparse.Namespace, df: pd.DataFrame, schema: Schema) -> S
 
 
 def _read_table(args: argparse.Namespace) -> tuple[pd.DataFrame, Schema]:
-    """As ``train`` reads ``--data``/``--sample``, plus the pickled copy of a table the
-    app saves beside its study when Parquet cannot hold it."""
-    if not (args.data and args.data.endswith(".pkl")):
-        return tables.read_with_targets(args)
-    from sattn_dash.search.worker import read_study_table
-    from sattn_dash.tabular import infer_schema
+    """As ``train`` reads ``--data``/``--sample``; the pickled table copy an older app
+    saved beside its study is refused unopened."""
+    if args.data:
+        from sattn_dash.search.worker import refuse_legacy_table
 
-    df = read_study_table(args.data)
-    if not args.schema:
-        raise DataError("A study's pickled table needs its --schema file; pass both.")
-    return df, infer_schema(df, targets=[t for t in args.target if t in df.columns] or None)
+        refuse_legacy_table(args.data)
+    return tables.read_with_targets(args)
 
 
 def _space_for(args: argparse.Namespace, prepared: PreparedData) -> dict[str, Any]:

@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from sattn_dash.tabular.schema import Schema
 
 
+TABLE_SUFFIX = ".table.parquet"  # the study's own copy of the table
+LEGACY_TABLE_SUFFIX = ".table.pkl"  # a pickle, written before 2026-12-07: never read
+
+
 def _folder(workspace: str | Path | None) -> Path:
     return layout.studies_dir(workspace)
 
@@ -47,23 +51,48 @@ def _file(name: str, suffix: str, workspace: str | Path | None) -> Path:
 
 
 def save_inputs(name: str, df: pd.DataFrame, schema: Schema, space: dict, workspace=None) -> dict:
-    """Write the study's own copy of the table, its schema and its space; their paths."""
+    """Write the study's own copy of the table (Parquet: reading it runs no code), its
+    schema and its space; their paths."""
     folder = _folder(workspace)
     folder.mkdir(parents=True, exist_ok=True)
-    df = df.copy(deep=False)
+    df = parquet_safe(df)
     df.attrs = {}  # how the file was read: not part of the table
-    table = _file(name, ".table.parquet", workspace)
+    table = _file(name, TABLE_SUFFIX, workspace)
     try:
         write_with(table, lambda temp: df.to_parquet(temp, index=False), suffix=".parquet")
-    except (ValueError, TypeError, ImportError, ArithmeticError) as exc:  # mixed-type columns
-        del exc
-        table = _file(name, ".table.pkl", workspace)
-        write_with(table, lambda temp: df.to_pickle(temp), suffix=".pkl")
+    except (ValueError, TypeError, ImportError, ArithmeticError) as exc:
+        raise SearchError(
+            f"The table cannot be saved for the study ({str(exc).splitlines()[0][:200]}); "
+            "make each column hold one kind of value, then start the study again."
+        ) from None
     schema_file = _file(name, ".schema.json", workspace)
     write_json(schema_file, schema.to_dict())
     space_file = _file(name, ".space.json", workspace)
     write_json(space_file, space)
     return {"data": table, "schema": schema_file, "space": space_file}
+
+
+def parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (a shallow copy) with each object column Parquet cannot hold (numbers and
+    words in one column, as Excel and JSON give) as text (``str``, as text read from a
+    file is), each value written as the encoders read it (``as_text``: 3.0 as "3"),
+    missing values kept missing; numbers read from that text are the ones it held."""
+    import pyarrow as pa
+
+    from sattn_dash.tabular.coerce import as_text
+
+    df = df.copy(deep=False)
+    for i, dtype in enumerate(df.dtypes):
+        if not pd.api.types.is_object_dtype(dtype):
+            continue
+        try:
+            pa.array(df.iloc[:, i], from_pandas=True)
+        except (pa.ArrowException, ValueError, TypeError, OverflowError):
+            try:
+                df.isetitem(i, as_text(df.iloc[:, i]).astype("str"))
+            except TypeError:  # unhashable cells (lists): the write says which column
+                continue
+    return df
 
 
 def launch(

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from sattn_dash import workspace as layout
 from sattn_dash.errors import DiskFullError, SpecError
 from sattn_dash.files import read_json, write_json
+from sattn_dash.search.background import LEGACY_TABLE_SUFFIX
 from sattn_dash.search.processes import available_cores
 from sattn_dash.search.space import sample
 from sattn_dash.search.study import (
@@ -83,19 +83,27 @@ class SearchData:
 
 
 def read_study_table(path: str | Path) -> pd.DataFrame:
-    """The study's table: a user's file (any format ``read_table`` reads) or the copy
-    the app saved beside the study (Parquet, else a pickle of the DataFrame)."""
+    """The study's table: a user's file (any format ``read_table`` reads) or the Parquet
+    copy the app saved beside the study. Pickles are never opened."""
     from sattn_dash.tabular import read_table
 
     path = Path(path)
+    refuse_legacy_table(path)
     if not path.is_file():
         raise SearchError(
             f"The study's table {path} is not there; pass --data with the same file (on "
             "another machine, its path there)."
         )
-    if path.suffix == ".pkl" and path.parent.name == layout.STUDIES:
-        return pd.read_pickle(path)  # written by this app beside its study, not uploaded
     return read_table(path, name=path.name)
+
+
+def refuse_legacy_table(path: str | Path) -> None:
+    """Refuse, unopened, the pickled copy of a table the app kept before 2026-12-07."""
+    if str(path).endswith(LEGACY_TABLE_SUFFIX):
+        raise SearchError(
+            f"The study's table {Path(path).name} is a pickle an older version saved, and "
+            "pickles are never opened; start the study again from its table."
+        )
 
 
 def load_data(settings: StudySettings, data: str | None = None) -> SearchData:

@@ -3,6 +3,7 @@ and two worker processes sharing one study (embedded journal and real PostgreSQL
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ from sattn_dash.search.study import (
     param_importance,
     trials_frame,
 )
-from sattn_dash.tabular import infer_schema, prepare
+from sattn_dash.tabular import infer_schema, prepare, read_table
 from sattn_dash.training import RunStore
 from tests.unit.conftest import cli_json
 
@@ -543,15 +544,73 @@ def test_weight_decay_is_part_of_the_spec_and_reaches_the_optimizer(prepared):
         ModelSpec.from_dict({**old, "weight_decay": -1})
 
 
-def test_the_app_keeps_a_table_parquet_cannot_hold_as_a_pickle(tmp_path, training_table):
+def _mixed_json_table(tmp_path, training_table):
+    """A real file whose ``code`` column holds numbers, words and gaps in one column (as
+    JSON and Excel give): Parquet cannot hold it as read."""
+    rows = training_table.head(200).to_dict(orient="records")
+    for i, row in enumerate(rows):
+        row["code"] = None if i % 7 == 0 else (i % 5 if i % 3 else "n/a")
+        row["code"] = 2.0 if i % 11 == 0 else row["code"]  # a whole float reads as "2"
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps(rows))
+    return read_table(path, name=path.name)
+
+
+def test_the_app_saves_a_mixed_type_table_as_parquet_and_a_trial_trains_on_it(
+    capsys, tmp_path, training_table
+):
     from sattn_dash.search import background
+    from sattn_dash.search.worker import load_data, read_study_table
+    from sattn_dash.tabular.coerce import as_text
+
+    mixed = _mixed_json_table(tmp_path, training_table)
+    assert {type(v) for v in mixed["code"].dropna()} == {int, float, str}
+    schema = infer_schema(mixed, targets=["label"])
+    ws = tmp_path / "ws"
+    inputs = background.save_inputs("mixed", mixed, schema, TINY, ws)
+    assert inputs["data"].name == "mixed.table.parquet"
+    assert not [p for p in (ws / "studies").iterdir() if p.suffix in (".pkl", ".pickle")]
+    back = read_study_table(inputs["data"])
+    assert back.drop(columns="code").equals(mixed.drop(columns="code"))
+    assert back["code"].isna().equals(mixed["code"].isna())  # missing stays missing
+    assert back["code"].dropna().tolist() == as_text(mixed["code"]).dropna().tolist()
+    # what the encoders make of the column is unchanged by the round trip
+    before, after = prepare(mixed, schema, seed=0), prepare(back, schema, seed=0)
+    assert after.feature_names == before.feature_names
+    assert after.X_train.equals(before.X_train) and after.X_test.equals(before.X_test)
+    # the study as the Search page launches it: the saved files, one trial
+    argv = ["search", "--data", inputs["data"], "--target", "label", "--study", "mixed"]
+    argv += ["--schema", inputs["schema"], "--space", inputs["space"], "--trials", 1]
+    code, out, err = cli_json(capsys, *argv, "--workspace", ws, "--json")
+    assert code == 0, err
+    assert out["counts"]["COMPLETE"] == 1
+    _, settings = load_study("mixed", open_storage("mixed", None, ws))
+    data = load_data(settings)  # a resumed worker finds the same table (same hash)
+    assert data.prepared.data_hash == settings.data_hash
+    assert not list(ws.rglob("*.pkl"))
+
+
+def test_an_old_studys_pickled_table_is_refused_unopened(capsys, tmp_path, training_table):
+    from sattn_dash.search.study import SearchError
     from sattn_dash.search.worker import read_study_table
 
-    schema = infer_schema(training_table, targets=["label"])
-    mixed = training_table.assign(code=[1, "a"] * (len(training_table) // 2))
-    inputs = background.save_inputs("mixed", mixed, schema, TINY, tmp_path)
-    assert inputs["data"].name == "mixed.table.pkl"
-    assert read_study_table(inputs["data"]).equals(mixed)
-    plain = background.save_inputs("plain", training_table, schema, TINY, tmp_path)
-    assert plain["data"].suffix == ".parquet"
-    assert json.loads(plain["space"].read_text()) == TINY
+    marker = tmp_path / "ran"
+    legacy = tmp_path / "ws" / "studies" / "old.table.pkl"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(pickle.dumps(_Planted(str(marker))))
+    with pytest.raises(SearchError, match="start the study again from its table"):
+        read_study_table(legacy)
+    argv = ["search", "--data", legacy, "--target", "label", "--workspace", tmp_path / "ws"]
+    code, out, _ = cli_json(capsys, *argv, "--json")
+    assert code == 2 and "start the study again from its table" in out["error"]
+    assert "\n" not in out["error"] and not marker.exists()
+
+
+class _Planted:
+    """Unpickling it would write a file: the proof that nothing was unpickled."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __reduce__(self):
+        return (Path(self.path).write_text, ("unpickled",))
