@@ -38,7 +38,8 @@ def write_with(path: str | os.PathLike, write: Callable[[Path], None], suffix: s
             shutil.rmtree(temp, ignore_errors=True)
         else:
             temp.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.filename is None:  # say which file, for a full disk
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
+            # say which file (a full disk); an error without an errno keeps its message
             raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
