@@ -89,30 +89,52 @@ def render_message() -> None:
         state.RUNS_MESSAGE.clear()
 
 
+def _file_download(
+    column,
+    run: Run,
+    label: str,
+    name: str,
+    file_name: str,
+    mime: str,
+    key: str,
+    help: str | None = None,
+) -> None:
+    """A download of the run's file ``name``, read only when clicked; greyed out while
+    the run has no such file."""
+    path = run.path / name
+    column.download_button(
+        label,
+        data=path.read_bytes if path.is_file() else b"",
+        file_name=file_name,
+        mime=mime,
+        disabled=not path.is_file(),
+        icon=":material/download:",
+        on_click="ignore",
+        key=_key(f"{key}.{run.run_id}"),
+        help=help,
+    )
+
+
 def render_downloads(run: Run) -> None:
     cols = st.columns(4)
-    model = run.path / "model.keras"
-    cols[0].download_button(
+    _file_download(
+        cols[0],
+        run,
         "Model (.keras)",
-        data=model.read_bytes if model.is_file() else b"",
-        file_name=f"{run.run_id}.keras",
-        mime="application/octet-stream",
-        disabled=not model.is_file(),
-        icon=":material/download:",
-        on_click="ignore",
-        key=_key(f"model.{run.run_id}"),
+        "model.keras",
+        f"{run.run_id}.keras",
+        "application/octet-stream",
+        key="model",
         help="Load it with `keras.saving.load_model(path)` after `import sattn_dash` (below).",
     )
-    predictions = run.path / "predictions.csv"
-    cols[1].download_button(
+    _file_download(
+        cols[1],
+        run,
         "Test predictions (CSV)",
-        data=predictions.read_bytes if predictions.is_file() else b"",
-        file_name=f"{run.run_id}-predictions.csv",
-        mime="text/csv",
-        disabled=not predictions.is_file(),
-        icon=":material/download:",
-        on_click="ignore",
-        key=_key(f"predictions.{run.run_id}"),
+        "predictions.csv",
+        f"{run.run_id}-predictions.csv",
+        "text/csv",
+        key="predictions",
     )
     cols[2].download_button(
         "Run card (JSON)",
