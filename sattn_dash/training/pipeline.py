@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from sattn_dash.training.config import TrainingConfig
 
 _seed_lock = threading.Lock()
-VALIDATION_BATCH = 4096  # rows per validation batch: scoring only, so large is cheap
+# Rows per validation batch: scoring only, so large is cheap (Keras' 32 rows at a time
+# took 6 of 9 s of an epoch at 200,000 rows, bench/RESULTS.md).
+VALIDATION_BATCH = 4096
 
 
 @contextlib.contextmanager
@@ -58,17 +60,9 @@ def training_dataset(
     Each epoch's order is a permutation drawn from ``(seed, epoch)`` only, so the batches
     do not depend on how many epochs came before in this process. The dataset runs on
     across epochs: fit it with ``steps_per_epoch=steps_per_epoch(len(X), batch_size)``.
-    Built the way Keras builds its own from arrays: batches of row indices gather the
-    rows from the arrays handed in beside them (not captured as graph constants), with
-    tf.data's static graph optimisations off; otherwise each new iterator re-serialises
-    the whole table.
     """
     import tensorflow as tf
 
-    arrays = (
-        tf.convert_to_tensor(np.asarray(X, dtype=np.float32)),
-        {name: tf.convert_to_tensor(values) for name, values in y.items()},
-    )
     n = len(X)
     batches = steps_per_epoch(n, batch_size)
 
@@ -82,19 +76,47 @@ def training_dataset(
             lambda b: order[b * batch_size : tf.minimum((b + 1) * batch_size, n)]
         )
 
-    def gather(indices, data):
+    order = tf.data.Dataset.range(first_epoch, max(epochs, first_epoch)).flat_map(epoch_order)
+    return _rows_of(X, y, order).prefetch(tf.data.AUTOTUNE)
+
+
+def validation_dataset(X: np.ndarray, y: dict[str, np.ndarray], batch_size: int) -> Any:
+    """The validation rows in order, ``batch_size`` at a time: what ``fit`` scores after
+    each epoch. Keras builds its own dataset from arrays twice an epoch (the iterator for
+    the pass and a fresh one after it); this one is quick to start, which took a fifth
+    off an epoch of the default model on a small table (bench/RESULTS.md)."""
+    import tensorflow as tf
+
+    n = len(X)
+    starts = tf.data.Dataset.range(0, n, batch_size)
+    return _rows_of(
+        X, y, starts.map(lambda start: tf.range(start, tf.minimum(start + batch_size, n)))
+    )
+
+
+def _rows_of(X: np.ndarray, y: dict[str, np.ndarray], indices: Any) -> Any:
+    """``(X, y)`` rows gathered by each batch of row ``indices``, built the way Keras
+    builds its own dataset from arrays: the arrays are handed in beside the indices (not
+    captured as graph constants), with tf.data's static graph optimisations off;
+    otherwise each new iterator re-serialises the whole table."""
+    import tensorflow as tf
+
+    arrays = (
+        tf.convert_to_tensor(np.asarray(X, dtype=np.float32)),
+        {name: tf.convert_to_tensor(values) for name, values in y.items()},
+    )
+
+    def gather(rows, data):
         features, targets = data
-        return tf.gather(features, indices), {k: tf.gather(v, indices) for k, v in targets.items()}
+        return tf.gather(features, rows), {k: tf.gather(v, rows) for k, v in targets.items()}
 
     options = tf.data.Options()
     options.experimental_optimization.apply_default_optimizations = False
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    order = tf.data.Dataset.range(first_epoch, max(epochs, first_epoch)).flat_map(epoch_order)
     return (
-        tf.data.Dataset.zip((order, tf.data.Dataset.from_tensors(arrays).repeat()))
+        tf.data.Dataset.zip((indices, tf.data.Dataset.from_tensors(arrays).repeat()))
         .map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .with_options(options)
-        .prefetch(tf.data.AUTOTUNE)
     )
 
 
@@ -176,16 +198,12 @@ def prepare_fit(
     )
     validation = None
     if len(X_val):
-        validation = (
-            np.asarray(X_val, dtype=np.float32),
-            {name: y_val[t] for name, t in outputs.items()},
+        validation = validation_dataset(
+            X_val, {name: y_val[t] for name, t in outputs.items()}, VALIDATION_BATCH
         )
-    # Keras would score validation arrays 32 rows at a time: most of an epoch on a
-    # large validation split (6 of 9 s at 200,000 rows, bench/RESULTS.md).
-    more = {"validation_batch_size": VALIDATION_BATCH} if validation is not None else {}
     calls = steps_per_call(steps)
     fit_kwargs = fit_arguments(
-        config, prepared, model, steps, validation, first_epoch, calls, monitor, **more
+        config, prepared, model, steps, validation, first_epoch, calls, monitor
     )
     return model, dataset, fit_kwargs
 

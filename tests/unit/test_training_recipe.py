@@ -196,8 +196,7 @@ def test_early_stopping_restores_the_best_epoch(modeling_data):
     assert (stop.monitor, stop.mode) == ("val_loss", "min")  # one output: its log loss
     best = int(np.argmin(history["val_loss"]))
     assert 0 < best < len(history["val_loss"]) - 1 and stop.best_epoch == best
-    X_val, y_val = fit_kwargs["validation_data"]
-    scores = model.evaluate(X_val, y_val, verbose=0, return_dict=True)
+    scores = model.evaluate(fit_kwargs["validation_data"], verbose=0, return_dict=True)
     assert scores["loss"] == pytest.approx(history["val_loss"][best], abs=1e-4)
 
 
