@@ -64,6 +64,21 @@ def test_scores_match_the_runs_stored_test_predictions(run, predictor, table):
     ]  # fmt: skip
 
 
+def test_outputs_are_exactly_those_of_keras_predict(predictor, new_rows):
+    """``predict_outputs`` slices the rows itself (``predict_on_batch``) to skip the
+    tf.data pipeline of ``model.predict``: the numbers must not move by one bit, over
+    several slices and a short last one."""
+    from sattn_dash.modeling import head_name
+    from sattn_dash.training.evaluation import PREDICT_BATCH, predict_outputs
+
+    rows = new_rows.sample(2 * PREDICT_BATCH + 5, replace=True, random_state=0)
+    X = predictor.prepared.transform(rows).to_numpy(dtype=np.float32)
+    ours = predict_outputs(predictor.model, X, TARGETS)
+    theirs = predictor.model.predict(X, batch_size=PREDICT_BATCH, verbose=0)
+    for target in TARGETS:
+        np.testing.assert_array_equal(ours[target], np.asarray(theirs[head_name(target)]))
+
+
 def test_unseen_values_missing_values_and_extra_columns(predictor, new_rows):
     scored = predictor.score(new_rows, keep="customer")
     assert list(scored["customer"]) == list(new_rows["customer"])
