@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from sattn_dash.errors import RunError, UserError
-from sattn_dash.files import read_json
+from sattn_dash.files import read_json, write_json
 from sattn_dash.training.config import TrainingConfig
 
 SNAPSHOT_COLUMNS = ["epoch", "branch", "probability", "routing_weight", "temperature"]
@@ -58,15 +58,18 @@ class Run:
     def __repr__(self) -> str:
         return f"Run({self.run_id!r}, title={self.title!r}, status={self.status!r})"
 
-    def damaged(self, name: str, exc: BaseException | str) -> RunError:
+    def damaged(self, name: str, exc: BaseException | str, fix: str | None = None) -> RunError:
         """The error for a file of this run that cannot be read: which file, why, and
-        what to do. Other runs never read it, so they keep working."""
+        what to do (``fix``; by default delete the run or restore the file). Other runs
+        never read it, so they keep working."""
         reason = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
         reason = " ".join(reason.split())[:200]
+        fix = fix or (
+            f"Delete the run (`sattn-dash delete {self.run_id}`), or restore the file from a backup"
+        )
         return RunError(
-            f"{name} of run {self.run_id} is damaged ({reason}). Delete the run "
-            f"(`sattn-dash delete {self.run_id}`), or restore the file from a backup; "
-            "every other run is unaffected."
+            f"{name} of run {self.run_id} is damaged ({reason}). {fix}; every other run is "
+            "unaffected."
         )
 
     def _json(self, name: str, default: Any = None, kind: type = dict) -> Any:
@@ -80,6 +83,27 @@ class Run:
         if data is not None and not isinstance(data, kind):
             raise self.damaged(name, f"holds a {type(data).__name__}, not a JSON object")
         return data
+
+    def stored_table(self, name: str) -> pd.DataFrame | None:
+        """A table kept with the run by ``keep_table``; None if there is none. A damaged
+        one is an error naming it; the run itself is whole, so the fix is to compute the
+        table again."""
+        file = self.path / name
+        if not file.is_file():
+            return None
+        fix = f"Delete {file} and compute it again"
+        try:
+            records = read_json(file)
+        except (OSError, ValueError) as exc:
+            raise self.damaged(name, exc, fix) from None
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise self.damaged(name, "holds no list of rows", fix)
+        return pd.DataFrame.from_records(records)
+
+    def keep_table(self, name: str, table: pd.DataFrame) -> None:
+        """Keep ``table`` with the run (its rows as JSON, written atomically), so a result
+        that took minutes outlives the process that computed it."""
+        write_json(self.path / name, table.to_dict("records"))
 
     def _parsed(self, name: str, parse: Any, data: Any) -> Any:
         """``parse(data)`` for a file of the run, a wrong field being damage."""

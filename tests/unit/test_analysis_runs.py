@@ -6,7 +6,9 @@ importance, it is the best branch alone, and the model beats the dummy.
 """
 
 import json
+import shutil
 
+import pandas as pd
 import pytest
 
 from sattn_dash.analysis import (
@@ -22,8 +24,9 @@ from sattn_dash.analysis import (
     temperature_distribution_for_run,
     temperature_what_if_for_run,
     to_csv_bytes,
+    tuned_lightgbm_for_run,
 )
-from sattn_dash.errors import SpecError
+from sattn_dash.errors import RunError, SpecError
 from sattn_dash.modeling import BlockSpec, BranchSpec, CombinerSpec, HeadSpec, ModelSpec
 from sattn_dash.tabular import SAMPLES, infer_schema, load_sample
 from sattn_dash.training import RunStore, TrainingConfig, TrainingSession
@@ -102,6 +105,24 @@ def test_baselines_beat_the_dummy_and_show_what_attention_bought(run):
     assert auc["your model (sparse_attention combiner)"] == pytest.approx(
         run.metrics["churned"]["roc_auc"]
     )
+
+
+def test_a_tuned_lightgbm_stays_with_the_run_after_a_restart(run, tmp_path):
+    workspace = tmp_path / "workspace"
+    shutil.copytree(run.path.parents[1], workspace)  # the module's run stays as it is
+    tuned = tuned_lightgbm_for_run(RunStore(workspace).load(run.run_id), 2, ("val", "test"))
+    again = RunStore(workspace).load(run.run_id)  # as a new process reads it
+    frame = baselines_for_run(again, splits=("test",), retrain=False)
+    kept = frame[frame["model"] == "LightGBM (tuned, 2 trials)"].reset_index(drop=True)
+    expected = tuned[tuned["split"] == "test"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, expected, check_dtype=False)
+    board = json.dumps(run_report(again, retrain=False), allow_nan=False)
+    assert "LightGBM (tuned, 2 trials)" in board
+    # A damaged copy names itself and says how to get it back; the run is whole.
+    (again.path / "tuned_lightgbm.json").write_text('[{"model": "LightGBM (tu')
+    with pytest.raises(RunError, match=r"tuned_lightgbm\.json .*damaged.*compute it again"):
+        baselines_for_run(RunStore(workspace).load(run.run_id), retrain=False)
+    assert RunStore(workspace).load(run.run_id).metrics == run.metrics
 
 
 def test_run_report_is_json_with_every_table(run):

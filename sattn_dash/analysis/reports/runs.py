@@ -132,25 +132,36 @@ def cls_attention_for_run(
 def baselines_for_run(
     run: Run, splits: Sequence[str] = ("test",), retrain: bool = True
 ) -> pd.DataFrame:
-    """scikit-learn baselines and (with ``retrain``) the run's own simpler variants, on
-    the run's split, with the same metrics; one table."""
+    """scikit-learn baselines, (with ``retrain``) the run's own simpler variants and the
+    LightGBM last tuned for the run, on the run's split, with the same metrics; one
+    table."""
     streamed = run_stream(run)
     frames = [sklearn_baselines(run.prepared, splits, run.config.seed, streamed)]
     if retrain:
         from sattn_dash.analysis.baselines.retrained import model_baselines
 
         frames.append(model_baselines(run.model, run.spec, run.prepared, run.config, splits))
+    tuned = run.stored_table(TUNED_FILE)
+    if tuned is not None:
+        frames.append(tuned[tuned["split"].isin(splits)])
     return pd.concat(frames, ignore_index=True)
+
+
+#: The run's file holding its last tuned LightGBM (``tuned_lightgbm_for_run``).
+TUNED_FILE = "tuned_lightgbm.json"
 
 
 def tuned_lightgbm_for_run(
     run: Run, trials: int, splits: Sequence[str] = ("test",), progress=None
 ) -> pd.DataFrame:
     """A LightGBM tuned by Optuna on the run's validation rows (``tuned_lightgbm``),
-    scored on the run's split like the other baselines."""
-    return tuned_lightgbm(
+    scored on the run's split like the other baselines. Kept with the run, so the
+    leaderboard and the report show it after a restart (``baselines_for_run``)."""
+    tuned = tuned_lightgbm(
         run.prepared, trials, splits, run.config.seed, run_stream(run), progress=progress
     )
+    run.keep_table(TUNED_FILE, tuned)
+    return tuned
 
 
 def run_stream(run: Run) -> StreamedData | None:

@@ -277,7 +277,8 @@ def render_baselines(run: Run) -> None:
         return
     tuned = render_tuning(run, frame)
     if tuned is not None:
-        frame = pd.concat([frame, tuned], ignore_index=True)
+        kept = frame[~frame["model"].isin(tuned["model"])]  # the same tuning, stored
+        frame = pd.concat([kept, tuned], ignore_index=True)
     target = _target_picker(run, "baselines")
     board = leaderboard(frame, run, target)
     chart(charts.baselines_leaderboard(board), board, f"leaderboard_{run.run_id}_{target}")
