@@ -172,7 +172,7 @@ TRAINING_OPTIONS: dict[str, TrainingOption] = {o.name: o for o in (
                    f"about 1/64 of them, a power of two between {AUTO_BATCH_FLOOR} and 512.",
                    low=1, high=1_000_000, empty="automatic"),
     TrainingOption("learning_rate", "Learning rate", "The peak learning rate; starts from the "
-                   "architecture's.", float, 1e-6, 1.0, 1e-4, "%.5f", on_spec=True),
+                   "architecture's.", float, 1e-6, 1.0, 1e-4, "%.2e", on_spec=True),
     TrainingOption("val_size", "Validation split", "Share of rows held out to watch overfitting "
                    f"(another {TrainingConfig.test_size:.0%} is kept for the final test).",
                    float, 0.05, 0.5, 0.05, slider=True, flag=False),

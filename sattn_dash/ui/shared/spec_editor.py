@@ -29,6 +29,7 @@ from sattn_dash.modeling.spec import (
     BranchSpec,
     ModelSpec,
 )
+from sattn_dash.training.config import TRAINING_OPTIONS
 from sattn_dash.ui.shared import state
 from sattn_dash.ui.shared.components import user_error
 from sattn_dash.ui.shared.editor_state import apply_editor_changes
@@ -45,6 +46,10 @@ TOP_K_HELP = (
     "top_k is how many branches each sample is routed to. The others get exactly zero "
     "weight for that sample, so a small k gives sparse, readable routing."
 )
+
+# Learning rates and weight decays as the Train page shows a learning rate (3.00e-04):
+# "%.5f" drew a search's 2e-6 as 0.00000.
+SMALL_RATE_FORMAT = TRAINING_OPTIONS["learning_rate"].format
 
 
 def default_preset(prepared: PreparedData) -> str:
@@ -535,7 +540,7 @@ def render_optimizer(prepared: PreparedData, spec: ModelSpec) -> None:
         value=float(spec.learning_rate),
         min_value=1e-6,
         max_value=1.0,
-        format="%.5f",
+        format=SMALL_RATE_FORMAT,
         step=1e-4,
         key=_widget("learning_rate"),
         on_change=_set_top,
@@ -557,7 +562,7 @@ def render_recipe(prepared: PreparedData, spec: ModelSpec) -> None:
         "Weight decay",
         value=spec.weight_decay,
         min_value=0.0,
-        format="%.2e",  # 3.00e-4; "%.5f" drew a search's 2e-6 as 0.00000
+        format=SMALL_RATE_FORMAT,
         step=1e-4,
         placeholder="optimizer default",
         key=_widget("weight_decay"),
