@@ -79,19 +79,21 @@ def train_arguments(p: argparse.ArgumentParser) -> None:
 def train(args: argparse.Namespace) -> Result:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices and the like
     from sattn_dash.training import RunStore, TrainingConfig, resolve_spec
-    from sattn_dash.training.session import TrainingSession
 
     config = TrainingConfig(**training_overrides(args))
-    spec_source = _spec_source(args)  # checked before the slow part
+    spec_source = _spec_source(args)
+    # The table is checked and read before TensorFlow starts (4 s or more), so a wrong
+    # path, a bad file or a missing target is said at once.
     tables.check_table_arguments(args)
-    from sattn_dash.training.devices import select_device
-
-    select_device(config.device)
     streamed = tables.streamed(args, config)
     if streamed is not None:
         df, schema, prepared = None, streamed.prepared.schema, streamed.prepared
     else:
         df, schema, prepared = _prepare(args, config)
+    from sattn_dash.training.devices import select_device
+    from sattn_dash.training.session import TrainingSession
+
+    select_device(config.device)
     spec = resolve_spec(
         spec_source, prepared, combiner=args.combiner, recipe=recipe_overrides(args)
     )

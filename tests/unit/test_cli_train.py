@@ -181,6 +181,30 @@ def test_user_errors_exit_2_with_one_line(capsys, tmp_path, training_csv, argv, 
         assert code == 2 and message in _json(out)["error"]
 
 
+def test_a_wrong_table_is_refused_before_tensorflow_starts(tmp_path, training_csv):
+    """A wrong path or target is said at once, not after TensorFlow's start (4 s)."""
+    root = Path(__file__).resolve().parents[2]
+    ws = str(tmp_path / "ws")
+    script = (
+        "import sys\n"
+        "from sattn_dash.cli import main\n"
+        f"codes = [main(['train', '--data', {str(tmp_path / 'missing.csv')!r}, '--target', "
+        f"'label', '--workspace', {ws!r}]), main(['train', '--data', {str(training_csv)!r}, "
+        f"'--target', 'nope', '--workspace', {ws!r}])]\n"
+        "print(codes, 'tensorflow' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[2, 2] False", done.stdout + done.stderr
+    assert "no file or folder" in done.stderr and "No column 'nope'" in done.stderr
+
+
 def test_nan_loss_is_a_user_error_with_the_run_kept(capsys, tmp_path, training_csv):
     from sattn_dash.modeling import preset_spec
     from sattn_dash.tabular import infer_schema, prepare
