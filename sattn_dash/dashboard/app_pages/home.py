@@ -7,10 +7,12 @@ from sattn_dash.ui.shared import pages
 
 st.title("sattn-dash")
 st.markdown(
-    "Train an **ensemble of small neural networks** on your table and see **which part of "
-    "it matters**. Each *branch* looks at the data its own way (or at its own group of "
-    "columns); a learned attention layer weighs the branches, and the weights tell you "
-    "what the model relies on, overall and for each row."
+    "Train an **ensemble of small neural networks** on your table and see **what it relies "
+    "on**. The default model (TabM-style: the members of one network) tells you which "
+    "**columns** matter, each with two independent measures. Build your own from "
+    "*branches*, each looking at the data its own way or at its own group of columns: a "
+    "learned attention layer weighs them, and the weights tell you which branch the model "
+    "relies on, overall and for each row."
 )
 
 st.subheader("Start in three steps")
@@ -27,7 +29,8 @@ with steps[1].container(border=True):
     st.page_link(pages.ARCHITECTURE, label="Choose a model", icon=":material/account_tree:")
 with steps[2].container(border=True):
     st.markdown(
-        "**3 · Train and read**  \nTrain in the browser, then read module importance and attention."
+        "**3 · Train and read**  \nTrain in the browser, then read which columns and branches "
+        "matter."
     )
     st.page_link(pages.TRAIN, label="Train", icon=":material/model_training:")
 
