@@ -165,6 +165,7 @@ def baselines_leaderboard(frame: pd.DataFrame) -> alt.Chart:
             "who:N",
             scale=alt.Scale(domain=["this run", "baseline"], range=[PRIMARY, MUTED]),
             title=None,
+            legend=alt.Legend(orient="bottom"),  # at the side it covered the top bar's label
         )
     )
     text = base.mark_text(align="left", dx=4, fontSize=12).encode(

@@ -58,7 +58,10 @@ def curves(history: pd.DataFrame, kind: str = "loss", title: str | None = None) 
     if panels_count < 2:
         return finish(lines, heading)
     panels = (
-        lines.properties(width=PANEL_WIDTH, height=PANEL_HEIGHT)
+        lines.encode(  # each panel is titled with its loss: a legend only took the width
+            color=alt.Color(f"{name}:N", title="Loss", legend=None)
+        )
+        .properties(width=PANEL_WIDTH, height=PANEL_HEIGHT)
         .facet(facet=alt.Facet(f"{name}:N", title=None), columns=min(panels_count, PANELS_PER_ROW))
         .resolve_scale(y="independent")
     )

@@ -81,7 +81,9 @@ def test_a_long_model_name_is_shortened_not_the_title_end(tmp_path):
 def test_the_loss_panels_sit_in_one_row():
     long = tidy.history_long(HISTORY, targets=["price"])
     assert training_charts.loss_panels(long) == 3
-    assert training_charts.curves(long, "loss").to_dict()["columns"] == 3
+    spec = training_charts.curves(long, "loss").to_dict()
+    assert spec["columns"] == 3
+    assert spec["spec"]["encoding"]["color"]["legend"] is None  # each panel has its title
     assert training_charts.loss_panels(long[long["metric"] == "loss"]) == 1
 
 
@@ -99,6 +101,7 @@ def test_the_leaderboard_draws_its_models_best_first():
     spec = baselines_leaderboard(board).to_dict()
     sorts = [layer["encoding"]["y"]["sort"] for layer in spec["layer"]]
     assert sorts == [list(board["model"])] * 2
+    assert spec["layer"][0]["encoding"]["color"]["legend"]["orient"] == "bottom"
 
 
 def test_the_what_if_table_is_text_with_rounded_probabilities():
