@@ -90,7 +90,7 @@ def render_settings(spec: ModelSpec) -> None:
 
     devices = list_devices()
     words = {
-        "auto": "Automatic (GPU when there is one)",
+        "auto": "Automatic (a GPU if any)",  # fits the box uncut
         **{d.name: d.description for d in devices},
     }
     if len([d for d in devices if d.kind == "gpu"]) > 1:
