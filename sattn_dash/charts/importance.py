@@ -137,10 +137,12 @@ def methods_side_by_side(frame: pd.DataFrame) -> alt.Chart:
 
 def baselines_leaderboard(frame: pd.DataFrame) -> alt.Chart:
     """Headline test metric per model, this run highlighted (``model, value, metric, who``
-    with ``who`` "this run" or "baseline")."""
+    with ``who`` "this run" or "baseline"), in the frame's order (``leaderboard``'s, best
+    first). The order is listed: a sort by value is dropped where the bars and their
+    labels share the axis, and the bars came out alphabetical."""
     metric = str(frame["metric"].iloc[0]) if len(frame) else "metric"
     base = alt.Chart(frame).encode(
-        y=alt.Y("model:N", sort="-x", title=None),
+        y=alt.Y("model:N", sort=list(dict.fromkeys(frame["model"])), title=None),
         x=alt.X("value:Q", title=f"{metric} on the test rows"),
         tooltip=[
             tooltip("model", "Model", kind="N"),
@@ -163,6 +165,7 @@ def baselines_leaderboard(frame: pd.DataFrame) -> alt.Chart:
             "who:N",
             scale=alt.Scale(domain=["this run", "baseline"], range=[PRIMARY, MUTED]),
             title=None,
+            legend=alt.Legend(orient="bottom"),  # at the side it covered the top bar's label
         )
     )
     text = base.mark_text(align="left", dx=4, fontSize=12).encode(

@@ -7,7 +7,16 @@ import pandas as pd
 
 from sattn_dash.charts.style import finish, split_dash, tooltip
 
-PANEL_WIDTH, PANEL_HEIGHT = 240, 160  # one loss per panel, two panels a row
+PANEL_WIDTH, PANEL_HEIGHT = 220, 160  # one loss per panel
+PANELS_PER_ROW = 3  # three panels fit the page's full width (not half of it)
+
+
+def loss_panels(history: pd.DataFrame) -> int:
+    """How many panels ``curves(history, "loss")`` draws: one per loss when there are
+    several, else one chart (a page gives several panels the full width)."""
+    data = history[history["kind"] == "loss"] if "kind" in history else history
+    name = "label" if "label" in data else "metric"
+    return max(1, int(data[name].nunique())) if len(data) else 1
 
 
 def curves(history: pd.DataFrame, kind: str = "loss", title: str | None = None) -> alt.Chart:
@@ -45,11 +54,15 @@ def curves(history: pd.DataFrame, kind: str = "loss", title: str | None = None) 
             ],
         )
     )
-    if kind != "loss" or data[name].nunique() < 2:
+    panels_count = loss_panels(history) if kind == "loss" else 1
+    if panels_count < 2:
         return finish(lines, heading)
     panels = (
-        lines.properties(width=PANEL_WIDTH, height=PANEL_HEIGHT)
-        .facet(facet=alt.Facet(f"{name}:N", title=None), columns=2)
+        lines.encode(  # each panel is titled with its loss: a legend only took the width
+            color=alt.Color(f"{name}:N", title="Loss", legend=None)
+        )
+        .properties(width=PANEL_WIDTH, height=PANEL_HEIGHT)
+        .facet(facet=alt.Facet(f"{name}:N", title=None), columns=min(panels_count, PANELS_PER_ROW))
         .resolve_scale(y="independent")
     )
     return finish(panels, heading, height=None)

@@ -182,10 +182,11 @@ TRAINING_OPTIONS: dict[str, TrainingOption] = {o.name: o for o in (
                    "stopping ends the run.", low=1, high=100_000),
     TrainingOption("seed", "Seed", "Same seed, same data: same split, same model.",
                    low=0, high=2**31 - 1),
-    TrainingOption("monitor", "Early stopping watches", "What early stopping watches. With "
+    TrainingOption("monitor", "Early stopping watches", "What early stopping watches: the "
+                   "target's validation metric (log loss, accuracy or RMSE), or the loss. With "
                    "several targets the metric choice watches the summed validation loss.",
                    str, choices={
-                       "auto": "the target's validation metric (log loss, accuracy or RMSE)",
+                       "auto": "the target's metric",  # longer words were cut in the box
                        "val_loss": "the validation loss"}),
     TrainingOption("scaling", "Numeric scaling", "Fitted on the training rows only. Quantile "
                    "and robust scaling keep a few extreme values from dominating.", str,

@@ -351,7 +351,12 @@ def _default_title(model: str, targets: dict[str, str], source: str | None, take
     the titles in use; a clash gets " #2", " #3", ..."""
     when = time.strftime("%m-%d %H:%M:%S")
     what = (source or ", ".join(targets) or "run")[:40]
-    rest = f"{model or 'model'} → {', '.join(targets) or 'run'}"
+    aim = f" → {', '.join(targets) or 'run'}"
+    room = TITLE_MAX - len(f"{what} · {when} #99 · ") - len(aim)
+    name = " ".join(str(model or "model").split())
+    if len(name) > room:  # shorten the model's name, not the end: cut, it read "(default"
+        name = name[: max(room - 1, 8)].rstrip() + "…"
+    rest = f"{name}{aim}"
     titles = set(taken())
     title, n = clean_title(f"{what} · {when} · {rest}"), 2
     while title in titles:

@@ -91,3 +91,10 @@ def test_one_row_shows_its_columns_and_branches_for_the_default_model(tabm_app, 
     assert set(by_column["column"]) == set(run.prepared.schema.feature_columns)
     by_branch = chart_data(chart_titled(at, "Attribution per branch"))
     assert set(by_branch["branch"]) == {f"tabm_m{i}" for i in range(1, 9)}
+    # The members are not ranked against the combiner's (even) weights, row by row or
+    # over the rows: one sentence says why.
+    titles = _titles(at)
+    assert "Attention: combiner weights" not in titles
+    assert "Row-by-row agreement over the explained rows" not in titles
+    assert titles.count("Attribution per branch") == 1
+    assert any("members of one BatchEnsemble branch" in t for t in texts(at.info))

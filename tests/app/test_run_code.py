@@ -43,3 +43,18 @@ def test_the_shown_lines_load_and_predict_in_a_fresh_process(trained_app, tmp_pa
     want = run.predict(rows)
     probabilities = want[[c for c in want if c.startswith("species_proba_")]].to_numpy()
     assert np.allclose(got, probabilities, atol=1e-5)
+
+
+def test_the_lines_say_which_output_is_the_prediction_for_the_default_model(tmp_path):
+    """The default model's predict returns its members' outputs beside the head's: the
+    lines name the one to read."""
+    from sattn_dash.ui.runs.run_code import load_lines
+    from tests.app.conftest import train_run
+
+    run_id = train_run(tmp_path, "breast_cancer", "tabm", "tabm run")
+    run = RunStore(tmp_path).load(run_id)
+    (target,) = run.targets
+    lines = load_lines(run)
+    assert f"'head_{target}': the second class's probability" in lines
+    assert f"'head_{target}_members_tabm' (each member's own" in lines
+    compile(lines, "shown", "exec")  # still Python

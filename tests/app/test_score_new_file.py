@@ -42,6 +42,26 @@ def test_score_a_server_file_then_a_bad_one(trained_app, tmp_path, monkeypatch):
     assert any("40 rows scored" in t for t in texts(at.markdown))  # the last result stays
 
 
+def test_an_id_column_named_after_scoring_heads_the_rows(trained_app, tmp_path, monkeypatch):
+    """The id box sits beside the file: typed after the file was scored, it scores the
+    same file again with the id (it used to change nothing)."""
+    app, runs = trained_app
+    monkeypatch.setenv("SATTN_DASH_DATA_ROOT", str(tmp_path))
+    rows = load_sample("synthetic_groups").head(20).drop(columns=["churned"])
+    rows.insert(0, "customer", [f"c{i}" for i in range(len(rows))])
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    at = open_page(app, pages.PREDICTIONS, runs["groups"])
+    at.text_input(key=state.SCORE_PATH.name).set_value("new.csv")
+    next(b for b in at.button if b.label == "Score").click().run()
+    assert "customer" not in at.dataframe[-1].value.columns
+    at.text_input(key=state.SCORE_KEEP.name).set_value("customer").run()
+    no_exception(at)
+    assert not at.error, texts(at.error)
+    assert list(at.dataframe[-1].value["customer"][:2]) == ["c0", "c1"]
+    _, _, scored = at.session_state[state.SCORE_RESULT.name]
+    assert list(scored.predictions["customer"][:2]) == ["c0", "c1"]
+
+
 def test_runs_page_offers_the_run_report(trained_app):
     app, runs = trained_app
     at = open_page(app, pages.RUNS, runs["groups"])

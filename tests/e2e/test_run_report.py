@@ -28,6 +28,7 @@ def test_the_report_renders_every_chart_offline(browser, report_file):
         "parameters",
     ):
         assert heading in text, heading
+    assert "kind loss" in text  # the curves name the heads as the Train page does
     context = browser.new_context(viewport={"width": 1300, "height": 1600})
     page = context.new_page()
     outside, errors = [], []

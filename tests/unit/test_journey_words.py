@@ -62,6 +62,48 @@ def test_two_default_titles_made_in_the_same_minute_differ(tmp_path):
     assert first[:30] != second[:30]  # a cut title still tells them apart
 
 
+def test_a_long_model_name_is_shortened_not_the_title_end(tmp_path):
+    """The default preset's name made the title run past its limit, which cut it at
+    "... BatchEnsemble (default": the target went and a parenthesis stayed open."""
+    from sattn_dash.training import RunStore
+    from sattn_dash.training.store import TITLE_MAX
+
+    store = RunStore(tmp_path)
+    model = "TabM: piecewise-linear + BatchEnsemble (default)"
+    run_id = store.create(targets={"churned": "binary"}, model=model, source="customers.csv")
+    title = store.info(run_id).title
+    assert len(title) <= TITLE_MAX
+    assert title.startswith("customers.csv · ")
+    assert title.endswith("… → churned")
+    assert title.count("(") == title.count(")")
+
+
+def test_the_loss_panels_sit_in_one_row():
+    long = tidy.history_long(HISTORY, targets=["price"])
+    assert training_charts.loss_panels(long) == 3
+    spec = training_charts.curves(long, "loss").to_dict()
+    assert spec["columns"] == 3
+    assert spec["spec"]["encoding"]["color"]["legend"] is None  # each panel has its title
+    assert training_charts.loss_panels(long[long["metric"] == "loss"]) == 1
+
+
+def test_the_leaderboard_draws_its_models_best_first():
+    from sattn_dash.charts.importance import baselines_leaderboard
+
+    board = pd.DataFrame(
+        {
+            "model": ["this run: x", "CatBoost", "LightGBM", "dummy (class prior)"],
+            "metric": "roc_auc",
+            "value": [0.79, 0.75, 0.74, 0.5],
+            "who": ["this run", "baseline", "baseline", "baseline"],
+        }
+    )
+    spec = baselines_leaderboard(board).to_dict()
+    sorts = [layer["encoding"]["y"]["sort"] for layer in spec["layer"]]
+    assert sorts == [list(board["model"])] * 2
+    assert spec["layer"][0]["encoding"]["color"]["legend"]["orient"] == "bottom"
+
+
 def test_the_what_if_table_is_text_with_rounded_probabilities():
     import pyarrow as pa
 

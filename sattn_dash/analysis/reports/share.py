@@ -188,7 +188,7 @@ def _curves(report: _Report) -> list[str]:
     from sattn_dash.analysis.reports.tidy import history_long
     from sattn_dash.charts.training import curves
 
-    history = history_long(report.run.history)
+    history = history_long(report.run.history, report.run.targets)  # the page's names
     if history.empty:
         return [_note("The run finished no epoch.")]
     parts = [report.chart(curves(history, "loss"), "Solid: training rows; dashed: validation.")]

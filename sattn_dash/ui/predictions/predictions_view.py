@@ -11,6 +11,7 @@ import streamlit as st
 from sattn_dash.analysis.attributions import explanations
 from sattn_dash.analysis.attributions.per_row import agreement_summary, incompleteness_cause
 from sattn_dash.analysis.calibration import calibration
+from sattn_dash.analysis.modules import members
 from sattn_dash.analysis.reports.runs import faithfulness_for_run
 from sattn_dash.charts import predictions as charts
 from sattn_dash.errors import UserError
@@ -274,6 +275,10 @@ def render_agreement(run: Run, frames: dict[str, pd.DataFrame]) -> None:
             "row below.",
             icon=":material/warning:",
         )
+    ensemble = _members_note(run)
+    if ensemble:
+        st.info(ensemble, icon=":material/info:")
+        return
     rows = frames["agreement"]
     if rows.empty:
         st.info("This model has no attention or combiner weights to compare with.")
@@ -300,6 +305,22 @@ def render_agreement(run: Run, frames: dict[str, pd.DataFrame]) -> None:
     table(summary, f"agreement_summary_{run.run_id}_{target}")
 
 
+def _members_note(run: Run) -> str | None:
+    """For a model whose modules are the members of one ensemble (the default, TabM):
+    why its rows are explained by column only. Ranking near-identical members row by
+    row (their weights all about 1/k) reads noise as a finding."""
+    branch = members.one_ensemble(run.spec)
+    if branch is None:
+        return None
+    k = run.spec.branches[0].members
+    return (
+        f"This model's {k} modules are the members of one BatchEnsemble branch "
+        f"('{branch}'): copies of one network that share the vote, so ranking them row "
+        "by row, by attention or by attribution, says little. Read each row's attribution per "
+        "column below; Module importance shows how far the members agree."
+    )
+
+
 def render_faithfulness(run: Run) -> None:
     """The global verdict (combiner attention against ablation) beside the per-row one."""
     if run.combiner not in kinds_with("importance"):
@@ -311,7 +332,11 @@ def render_faithfulness(run: Run) -> None:
 
 # -- one row --------------------------------------------------------------------------
 def render_row(run: Run, frames: dict[str, pd.DataFrame]) -> None:
-    st.subheader("One row: attention beside attribution")
+    st.subheader(
+        "One row: what moved its prediction"
+        if members.one_ensemble(run.spec) is not None  # no attention worth showing
+        else "One row: attention beside attribution"
+    )
     done = frames["completeness"]
     target = _target(run, "row")
     done = done[done["target"] == target].reset_index(drop=True)
@@ -387,6 +412,10 @@ def _row_panels(run: Run, frames: dict[str, pd.DataFrame], target: str, position
     agreement = frames["agreement"]
     agreement = agreement[(agreement["row"] == position) & (agreement["target"] == target)]
     _attribution_pair(run, columns, branches, position)
+    if members.one_ensemble(run.spec) is not None:
+        # Attention over near-identical members, beside the same per-branch chart again,
+        # would rank noise (see _members_note).
+        return
     for comparison, block in attention.groupby("comparison", sort=False):
         over_branches = comparison in ("routing", "combiner weights")
         rho = agreement.loc[agreement["comparison"] == comparison, "spearman_rho"]

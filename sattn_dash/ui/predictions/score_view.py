@@ -53,6 +53,19 @@ def _score_path(run_id: str) -> None:
     _score(run_id, text, text or "Server path")
 
 
+def _rescore(run_id: str) -> None:
+    """The id column changed: score the file already given again, so the id heads its
+    rows (typed after the upload, it used to change nothing)."""
+    result = state.SCORE_RESULT.get()
+    if result is None or result[0] != run_id:
+        return
+    uploaded = st.session_state.get(state.SCORE_UPLOADER.name)
+    if uploaded is not None and uploaded.name == result[1]:
+        _score_upload(run_id)
+    elif (st.session_state.get(state.SCORE_PATH.name) or "").strip() == result[1]:
+        _score_path(run_id)
+
+
 def render(run: Run) -> None:
     st.subheader("Score a new file")
     st.caption(
@@ -82,6 +95,8 @@ def render(run: Run) -> None:
         st.text_input(
             "Id column to keep (optional)",
             key=state.SCORE_KEEP.name,
+            on_change=_rescore,
+            args=(run.run_id,),
             help="Its values head each row of the predictions; without it, rows are "
             "numbered from 0 in file order.",
         )

@@ -8,17 +8,45 @@ import streamlit as st
 from sattn_dash._keras_registration import load_model_code
 from sattn_dash.errors import UserError
 from sattn_dash.modeling.export import export_script
+from sattn_dash.modeling.spec import head_name, members_output_name
 from sattn_dash.training.run import Run
 from sattn_dash.ui.shared.components import user_error
 
 
 def load_lines(run: Run) -> str:
     folder = run.path.resolve()
-    return load_model_code(folder / "model.keras") + (
-        "from sattn_dash.tabular import PreparedData\n"
-        "predictions = model.predict(PreparedData.load(\n"
-        f'    "{folder / "prepared"}").transform(new_rows))  # new_rows: a DataFrame'
+    return (
+        load_model_code(folder / "model.keras")
+        + (
+            "from sattn_dash.tabular import PreparedData\n"
+            "predictions = model.predict(PreparedData.load(\n"
+            f'    "{folder / "prepared"}").transform(new_rows))  # new_rows: a DataFrame'
+        )
+        + _outputs_comment(run)
     )
+
+
+def _outputs_comment(run: Run) -> str:
+    """Which key of the dict ``predict`` returns holds what, when there are several (the
+    default model adds its members' own): the dict alone did not say."""
+    spec = run.spec
+    if spec is None:
+        return ""
+    what = {
+        "binary": "the second class's probability",
+        "multiclass": "each class's probability",
+        "regression": "the number",
+    }
+    heads = [
+        f"{head_name(t)!r}: {what.get(run.tasks.get(t), 'the prediction')}" for t in run.targets
+    ]
+    own = [members_output_name(t, b.name) for t in run.targets for b in spec.branches if b.members]
+    if len(heads) + len(own) < 2:
+        return ""
+    lines = "\n# predictions is a dict by output, per row: " + "; ".join(heads)
+    if own:
+        lines += "\n# and " + ", ".join(f"{o!r}" for o in own) + " (each member's own; not needed)"
+    return lines
 
 
 def render(run: Run, key: str) -> None:

@@ -90,7 +90,7 @@ def render_settings(spec: ModelSpec) -> None:
 
     devices = list_devices()
     words = {
-        "auto": "Automatic (GPU when there is one)",
+        "auto": "Automatic (a GPU if any)",  # fits the box uncut
         **{d.name: d.description for d in devices},
     }
     if len([d for d in devices if d.kind == "gpu"]) > 1:
@@ -239,10 +239,13 @@ def render_progress(run_id: str, status: dict, title: str) -> None:
 
 def render_curves(run: Run) -> None:
     history = tidy.history_long(run.history, run.targets)
-    left, right = st.columns(2)  # drawn before the first epoch too: one layout throughout
     if history.empty:
-        left.caption("Curves appear here when the first epoch ends.")
+        st.columns(2)[0].caption("Curves appear here when the first epoch ends.")
         return
+    # One panel per loss (an ensemble's members' loss beside the head's) needs the full
+    # width: in half of it the panels spilled over the metrics chart.
+    wide = training_charts.loss_panels(history) > 1
+    left, right = (st.container(), st.container()) if wide else st.columns(2)
     with left:
         chart(
             training_charts.curves(history, "loss"),
