@@ -330,6 +330,13 @@ def table(rows: list[dict], which) -> str:
     return "\n".join(lines + [""] + summary)
 
 
+def defined_mean(values) -> float:
+    """The mean of the values that are not NaN (an undetermined verdict has no rho)."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if len(values) else float("nan")
+
+
 def faith_line(frame: pd.DataFrame, which: str) -> str:
     """Per table: the group-level Spearman (mean over seeds), the fits with rho >= 0.6,
     and the spread of the group branches' weights ('all' left out)."""
@@ -348,9 +355,9 @@ def faith_line(frame: pd.DataFrame, which: str) -> str:
         ]
         alls = [f["weights"]["all"] for f in faith]
         parts.append(
-            f"  {name}: rho {np.nanmean(rhos):.2f} ({good}/{len(rhos)} >= 0.6), group spread "
+            f"  {name}: rho {defined_mean(rhos):.2f} ({good}/{len(rhos)} >= 0.6), group spread "
             f"{np.mean(spreads):.3f}, all {np.mean(alls):.2f}, module rho "
-            f"{np.nanmean([f['rho_modules'] for f in faith]):.2f}"
+            f"{defined_mean([f['rho_modules'] for f in faith]):.2f}"
         )
     return "\n".join([f"{which}: group faithfulness agrees on {agreeing} tables", *parts])
 
