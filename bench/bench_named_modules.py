@@ -8,11 +8,19 @@ else found from the table: numeric columns clustered by how strongly they go tog
 categorical columns as one more group. Two combiners: soft weights over all modules
 (``sparse_attention``) and per-row top-k routing (``sparse_dense``).
 
+The ``lite_*`` candidates (``LITE``) are the cheaper, sharper try: today's tabm branch
+as the all-columns branch, one small module per group, a lower temperature (or an
+entropy penalty, or sparsemax). For them the row also holds their faithfulness
+(``group_faithfulness``): the project's verdict on the combiner's weights against
+ablation, per module and per group.
+
 Same tables, splits, training config and scoring as ``bench_accuracy.py`` (its
 ``load``/``baselines``/``score``); ``tabm`` is today's default fitted on the same split.
 
     .venv/bin/python bench/bench_named_modules.py --max-rows 2000 --seeds 0 1 2
     .venv/bin/python bench/bench_named_modules.py --table-only
+    .venv/bin/python bench/bench_named_modules.py --models tabm lite_t003 \
+        --out bench/named_lite_results.json
 
 Writes rows to bench/named_modules_results.json after each fit.
 """
@@ -38,6 +46,24 @@ MAX_NUMERIC_GROUPS = 3
 GROUP_BLOCK = {"units": 64, "layers": 2, "members": 4, "rate": 0.1}
 ALL_BLOCK = {"units": 128, "layers": 2, "members": 4, "rate": 0.1}
 CANDIDATES = ("named_soft", "named_topk")
+# Cheaper, sharper variants (2026-12-07, late): the all-columns branch is today's tabm
+# branch as it is (8 members x 2 x 128); each group branch is one small module (no
+# members) over its columns, as wide as a tabm member so the members keep sharing the
+# head; the combiner's temperature is lowered, or an entropy penalty added, so its
+# weights can separate the groups. name -> (group blocks, temperature, entropy penalty
+# weight, normalizer).
+LITE_GROUP = (("dense", 128),)
+LITE_GROUP_PLE = (("piecewise_linear", None), ("dense", 128))
+LITE_GROUP_LN = (("dense", 128), ("layernorm", None))
+LITE = {
+    "lite_t1": (LITE_GROUP, 1.0, None, "softmax"),
+    "lite_t01": (LITE_GROUP, 0.1, None, "softmax"),
+    "lite_t003": (LITE_GROUP, 0.03, None, "softmax"),
+    "lite_ent": (LITE_GROUP, 1.0, 0.05, "softmax"),
+    "lite_ple_t01": (LITE_GROUP_PLE, 0.1, None, "softmax"),
+    "lite_ln_t01": (LITE_GROUP_LN, 0.1, None, "softmax"),
+    "lite_sparsemax": (LITE_GROUP, 1.0, None, "sparsemax"),
+}
 
 
 def found_groups(prepared) -> dict[str, list[str]]:
@@ -100,8 +126,116 @@ def named_spec(prepared, routing: bool):
     ).validate(prepared)  # fmt: skip
 
 
-def fit(frame, schema, which: str, seed: int):
-    """(test score in points, fit seconds, epochs, module weights by branch)."""
+def lite_spec(prepared, which: str):
+    """Today's tabm branch over all columns plus one small module per found group."""
+    from sattn_dash.modeling.presets import MODERN_RECIPE, embedding_units, tabm
+    from sattn_dash.modeling.spec import BlockSpec, BranchSpec, CombinerSpec, ModelSpec
+
+    group_blocks, temperature, penalty, normalizer = LITE[which]
+
+    def block(kind, units):
+        if kind == "piecewise_linear":
+            units = embedding_units(prepared)
+            return BlockSpec(kind, units=units, bins=32, start_linear=True)
+        if units is None:
+            return BlockSpec(kind)
+        return BlockSpec(kind, units=units, activation="relu")
+
+    base = tabm(prepared)
+    (everything,) = base.branches
+    groups = [
+        BranchSpec(
+            f"g{i}{name}"[:30], inputs=tuple(cols), blocks=tuple(block(*b) for b in group_blocks)
+        )
+        for i, (name, cols) in enumerate(found_groups(prepared).items())
+    ]
+    combiner = CombinerSpec(
+        "sparse_attention",
+        temperature=temperature,
+        normalizer=normalizer,
+        penalty="entropy" if penalty else None,
+        penalty_weight=penalty or 0.01,
+    )
+    return ModelSpec(
+        name="named lite", branches=(*groups, BranchSpec("all", blocks=everything.blocks)),
+        combiner=combiner, heads=base.heads, **MODERN_RECIPE,
+    ).validate(prepared)  # fmt: skip
+
+
+def group_faithfulness(model, prepared, spec, seed: int) -> dict:
+    """Faithfulness at two levels, with the project's verdict (``faithfulness``).
+
+    modules: the combiner's module probabilities against ``ablation_importance`` (each
+    module, an ensemble member included, replaced by its training mean), as the Module
+    importance page computes it. groups: a branch's probability is the sum over its
+    modules, and its ablation replaces all its modules at once (the same mean-fill and
+    scoring as ``ablation_importance``)."""
+    from sattn_dash.analysis.modules.ablation import ablation_importance
+    from sattn_dash.analysis.modules.agreement import faithfulness
+    from sattn_dash.analysis.modules.modules import module_importance
+
+    attention = module_importance(model, prepared, seed=seed)
+    ablation = ablation_importance(model, prepared, seed=seed)
+    modules = faithfulness(attention, ablation).iloc[0]
+    probability = dict(zip(attention["branch"], attention["importance"], strict=True))
+    weights = pd.DataFrame(
+        {
+            "branch": [b.name for b in spec.branches],
+            "importance": [sum(probability[m] for m in b.module_names) for b in spec.branches],
+        }
+    )
+    ablated = group_ablation(model, prepared, spec, None)
+    groups = faithfulness(weights, ablated).iloc[0]
+    extra = {}
+    if next(iter(prepared.tasks.values())) != "regression":
+        # ROC AUC ignores how far the scores move, only their order: the same ablation
+        # scored in log loss says whether a flat AUC hides a real change.
+        by_loss = group_ablation(model, prepared, spec, "log_loss")
+        extra = {
+            "ablation_log_loss": dict(zip(by_loss["branch"], by_loss["importance"], strict=True)),
+            "rho_groups_log_loss": float(faithfulness(weights, by_loss).iloc[0]["spearman_rho"]),
+        }
+    return {
+        "weights": dict(zip(weights["branch"], weights["importance"].astype(float), strict=True)),
+        "ablation": dict(zip(ablated["branch"], ablated["importance"].astype(float), strict=True)),
+        "rho_groups": float(groups["spearman_rho"]),
+        "agreement_groups": groups["agreement"],
+        "rho_modules": float(modules["spearman_rho"]),
+        "agreement_modules": modules["agreement"],
+        **extra,
+    }
+
+
+def group_ablation(model, prepared, spec, metric: str | None) -> pd.DataFrame:
+    """``branch``, ``importance``: the loss of skill on the validation rows when every
+    module of the branch is replaced by its training mean at once (the mean-fill and
+    scoring of ``ablation_importance``, by branch instead of by module)."""
+    from sattn_dash.analysis.model_view import ModelView
+    from sattn_dash.analysis.scoring import worsening
+
+    view = ModelView(model, prepared, metric)
+    X, y = prepared.split("val")
+    X = np.asarray(X, dtype=np.float32)
+    X_train = np.asarray(prepared.split("train")[0], dtype=np.float32)
+    outputs = view.explain(X, ("branch_outputs",))["branch_outputs"]
+    fills = [o.mean(axis=0) for o in view.explain(X_train, ("branch_outputs",))["branch_outputs"]]
+    (target,) = view.targets
+    name = view.metrics[target]
+    baseline = view.scores(view.outputs_from_branches(X, outputs), y)[target]
+    rows = []
+    for branch in spec.branches:
+        altered = [
+            np.broadcast_to(fill, out.shape).astype(out.dtype) if m in branch.module_names else out
+            for m, out, fill in zip(view.branches, outputs, fills, strict=True)
+        ]
+        ablated = view.scores(view.outputs_from_branches(X, altered), y)[target]
+        rows.append({"branch": branch.name, "importance": worsening(name, baseline, ablated)})
+    return pd.DataFrame(rows)
+
+
+def fit(frame, schema, which: str, seed: int, epochs: int | None = None):
+    """(test score in points, fit seconds, epochs, module weights by branch, and for a
+    lite candidate its faithfulness)."""
     from sattn_dash.modeling import preset_spec
     from sattn_dash.tabular import prepare
     from sattn_dash.training import TrainingConfig
@@ -109,10 +243,12 @@ def fit(frame, schema, which: str, seed: int):
     from sattn_dash.training.importance import branch_importance
     from sattn_dash.training.pipeline import prepare_fit
 
-    config = TrainingConfig(seed=seed)
+    config = TrainingConfig(seed=seed, **({"epochs": epochs} if epochs else {}))
     prepared = prepare(frame, schema, seed=seed, options=config.prepare_options())
     if which == "tabm":
         spec = preset_spec("tabm", prepared)
+    elif which in LITE:
+        spec = lite_spec(prepared, which)
     else:
         spec = named_spec(prepared, routing=which == "named_topk")
     started = time.perf_counter()
@@ -122,6 +258,13 @@ def fit(frame, schema, which: str, seed: int):
     (target,) = prepared.tasks
     metrics = evaluate(model, prepared)[target]
     weights = {}
+    if which in LITE:
+        return (
+            score(prepared.tasks[target], metrics),
+            seconds,
+            len(history.history["loss"]),
+            (group_faithfulness(model, prepared, spec, seed)),
+        )
     if which != "tabm":
         importance = branch_importance(model, prepared, seed=seed) or {}
         for branch in spec.branches:
@@ -135,6 +278,10 @@ def run(names, seeds, max_rows, which, out: Path) -> list[dict]:
     rows = json.loads(out.read_text()) if out.is_file() else []
     done = {(r["table"], r["seed"]) for r in rows}
     tables = {name: load(name, max_rows) for name in names}
+    # One untimed epoch first: the process's first fit pays TensorFlow's one-off start-up
+    # (seconds), which would otherwise count against whichever model is fitted first.
+    frame, target, _ = next(iter(tables.values()))
+    fit(frame, infer_schema(frame, targets=target), "tabm", seeds[0], epochs=1)
     for seed in seeds:
         for name, (frame, target, task) in tables.items():
             if (name, seed) in done:
@@ -143,11 +290,13 @@ def run(names, seeds, max_rows, which, out: Path) -> list[dict]:
             row = {"table": name, "task": task, "rows": len(frame), "seed": seed}
             scores, _ = baselines(frame, schema, seed)
             row["boosting"] = scores["boosting"]
-            for label in which:
+            # Every other seed fits the candidates first, so neither side always runs
+            # first on a warm (or just-loaded) machine.
+            for label in which if seed % 2 == 0 else which[::-1]:
                 value, seconds, epochs, weights = fit(frame, schema, label, seed)
                 row[label], row[f"{label}_s"], row[f"{label}_epochs"] = value, seconds, epochs
                 if weights:
-                    row[f"{label}_weights"] = weights
+                    row[f"{label}_{'faith' if label in LITE else 'weights'}"] = weights
             rows.append(row)
             out.write_text(json.dumps(rows, indent=1))
             print(json.dumps(row), flush=True)
@@ -176,8 +325,41 @@ def table(rows: list[dict], which) -> str:
             f"{w}: mean gap to tabm {gap:+.2f} points, to HGB {hgb:+.2f}; fit-time ratio "
             f"mean {ratio.mean():.2f}x, worst {ratio.max():.2f}x ({ratio.idxmax()})"
         )
+    summary += [faith_line(frame, w) for w in which if f"{w}_faith" in frame]  # lite only
     summary.append(f"tabm: mean gap to HGB {(frame['tabm'] - frame['boosting']).mean():+.2f}")
     return "\n".join(lines + [""] + summary)
+
+
+def defined_mean(values) -> float:
+    """The mean of the values that are not NaN (an undetermined verdict has no rho)."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if len(values) else float("nan")
+
+
+def faith_line(frame: pd.DataFrame, which: str) -> str:
+    """Per table: the group-level Spearman (mean over seeds), the fits with rho >= 0.6,
+    and the spread of the group branches' weights ('all' left out)."""
+    parts, agreeing = [], 0
+    for name, part in frame.groupby("table", sort=False):
+        faith = [f for f in part[f"{which}_faith"] if isinstance(f, dict)]
+        if not faith:
+            continue
+        rhos = np.array([f["rho_groups"] for f in faith], dtype=float)
+        good = int(np.sum(rhos >= 0.6))
+        agreeing += good * 2 > len(rhos)
+        spreads = [
+            max(v for k, v in f["weights"].items() if k != "all")
+            - min(v for k, v in f["weights"].items() if k != "all")
+            for f in faith
+        ]
+        alls = [f["weights"]["all"] for f in faith]
+        parts.append(
+            f"  {name}: rho {defined_mean(rhos):.2f} ({good}/{len(rhos)} >= 0.6), group spread "
+            f"{np.mean(spreads):.3f}, all {np.mean(alls):.2f}, module rho "
+            f"{defined_mean([f['rho_modules'] for f in faith]):.2f}"
+        )
+    return "\n".join([f"{which}: group faithfulness agrees on {agreeing} tables", *parts])
 
 
 def main() -> None:
