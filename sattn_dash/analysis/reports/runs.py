@@ -135,13 +135,13 @@ def baselines_for_run(
     """scikit-learn baselines, (with ``retrain``) the run's own simpler variants and the
     LightGBM last tuned for the run, on the run's split, with the same metrics; one
     table."""
+    tuned = run.stored_table(TUNED_FILE)  # first: a damaged copy is said before the slow part
     streamed = run_stream(run)
     frames = [sklearn_baselines(run.prepared, splits, run.config.seed, streamed)]
     if retrain:
         from sattn_dash.analysis.baselines.retrained import model_baselines
 
         frames.append(model_baselines(run.model, run.spec, run.prepared, run.config, splits))
-    tuned = run.stored_table(TUNED_FILE)
     if tuned is not None:
         frames.append(tuned[tuned["split"].isin(splits)])
     return pd.concat(frames, ignore_index=True)
