@@ -74,6 +74,7 @@ def test_the_leaderboard_holds_the_trees_and_a_tuned_lightgbm_on_request(trained
     assert (trees["fit_seconds"] > 0).all() and trees["value"].notna().all(), trees
     assert any("1 thread" in c.value for c in at.caption)
     # The switch shows the estimate before anything starts, then tunes in the background.
+    assert not [n for n in at.number_input if n.key == "importance.widget.tune_trials"]
     at.toggle(key="importance.widget.tune").set_value(True).run()
     at.number_input(key="importance.widget.tune_trials").set_value(3).run()
     start = at.button(key="importance.widget.tune_start")
@@ -246,6 +247,10 @@ def test_a_bad_upload_shows_its_error_and_the_session_goes_on(app):
     no_exception(at)
     assert any("broken.csv" in e and "never ends" in e for e in texts(at.error))
     assert at.session_state.get("data.table") is None
+    # A message that names the file already is not led by its name again.
+    at.file_uploader[0].set_value(("ragged.csv", b"a,b\n1,2\n3,4,5\n", "text/csv")).run()
+    (message,) = [e for e in texts(at.error) if "ragged.csv" in e]
+    assert message.count("ragged.csv") == 1, message
     at.selectbox(key="data.sample_picker").set_value("penguins")
     by_label(at.button, "Load sample").click().run()
     no_exception(at)

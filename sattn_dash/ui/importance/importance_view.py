@@ -357,13 +357,13 @@ def render_tuning(run: Run, frame: pd.DataFrame) -> pd.DataFrame | None:
         help="Each trial fits LightGBM on the training rows and judges it on the validation "
         "rows alone; the best settings are refitted and scored on the test rows.",
     )
+    if not tune:
+        return None
     trials = int(
         right.number_input(
             "Trials", 1, 500, 30, step=10, key=f"{state.IMPORTANCE_WIDGET.name}.tune_trials"
         )
     )
-    if not tune:
-        return None
     entry = loaded(run)
     task = tuning_jobs.job(entry, trials)
     if task is not None and task.running:

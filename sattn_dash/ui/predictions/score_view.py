@@ -15,7 +15,7 @@ import streamlit as st
 
 from sattn_dash.errors import UserError
 from sattn_dash.ui.shared import state
-from sattn_dash.ui.shared.components import download_csv, table, user_error
+from sattn_dash.ui.shared.components import about_file, download_csv, table, user_error
 from sattn_dash.ui.shared.data_source import FILE_TYPES, server_path_box, upload_limit_bytes
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def _score(run_id: str, source, name: str) -> None:
         predictor = Predictor.from_run(sessions.store().load(run_id))
         scored = score_table(predictor, source, keep=keep, root=data_root(), guarded=True)
     except UserError as error:
-        state.SCORE_ERROR.set(f"{name}: {error}")
+        state.SCORE_ERROR.set(about_file(name, error))
         return
     state.SCORE_ERROR.clear()
     state.SCORE_RESULT.set((run_id, name, scored))

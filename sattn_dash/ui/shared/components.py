@@ -65,6 +65,13 @@ def empty_state(message: str, page: str | None = None, label: str | None = None)
         st.page_link(page, label=label or "Go there", icon=":material/arrow_forward:")
 
 
+def about_file(name: str, error: UserError | str) -> str:
+    """``error`` as a message about the file ``name``: led by the name, unless the message
+    already names it ("ragged.csv: Line 4 of 'ragged.csv'..." read twice)."""
+    text = str(error)
+    return text if name in text else f"{name}: {text}"
+
+
 def user_error(error: UserError | str) -> None:
     """Show a user's mistake as a message in the page (never a traceback)."""
     st.error(str(error), icon=":material/error:")

@@ -23,7 +23,7 @@ from sattn_dash.tabular import (
 )
 from sattn_dash.tabular.drafts import TableRef
 from sattn_dash.ui.shared import prepared, schema_editor, sessions, spec_editor, state
-from sattn_dash.ui.shared.components import user_error
+from sattn_dash.ui.shared.components import about_file, user_error
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,7 +103,7 @@ def _read_upload(sheet: str | None = None) -> None:
         df = read_table(uploaded, uploaded.name, sheet=sheet, limits=limits)
         schema = infer_schema(df)
     except UserError as error:
-        state.UPLOAD_ERROR.set(f"{uploaded.name}: {error}")
+        state.UPLOAD_ERROR.set(about_file(uploaded.name, error))
         return
     info = read_info(df)
     several = info is not None and len(info.sheets) > 1
@@ -123,7 +123,7 @@ def _read_server_path() -> None:
         table = read_path_table(text, data_root())
         schema = infer_schema(table.df)
     except UserError as error:
-        state.UPLOAD_ERROR.set(f"{text.strip() or 'Server path'}: {error}")
+        state.UPLOAD_ERROR.set(about_file(text.strip() or "Server path", error))
         return
     use_table(table, text.strip(), schema, TableRef(text.strip(), path=text.strip()))
 
