@@ -42,8 +42,8 @@ def timed_fit(prepared, config, keras_validation: bool) -> dict[str, float]:
     import keras
 
     from sattn_dash.modeling import preset_spec
-    from sattn_dash.modeling.build import output_targets
     from sattn_dash.modeling.presets import DEFAULT_PRESET
+    from sattn_dash.modeling.spec import output_targets
     from sattn_dash.training.pipeline import VALIDATION_BATCH, prepare_fit
 
     class Clock(keras.callbacks.Callback):

@@ -14,9 +14,14 @@ PANELS_PER_ROW = 3  # three panels fit the page's full width (not half of it)
 def loss_panels(history: pd.DataFrame) -> int:
     """How many panels ``curves(history, "loss")`` draws: one per loss when there are
     several, else one chart (a page gives several panels the full width)."""
-    data = history[history["kind"] == "loss"] if "kind" in history else history
-    name = "label" if "label" in data else "metric"
-    return max(1, int(data[name].nunique())) if len(data) else 1
+    data, name = _lines(history, "loss")
+    return max(1, int(data[name].nunique()))
+
+
+def _lines(history: pd.DataFrame, kind: str) -> tuple[pd.DataFrame, str]:
+    """The rows of ``kind`` and the column that names each line (``label``, else ``metric``)."""
+    data = history[history["kind"] == kind] if "kind" in history else history
+    return data, "label" if "label" in data else "metric"
 
 
 def curves(history: pd.DataFrame, kind: str = "loss", title: str | None = None) -> alt.Chart:
@@ -28,8 +33,7 @@ def curves(history: pd.DataFrame, kind: str = "loss", title: str | None = None) 
     Takes ``epoch, metric, split, value, kind[, label]`` (see
     ``analysis.reports.tidy.history_long``).
     """
-    data = history[history["kind"] == kind] if "kind" in history else history
-    name = "label" if "label" in data else "metric"
+    data, name = _lines(history, kind)
     heading = title or ("Loss per epoch" if kind == "loss" else "Metrics per epoch")
     lines = (
         alt.Chart(data)

@@ -73,16 +73,6 @@ def build_model(spec: ModelSpec, prepared, compile: bool = True) -> keras.Model:
     return model
 
 
-def output_targets(spec: ModelSpec) -> dict[str, str]:
-    """``{model output name: target}``: each head, then each ensemble branch's member
-    predictions (``members_output_name``), which train on the same target values."""
-    names = {head_name(h.target): h.target for h in spec.heads}
-    for branch in spec.branches:
-        if branch.members:
-            names.update({members_output_name(h.target, branch.name): h.target for h in spec.heads})
-    return names
-
-
 def _model_name(name: str) -> str:
     cleaned = "".join(c if c.isalnum() or c in "_-" else "_" for c in name).strip("_")
     return cleaned or "model"

@@ -121,6 +121,16 @@ def members_output_name(target: str, branch: str) -> str:
     return f"{head_name(target)}_members_{branch}"
 
 
+def output_targets(spec: ModelSpec) -> dict[str, str]:
+    """``{model output name: target}``: each head, then each ensemble branch's member
+    predictions (``members_output_name``), which train on the same target values."""
+    names = {head_name(h.target): h.target for h in spec.heads}
+    for branch in spec.branches:
+        if branch.members:
+            names.update({members_output_name(h.target, branch.name): h.target for h in spec.heads})
+    return names
+
+
 @dataclass(frozen=True)
 class BlockSpec:
     """One step of a branch's stack. Fields a kind does not read stay ``None``.

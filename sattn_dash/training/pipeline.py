@@ -179,7 +179,7 @@ def prepare_fit(
     share, so both train the same way. A resumed run passes ``first_epoch`` (epochs
     already done), so the batches start where it stopped, and the ``monitor`` its early
     stopping watched (``training.checkpoint.trained_monitor``)."""
-    from sattn_dash.modeling.build import output_targets
+    from sattn_dash.modeling.spec import output_targets
     from sattn_dash.training.steps_per_call import steps_per_call
 
     X_train, y_train = prepared.split("train")
@@ -239,7 +239,7 @@ def build_training_state(model: Any, spec: ModelSpec, prepared: PreparedData) ->
     runs under a distribution strategy."""
     import keras
 
-    from sattn_dash.modeling.build import output_targets
+    from sattn_dash.modeling.spec import output_targets
 
     _, y = prepared.split("train")
     features = keras.KerasTensor((None, len(prepared.feature_names)), "float32")

@@ -72,31 +72,30 @@ class Run:
             "unaffected."
         )
 
-    def _json(self, name: str, default: Any = None, kind: type = dict) -> Any:
+    def _json(
+        self, name: str, default: Any = None, kind: type = dict, fix: str | None = None
+    ) -> Any:
         file = self.path / name
         if not file.is_file():
             return default
         try:
             data = read_json(file)
         except (OSError, ValueError) as exc:
-            raise self.damaged(name, exc) from None
+            raise self.damaged(name, exc, fix) from None
         if data is not None and not isinstance(data, kind):
-            raise self.damaged(name, f"holds a {type(data).__name__}, not a JSON object")
+            shape = "object" if kind is dict else kind.__name__
+            raise self.damaged(name, f"holds a {type(data).__name__}, not a JSON {shape}", fix)
         return data
 
     def stored_table(self, name: str) -> pd.DataFrame | None:
         """A table kept with the run by ``keep_table``; None if there is none. A damaged
         one is an error naming it; the run itself is whole, so the fix is to compute the
         table again."""
-        file = self.path / name
-        if not file.is_file():
+        fix = f"Delete {self.path / name} and compute it again"
+        records = self._json(name, kind=list, fix=fix)
+        if records is None:
             return None
-        fix = f"Delete {file} and compute it again"
-        try:
-            records = read_json(file)
-        except (OSError, ValueError) as exc:
-            raise self.damaged(name, exc, fix) from None
-        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        if not all(isinstance(r, dict) for r in records):
             raise self.damaged(name, "holds no list of rows", fix)
         return pd.DataFrame.from_records(records)
 

@@ -107,7 +107,7 @@ def prepare_streamed_fit(
     batches read from disk, and the keyword arguments of `model.fit` (early stopping on
     the streamed validation split, the same rule as in memory; ``first_epoch`` and
     ``monitor`` as there)."""
-    from sattn_dash.modeling.build import output_targets
+    from sattn_dash.modeling.spec import output_targets
 
     prepared = streamed.prepared
     outputs = output_targets(spec)

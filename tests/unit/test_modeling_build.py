@@ -21,8 +21,9 @@ from sattn_dash.modeling import (
     parameter_counts,
     preset_spec,
 )
-from sattn_dash.modeling.build import compile_model, losses_and_metrics, output_targets
+from sattn_dash.modeling.build import compile_model, losses_and_metrics
 from sattn_dash.modeling.keras_layers import FeatureTokenizer, embedding_width
+from sattn_dash.modeling.spec import output_targets
 
 CASES = ["binary", "multiclass", "regression", "two_targets"]
 

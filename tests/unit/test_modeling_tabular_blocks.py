@@ -24,8 +24,8 @@ from sattn_dash.modeling import (
     preset_spec,
     spec_to_dot,
 )
-from sattn_dash.modeling.build import output_targets
 from sattn_dash.modeling.presets import DEFAULT_PRESET
+from sattn_dash.modeling.spec import output_targets
 from sattn_dash.training import TrainingConfig
 from sattn_dash.training.pipeline import prepare_fit
 

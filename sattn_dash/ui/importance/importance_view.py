@@ -189,6 +189,16 @@ def render_temperature(run: Run, importance: pd.DataFrame) -> None:
     )
 
 
+def _for_picked_target(function, run: Run, key: str) -> tuple[str, pd.DataFrame] | None:
+    """``function``'s table for the run (cached), then the target picked under ``key``
+    and that target's rows; None where there is nothing to show (said on the page)."""
+    frame = compute_or_explain(function, run)
+    if frame is None or frame.empty:
+        return None
+    target = _target_picker(run, key)
+    return target, frame[frame["target"] == target]
+
+
 def _target_picker(run: Run, key: str) -> str:
     targets = list(run.targets)
     if len(targets) == 1:
@@ -298,11 +308,10 @@ def render_columns(run: Run) -> None:
         "gradients, stored with the run). When both rank the columns alike, the ranking "
         "is evidence, not one method's artefact."
     )
-    frame = compute_or_explain(column_importance_for_run, run)
-    if frame is None or frame.empty:
+    picked = _for_picked_target(column_importance_for_run, run, "columns")
+    if picked is None:
         return
-    target = _target_picker(run, "columns")
-    part = frame[frame["target"] == target]
+    target, part = picked
     verdict = analysis.column_agreement(part)
     if len(verdict):
         st.markdown(verdict["verdict"].iloc[0])
@@ -320,11 +329,10 @@ def render_members(run: Run) -> None:
     """The members of one BatchEnsemble, as what they are: how much they agree, and each
     alone against all of them together; never a ranking of identical names."""
     st.subheader("The ensemble's members")
-    scores = compute_or_explain(member_scores_for_run, run)
-    if scores is None or scores.empty:
+    picked = _for_picked_target(member_scores_for_run, run, "members")
+    if picked is None:
         return
-    target = _target_picker(run, "members")
-    scores = scores[scores["target"] == target]
+    target, scores = picked
     summary = members.members_summary(scores)
     for _, row in summary.iterrows():
         st.markdown(row["verdict"])

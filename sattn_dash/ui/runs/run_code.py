@@ -8,7 +8,7 @@ import streamlit as st
 from sattn_dash._keras_registration import load_model_code
 from sattn_dash.errors import UserError
 from sattn_dash.modeling.export import export_script
-from sattn_dash.modeling.spec import head_name, members_output_name
+from sattn_dash.modeling.spec import head_name, output_targets
 from sattn_dash.training.run import Run
 from sattn_dash.ui.shared.components import user_error
 
@@ -37,12 +37,13 @@ def _outputs_comment(run: Run) -> str:
         "multiclass": "each class's probability",
         "regression": "the number",
     }
+    outputs = output_targets(spec)
+    if len(outputs) < 2:
+        return ""
     heads = [
         f"{head_name(t)!r}: {what.get(run.tasks.get(t), 'the prediction')}" for t in run.targets
     ]
-    own = [members_output_name(t, b.name) for t in run.targets for b in spec.branches if b.members]
-    if len(heads) + len(own) < 2:
-        return ""
+    own = [name for name in outputs if name not in {head_name(t) for t in run.targets}]
     lines = "\n# predictions is a dict by output, per row: " + "; ".join(heads)
     if own:
         lines += "\n# and " + ", ".join(f"{o!r}" for o in own) + " (each member's own; not needed)"
