@@ -44,7 +44,7 @@ def test_streamlit_still_clears_keras_after_a_bare_script(clear_session_calls):
     from sattn_dash.ui.shared import keras_guard
 
     script_runner._clean_problem_modules = keras_guard._STREAMLIT_CLEAN_UP
-    AppTest.from_function(bare_script).run()
+    AppTest.from_function(bare_script, default_timeout=60).run()  # 3 s is short on a busy box
     assert clear_session_calls, "Streamlit no longer clears Keras: keras_guard may go"
 
 

@@ -30,7 +30,7 @@ def test_defaults_and_versioned_keys_in_a_running_app():
             f"{state.ROLE_EDITOR.versioned()}"
         )
 
-    at = AppTest.from_function(script).run()
+    at = AppTest.from_function(script, default_timeout=60).run()
     assert not at.exception
     assert at.text[0].value.split() == [
         "0",
