@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import keras
 import numpy as np
 
-from sattn_dash.analysis.scoring import headline, metric_for
+from sattn_dash.analysis.scoring import HEADLINE_METRIC, headline, metric_for
 from sattn_dash.errors import SpecError
 from sattn_dash.layers import SparseAttentionWeighting
 from sattn_dash.modeling import (
@@ -38,12 +38,21 @@ __all__ = ["ModelView", "sample_rows"]
 class ModelView:
     """Read-only access to a built model's branch outputs, routing and attention."""
 
-    def __init__(self, model: keras.Model, prepared: PreparedData, metric: str | None = None):
+    def __init__(
+        self,
+        model: keras.Model,
+        prepared: PreparedData,
+        metric: str | None = None,
+        defaults: dict[str, str] = HEADLINE_METRIC,
+    ):
         self.model = model
         self.prepared = prepared
         self.targets = list(prepared.tasks)
-        #: the metric each target is scored in (checked here, before any work is done)
-        self.metrics = {t: metric_for(task, metric, t) for t, task in prepared.tasks.items()}
+        #: the metric each target is scored in (checked here, before any work is done):
+        #: ``metric``, else the task's in ``defaults``
+        self.metrics = {
+            t: metric_for(task, metric, t, defaults) for t, task in prepared.tasks.items()
+        }
         self.branches = branch_names(model)
         self.combiner = combiner_layer(model)
         self._explainers: dict[tuple[str, ...], keras.Model] = {}
@@ -136,6 +145,21 @@ class ModelView:
             if branch is not None:
                 found.setdefault(branch, []).append(module)
         return found
+
+    def named_modules(self) -> dict[str, list[str]]:
+        """``{what the user named: its modules}``. Beside other branches, an ensemble's
+        members count as their branch, the name the user gave; a model that is one
+        ensemble (its members are all there is to rank) or holds none keeps a name per
+        module."""
+        ensembles = self.ensembles()
+        if not ensembles or sum(map(len, ensembles.values())) == len(self.branches) == len(
+            next(iter(ensembles.values()))
+        ):
+            return {module: [module] for module in self.branches}
+        named: dict[str, list[str]] = {}
+        for module in self.branches:
+            named.setdefault(self.ensemble_of(module) or module, []).append(module)
+        return named
 
     def branch_columns(self) -> dict[str, list[int]]:
         """The model input positions each branch (or ensemble member: its branch's

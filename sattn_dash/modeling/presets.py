@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sattn_dash.errors import SpecError
 from sattn_dash.modeling.spec import BlockSpec, BranchSpec, CombinerSpec, HeadSpec, ModelSpec
+from sattn_dash.tabular.groups import column_groups
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,28 @@ def per_group(prepared) -> ModelSpec:
     return _spec("per_group", branches, combiner, _heads(prepared), prepared)
 
 
+def column_groups_tabm(prepared) -> ModelSpec:
+    # One small module per column group (the user's, else found from the table) beside
+    # the TabM branch over every column, which carries what no group holds alone: the
+    # interactions across groups. While training, branch dropout leaves each branch out
+    # of half the rows, so no group can lean on the all-columns branch to carry its
+    # signal, and a group's weight says how much the model needs it; a sharp combiner
+    # (T=0.1) lets the weights part within a short fit. Measured on 8 tables against
+    # tabm: bench/RESULTS.md, "A default with named modules".
+    taken: set[str] = set()
+    groups = [
+        BranchSpec(_branch_name(name, taken), inputs=tuple(columns), blocks=(_dense(128),))
+        for name, columns in column_groups(prepared).items()
+    ]
+    (everything,) = tabm(prepared).branches
+    all_columns = BranchSpec(_branch_name("all_columns", taken), blocks=everything.blocks)
+    combiner = CombinerSpec("sparse_attention", temperature=0.1, branch_dropout=0.5)
+    return _spec(
+        "column_groups", [*groups, all_columns], combiner, _heads(prepared), prepared,
+        **MODERN_RECIPE,
+    )  # fmt: skip
+
+
 def feature_attention(prepared) -> ModelSpec:
     n_tokens = len(prepared.feature_names) + 1  # features + CLS
     attention = BlockSpec(
@@ -281,6 +304,13 @@ PRESETS: dict[str, Preset] = {
             "A small path per column group (or per column when no groups are defined): the "
             "combiner's weights read as group importance.",
             per_group,
+        ),
+        Preset(
+            "column_groups",
+            "Column groups + all columns (TabM)",
+            "One module per column group (yours, or found from how columns go together) "
+            "beside TabM over all columns: the weights say which group the model needs.",
+            column_groups_tabm,
         ),
         Preset(
             "feature_attention",

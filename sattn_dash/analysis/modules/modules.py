@@ -1,6 +1,7 @@
 """Which branch (module) does the combiner weight, and how did that come about?
 
-- ``module_importance``: per branch, what the combiner gives it. For a
+- ``module_importance``: per branch, what the combiner gives it (an ensemble beside other
+  branches counts as its branch, its members' weights summed). For a
   ``SparseAttentionWeighting`` combiner that is a fixed probability (with the raw weight,
   temperature and normalizer it comes from); for a ``sparse_dense`` combiner it is the
   mean routing weight and how often the branch is picked, over a data split.
@@ -70,10 +71,26 @@ def module_importance(
             }
         )
         frame.insert(2, "probability", frame["importance"])
-        return _ranked(frame)
+        return _ranked(_by_name(frame, view.named_modules()))
     frame = _routing_summary(routing, view.branches)
     frame.insert(1, "importance", importance)
     return _ranked(frame)
+
+
+def _by_name(frame: pd.DataFrame, named: dict[str, list[str]]) -> pd.DataFrame:
+    """One row per name the user gave: an ensemble's members summed into their branch
+    (its raw weight is their mean)."""
+    if len(named) == len(frame):
+        return frame
+    owner = {module: name for name, modules in named.items() for module in modules}
+    summed = frame.groupby(frame["branch"].map(owner), sort=False).agg(
+        importance=("importance", "sum"),
+        probability=("probability", "sum"),
+        raw_weight=("raw_weight", "mean"),
+        temperature=("temperature", "first"),
+        normalizer=("normalizer", "first"),
+    )
+    return summed.rename_axis("branch").reset_index()
 
 
 def _routing(view: ModelView, split: str, max_rows: int | None, seed: int):
