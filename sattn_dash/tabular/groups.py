@@ -4,8 +4,9 @@ The user's groups when the schema names some (each column outside them its own).
 so a model can still name what matters on a table nobody annotated: the numeric columns
 clustered by how strongly they go together (average linkage on 1 - |Spearman|, at most
 ``MAX_NUMERIC_GROUPS`` clusters), and the categorical and 0/1 columns as one more group.
-A found group is named after its most central column, so a user reads
-``minutes_per_day_group`` and knows where to look.
+A found group of several columns is named ``group1``, ``group2``...: columns that go
+together need not share a theme, and a name led by one of them would point a user at a
+column that may carry no signal (the page lists each group's columns).
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ def column_groups(prepared: PreparedData) -> dict[str, list[str]]:
     rest = [c for c in schema.feature_columns if c not in numeric]
     clusters = _clusters(X[numeric]) if len(numeric) > 2 else ([numeric] if numeric else [])
     found = {
-        columns[0] if len(columns) == 1 else f"{_centre(X, columns)}_group": columns
-        for columns in clusters
+        columns[0] if len(columns) == 1 else f"group{i}": columns
+        for i, columns in enumerate(clusters, start=1)
     }
     if rest:
         found[rest[0] if len(rest) == 1 else "categorical"] = rest
@@ -58,8 +59,3 @@ def _clusters(X) -> list[list[str]]:
         for label in sorted(set(labels))
     ]
 
-
-def _centre(X, columns: list[str]) -> str:
-    """The column that goes most strongly with the others of its group."""
-    closeness = X[columns].corr(method="spearman").abs().fillna(0.0).sum()
-    return str(closeness.idxmax())

@@ -12,6 +12,7 @@ import pytest
 from sattn_dash.analysis.reports import runs
 from sattn_dash.data.make_synthetic import make
 from sattn_dash.modeling import preset_spec
+from sattn_dash.modeling.presets import DEFAULT_PRESET
 from sattn_dash.tabular import infer_schema, prepare
 from sattn_dash.tabular.groups import column_groups
 from sattn_dash.training import RunStore, TrainingConfig, TrainingSession
@@ -48,17 +49,17 @@ def test_found_groups_follow_how_columns_go_together():
         frozenset({"colour", "flag"}),
     }
     assert groups["categorical"] == ["colour", "flag"]
-    assert all(name.endswith("_group") for name in groups if name != "categorical")
+    assert {name for name in groups if name != "categorical"} == {"group1", "group2", "group3"}
 
 
-def test_the_users_groups_are_kept(modeling_data):
+def test_the_default_keeps_the_users_groups_beside_tabm_over_all_columns(modeling_data):
     prepared = modeling_data["binary"]
     groups = column_groups(prepared)
     assert set(MODELING_GROUPS) <= set(groups)
-    spec = preset_spec("column_groups", prepared)
-    assert [b.name for b in spec.branches][-1] == "all_columns"
+    spec = preset_spec(DEFAULT_PRESET, prepared)
+    assert [b.name for b in spec.branches] == [*groups, "all_columns"]
+    assert spec.branches[-1].blocks == preset_spec("tabm", prepared).branches[0].blocks
     assert spec.combiner.branch_dropout == 0.5
-    assert spec.module_names[-1] == "all_columns_m8"  # TabM's 8 members over every column
 
 
 @pytest.fixture(scope="module")
