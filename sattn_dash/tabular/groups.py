@@ -58,4 +58,3 @@ def _clusters(X) -> list[list[str]]:
         [c for c, k in zip(columns, labels, strict=True) if k == label]
         for label in sorted(set(labels))
     ]
-

@@ -136,6 +136,8 @@ def test_combiner_switch_to_routing_with_top_k(arch):
 def test_temperature_and_head_settings(arch):
     arch.slider(key=widget_key(arch, "combiner.temperature")).set_value(0.25).run()
     assert spec(arch).combiner.temperature == pytest.approx(0.25)
+    arch.slider(key=widget_key(arch, "combiner.branch_dropout")).set_value(0.3).run()
+    assert spec(arch).combiner.branch_dropout == pytest.approx(0.3)
     arch.text_input(key=widget_key(arch, "head.0.hidden_units")).set_value("16 8").run()
     assert spec(arch).heads[0].hidden_units == (16, 8)
 

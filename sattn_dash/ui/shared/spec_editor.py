@@ -395,6 +395,19 @@ def render_combiner(prepared: PreparedData, spec: ModelSpec) -> None:
                 args=(prepared, "penalty"),
                 help="entropy pushes toward fewer branches; l1 toward small weights.",
             )
+        _combiner_widget(
+            prepared,
+            st.slider,
+            "Branch dropout",
+            "branch_dropout",
+            float(c.branch_dropout),
+            min_value=0.0,
+            max_value=0.9,
+            step=0.05,
+            help="While training, each branch is left out of this share of the rows, so "
+            "no branch can lean on another to carry its signal and a branch's weight says "
+            "how much the model needs it. 0 = off.",
+        )
         st.caption(TEMPERATURE_HELP)
     elif "top_k" in reads:
         with cols[0]:
