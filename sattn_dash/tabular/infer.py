@@ -511,7 +511,7 @@ def _numeric_leak_screen(frame: pd.DataFrame, y: pd.Series, info: TargetInfo) ->
     keep = y.notna().to_numpy()
     if frame.shape[1] == 0 or keep.sum() < LEAK_MIN_ROWS:
         return list(frame.columns)
-    x = as_float_matrix(frame)[keep]
+    x = np.column_stack([as_numeric(frame[c]).to_numpy(float) for c in frame.columns])[keep]
     present = ~np.isnan(x)
     n = present.sum(axis=0)
     codes = pd.factorize(y[keep])[0] if info.is_classification else y[keep].to_numpy(float)
@@ -521,10 +521,6 @@ def _numeric_leak_screen(frame: pd.DataFrame, y: pd.Series, info: TargetInfo) ->
     else:
         may_leak |= _correlation(x, present, codes) > 0.99
     return [c for c, leak in zip(frame.columns, may_leak, strict=True) if not leak]
-
-
-def as_float_matrix(frame: pd.DataFrame) -> np.ndarray:
-    return np.column_stack([as_numeric(frame[c]).to_numpy(float) for c in frame.columns])
 
 
 def _maps_to_one_value(x: np.ndarray, codes: np.ndarray) -> np.ndarray:

@@ -71,7 +71,9 @@ def prepare(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # unseen categories: handled by design
         transformer = fit_transformer(schema, features.iloc[positions["train"]], options)
-        X = {s: _as_float32(transformer.transform(features.iloc[positions[s]])) for s in SPLITS}
+        X = {
+            s: transformer.transform(features.iloc[positions[s]]).astype(np.float32) for s in SPLITS
+        }
     y = {
         s: {name: _typed(c[positions[s]], schema.target(name)) for name, c in codes.items()}
         for s in SPLITS
@@ -195,10 +197,6 @@ def _typed(codes: np.ndarray, target: TargetInfo) -> np.ndarray:
     if target.task == "multiclass":
         return codes.astype(np.int64)
     return codes.astype(np.float32)
-
-
-def _as_float32(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.astype(np.float32)
 
 
 def _stats(values: np.ndarray) -> tuple[float, float]:

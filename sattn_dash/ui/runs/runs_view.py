@@ -183,26 +183,16 @@ def render_detail(run: Run) -> None:
         metrics = tidy.metrics_long(run.metrics)
         if not metrics.empty:
             table(metrics, f"metrics_{run.run_id}", caption="Metrics on the held-out test rows.")
-        links = st.columns(3)
         if run.status in ACTIVE_STATES:
-            links[0].page_link(
-                pages.TRAIN,
-                label="Follow training",
-                query_params={"run": run.run_id},
-                icon=":material/monitoring:",
-            )
+            links = [(pages.TRAIN, "Follow training", "monitoring")]
         else:
-            links[0].page_link(
-                pages.IMPORTANCE,
-                label="Module importance",
-                query_params={"run": run.run_id},
-                icon=":material/bar_chart:",
-            )
-            links[1].page_link(
-                pages.ATTENTION,
-                label="Token attention",
-                query_params={"run": run.run_id},
-                icon=":material/grid_on:",
+            links = [
+                (pages.IMPORTANCE, "Module importance", "bar_chart"),
+                (pages.ATTENTION, "Token attention", "grid_on"),
+            ]
+        for column, (page, label, icon) in zip(st.columns(3), links, strict=False):
+            column.page_link(
+                page, label=label, query_params={"run": run.run_id}, icon=f":material/{icon}:"
             )
         render_downloads(run)
         run_code.render(run, _key(f"script.{run.run_id}"))
