@@ -596,53 +596,36 @@ def _group(values: pd.Series, by: pd.Series):
 def _column_hints(columns: list[ColumnInfo], n_rows: int) -> list[Hint]:
     hints = []
     for c in (c for c in columns if c.is_feature):
-        if "mostly_missing" in c.flags:
-            hints.append(
-                Hint(
-                    "warning",
-                    c.name,
-                    f"'{c.name}' is {c.missing_fraction:.0%} "
-                    "missing. Its missing-value indicator may carry the signal; if "
-                    "not, set its role to excluded.",
-                )
-            )
-        if "high_cardinality" in c.flags:
-            level = "warning" if c.n_unique > n_rows / 2 else "info"
-            hints.append(
-                Hint(
-                    level,
-                    c.name,
-                    f"'{c.name}' has {c.n_unique:,} different values "
-                    f"in {n_rows:,} rows; rare values teach the model little. It "
-                    "gets integer codes for an embedding; consider grouping rare values.",
-                )
-            )
-        if "not_finite" in c.flags:
-            hints.append(
-                Hint(
-                    "info",
-                    c.name,
-                    f"'{c.name}' has infinite or too-large values; they are treated as missing.",
-                )
-            )
-        if "maybe_identifier" in c.flags:
-            hints.append(
-                Hint(
-                    "info",
-                    c.name,
-                    f"'{c.name}' has a different whole number in every row. If it is an ID "
-                    "or a code rather than a quantity, set its role to identifier.",
-                )
-            )
-        if "coerced_numeric" in c.flags:
-            hints.append(
-                Hint(
-                    "info",
-                    c.name,
-                    f"'{c.name}' is read as numbers: {c.reason}. "
-                    "If those values mean something, set it to categorical.",
-                )
-            )
+        said = {  # flag: (level, message), in the order the hints are shown
+            "mostly_missing": (
+                "warning",
+                f"'{c.name}' is {c.missing_fraction:.0%} missing. Its missing-value indicator "
+                "may carry the signal; if not, set its role to excluded.",
+            ),
+            "high_cardinality": (
+                "warning" if c.n_unique > n_rows / 2 else "info",
+                f"'{c.name}' has {c.n_unique:,} different values in {n_rows:,} rows; rare "
+                "values teach the model little. It gets integer codes for an embedding; "
+                "consider grouping rare values.",
+            ),
+            "not_finite": (
+                "info",
+                f"'{c.name}' has infinite or too-large values; they are treated as missing.",
+            ),
+            "maybe_identifier": (
+                "info",
+                f"'{c.name}' has a different whole number in every row. If it is an ID "
+                "or a code rather than a quantity, set its role to identifier.",
+            ),
+            "coerced_numeric": (
+                "info",
+                f"'{c.name}' is read as numbers: {c.reason}. "
+                "If those values mean something, set it to categorical.",
+            ),
+        }
+        hints += [
+            Hint(level, c.name, text) for flag, (level, text) in said.items() if flag in c.flags
+        ]
     return hints
 
 

@@ -232,12 +232,7 @@ class Run:
             )
         from sattn_dash.tabular import PreparedData
 
-        try:
-            return PreparedData.load(directory)
-        except RunError:  # names the folder and what to do
-            raise
-        except Exception as exc:  # a garbled archive, wrong types in prepared.json
-            raise self.damaged("prepared/", exc) from None
+        return self._parsed("prepared/", PreparedData.load, directory)
 
     @cached_property
     def model(self):

@@ -16,10 +16,6 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "data"
 
 
-def _csv(data: pd.DataFrame) -> bytes:
-    return data.to_csv(index=False).encode("utf-8")
-
-
 def download_csv(
     data: pd.DataFrame, name: str, label: str = "CSV", what: str = "this table"
 ) -> None:
@@ -27,7 +23,7 @@ def download_csv(
     slug = _slug(name)
     st.download_button(
         label,
-        data=_csv(data),
+        data=data.to_csv(index=False).encode("utf-8"),
         file_name=f"{slug}.csv",
         mime="text/csv",
         key=f"download.{slug}",
@@ -41,21 +37,21 @@ def download_csv(
 def chart(figure: alt.TopLevelMixin, data: pd.DataFrame, name: str, caption: str = "") -> None:
     """An Altair chart (in its own theme) with its data one click away as CSV."""
     st.altair_chart(figure, theme=None, width="stretch")
-    left, right = st.columns([5, 1], vertical_alignment="center")
-    if caption:
-        left.caption(caption)
-    with right:
-        download_csv(data, name, what="the data behind this chart")
+    _caption_and_download(data, name, caption, "the data behind this chart")
 
 
 def table(data: pd.DataFrame, name: str, caption: str = "", **dataframe_kw) -> None:
     """A read-only table with its download."""
     st.dataframe(data, hide_index=True, **dataframe_kw)
+    _caption_and_download(data, name, caption, "this table")
+
+
+def _caption_and_download(data: pd.DataFrame, name: str, caption: str, what: str) -> None:
     left, right = st.columns([5, 1], vertical_alignment="center")
     if caption:
         left.caption(caption)
     with right:
-        download_csv(data, name)
+        download_csv(data, name, what=what)
 
 
 def empty_state(message: str, page: str | None = None, label: str | None = None) -> None:
