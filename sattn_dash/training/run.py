@@ -234,6 +234,13 @@ class Run:
 
         return self._parsed("prepared/", PreparedData.load, directory)
 
+    @property
+    def model_stamp(self) -> float:
+        """When the model file was last written (0.0 before there is one): what results
+        computed from the model are keyed by, so a retrained model is not served old ones."""
+        model = self.path / "model.keras"
+        return model.stat().st_mtime if model.is_file() else 0.0
+
     @cached_property
     def model(self):
         """The trained ``keras.Model`` (best weights when early stopping restored them)."""

@@ -15,7 +15,7 @@ from sattn_dash.training.run import Run
 from sattn_dash.training.store import ACTIVE_STATES
 from sattn_dash.ui.runs import compare_view, run_code
 from sattn_dash.ui.shared import pages, resume_view, sessions, state
-from sattn_dash.ui.shared.components import empty_state, table, user_error
+from sattn_dash.ui.shared.components import empty_state, run_links, table, user_error
 
 STATUS_ICON = {
     "finished": ":material/check_circle:",
@@ -183,17 +183,16 @@ def render_detail(run: Run) -> None:
         metrics = tidy.metrics_long(run.metrics)
         if not metrics.empty:
             table(metrics, f"metrics_{run.run_id}", caption="Metrics on the held-out test rows.")
+        links = st.columns(3)
         if run.status in ACTIVE_STATES:
-            links = [(pages.TRAIN, "Follow training", "monitoring")]
-        else:
-            links = [
-                (pages.IMPORTANCE, "Module importance", "bar_chart"),
-                (pages.ATTENTION, "Token attention", "grid_on"),
-            ]
-        for column, (page, label, icon) in zip(st.columns(3), links, strict=False):
-            column.page_link(
-                page, label=label, query_params={"run": run.run_id}, icon=f":material/{icon}:"
+            links[0].page_link(
+                pages.TRAIN,
+                label="Follow training",
+                query_params={"run": run.run_id},
+                icon=":material/monitoring:",
             )
+        else:
+            run_links(links, run.run_id)
         render_downloads(run)
         run_code.render(run, _key(f"script.{run.run_id}"))
         cols = st.columns([4, 1, 1], vertical_alignment="bottom")

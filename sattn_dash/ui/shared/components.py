@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from sattn_dash.errors import UserError
+from sattn_dash.ui.shared import pages
 
 
 def _slug(name: str) -> str:
@@ -52,6 +53,14 @@ def _caption_and_download(data: pd.DataFrame, name: str, caption: str, what: str
         left.caption(caption)
     with right:
         download_csv(data, name, what=what)
+
+
+def run_links(columns, run_id: str) -> None:
+    """Links to the pages that analyse run ``run_id`` (titled and marked as in the
+    sidebar), one in each of ``columns``."""
+    analysis = (p for p in pages.ALL if p[0] in (pages.IMPORTANCE, pages.ATTENTION))
+    for column, (page, title, icon, _) in zip(columns, analysis, strict=False):
+        column.page_link(page, label=title, icon=icon, query_params={"run": run_id})
 
 
 def empty_state(message: str, page: str | None = None, label: str | None = None) -> None:
