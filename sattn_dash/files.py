@@ -19,17 +19,13 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 
-def _temp_beside(path: Path, suffix: str = "") -> Path:
-    return path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}{suffix}")
-
-
 def write_with(path: str | os.PathLike, write: Callable[[Path], None], suffix: str = "") -> None:
     """Call ``write(temp_path)`` and move the result over ``path`` in one step.
 
     ``suffix`` keeps an extension that a writer insists on (Keras wants ``.keras``).
     """
     path = Path(path)
-    temp = _temp_beside(path, suffix)
+    temp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}{suffix}")
     try:
         write(temp)
         os.replace(temp, path)

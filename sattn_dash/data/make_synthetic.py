@@ -32,13 +32,6 @@ from sklearn.metrics import roc_auc_score
 
 ROWS = 4000
 SEED = 7
-GROUPS = {
-    "usage": ("minutes_per_day", "support_calls", "plan"),
-    "billing": ("monthly_charge", "payment_method", "late_payments"),
-    "profile": ("age", "region", "tenure_months"),
-    "device": ("screen_hours", "os", "app_version"),
-}
-INFORMATIVE_GROUP = "usage"
 PLAN_EFFECT = {"basic": 0.9, "plus": 0.0, "pro": -0.9}
 
 

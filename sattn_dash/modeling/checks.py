@@ -8,7 +8,7 @@ from dataclasses import fields
 
 from sattn_dash.errors import SpecError
 
-__all__ = ["choices", "known_fields", "mapping", "number", "one_of", "positive_int"]
+__all__ = ["choices", "is_number", "known_fields", "mapping", "number", "one_of", "positive_int"]
 
 
 def choices(values) -> str:
@@ -19,7 +19,8 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value) -> bool:
+def is_number(value) -> bool:
+    """A finite int or float (not a bool)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -29,7 +30,7 @@ def positive_int(path: str, value, minimum: int = 1) -> None:
 
 
 def number(path: str, value, *, low: float, low_open: bool, high: float | None = None) -> None:
-    ok = _is_number(value) and (value > low if low_open else value >= low)
+    ok = is_number(value) and (value > low if low_open else value >= low)
     if ok and high is not None:
         ok = value < high
     if not ok:

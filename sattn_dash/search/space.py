@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sattn_dash.errors import SpecError
 from sattn_dash.layers.options import NORMALIZERS
+from sattn_dash.modeling.checks import is_number
 from sattn_dash.modeling.combiners import combiner, combiner_kinds
 from sattn_dash.modeling.spec import (
     ACTIVATIONS,
@@ -242,10 +242,6 @@ def _fail(path: str, message: str) -> None:
     raise SpecError(f"space.{path}: {message}")
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _check_dimension(path: str, dim: Any, check_value: Callable[[str, Any], None]) -> None:
     """A dimension is well formed and every value it can give passes ``check_value``."""
     if not isinstance(dim, dict):
@@ -271,11 +267,11 @@ def _check_dimension(path: str, dim: Any, check_value: Callable[[str, Any], None
             f"(optional 'log', 'step'); got {json.dumps(dim)}.",
         )
     low, high = dim["low"], dim["high"]
-    if not (_is_number(low) and _is_number(high)) or low > high:
+    if not (is_number(low) and is_number(high)) or low > high:
         _fail(path, f"'low' and 'high' must be numbers with low <= high; got {low!r}, {high!r}.")
     if dim.get("log") and low <= 0:
         _fail(path, "a log range needs low > 0; use a plain range to include 0.")
-    if "step" in dim and not (_is_number(dim["step"]) and dim["step"] > 0):
+    if "step" in dim and not (is_number(dim["step"]) and dim["step"] > 0):
         _fail(f"{path}.step", f"expected a positive number, got {dim['step']!r}.")
     if dim.get("log") and "step" in dim:
         _fail(path, "a range cannot have both 'log' and 'step'; drop one.")
@@ -292,12 +288,12 @@ def _whole(low: int = 1) -> Callable[[str, Any], None]:
 
 
 def _fraction(path: str, value: Any) -> None:
-    if not _is_number(value) or not 0 <= value < 1:
+    if not is_number(value) or not 0 <= value < 1:
         _fail(path, f"expected a rate from 0 up to (not including) 1, got {value!r}.")
 
 
 def _positive(path: str, value: Any) -> None:
-    if not _is_number(value) or value <= 0:
+    if not is_number(value) or value <= 0:
         _fail(path, f"expected a number > 0, got {value!r}.")
 
 
@@ -307,12 +303,12 @@ def _flag(path: str, value: Any) -> None:
 
 
 def _not_negative(path: str, value: Any) -> None:
-    if not _is_number(value) or value < 0:
+    if not is_number(value) or value < 0:
         _fail(path, f"expected a number >= 0, got {value!r}.")
 
 
 def _smoothing(path: str, value: Any) -> None:
-    if not _is_number(value) or not 0 <= value < 0.5:
+    if not is_number(value) or not 0 <= value < 0.5:
         _fail(path, f"expected a share from 0 up to (not including) 0.5, got {value!r}.")
 
 

@@ -511,7 +511,7 @@ def _numeric_leak_screen(frame: pd.DataFrame, y: pd.Series, info: TargetInfo) ->
     keep = y.notna().to_numpy()
     if frame.shape[1] == 0 or keep.sum() < LEAK_MIN_ROWS:
         return list(frame.columns)
-    x = as_float_matrix(frame)[keep]
+    x = np.column_stack([as_numeric(frame[c]).to_numpy(float) for c in frame.columns])[keep]
     present = ~np.isnan(x)
     n = present.sum(axis=0)
     codes = pd.factorize(y[keep])[0] if info.is_classification else y[keep].to_numpy(float)
@@ -521,10 +521,6 @@ def _numeric_leak_screen(frame: pd.DataFrame, y: pd.Series, info: TargetInfo) ->
     else:
         may_leak |= _correlation(x, present, codes) > 0.99
     return [c for c, leak in zip(frame.columns, may_leak, strict=True) if not leak]
-
-
-def as_float_matrix(frame: pd.DataFrame) -> np.ndarray:
-    return np.column_stack([as_numeric(frame[c]).to_numpy(float) for c in frame.columns])
 
 
 def _maps_to_one_value(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -600,53 +596,36 @@ def _group(values: pd.Series, by: pd.Series):
 def _column_hints(columns: list[ColumnInfo], n_rows: int) -> list[Hint]:
     hints = []
     for c in (c for c in columns if c.is_feature):
-        if "mostly_missing" in c.flags:
-            hints.append(
-                Hint(
-                    "warning",
-                    c.name,
-                    f"'{c.name}' is {c.missing_fraction:.0%} "
-                    "missing. Its missing-value indicator may carry the signal; if "
-                    "not, set its role to excluded.",
-                )
-            )
-        if "high_cardinality" in c.flags:
-            level = "warning" if c.n_unique > n_rows / 2 else "info"
-            hints.append(
-                Hint(
-                    level,
-                    c.name,
-                    f"'{c.name}' has {c.n_unique:,} different values "
-                    f"in {n_rows:,} rows; rare values teach the model little. It "
-                    "gets integer codes for an embedding; consider grouping rare values.",
-                )
-            )
-        if "not_finite" in c.flags:
-            hints.append(
-                Hint(
-                    "info",
-                    c.name,
-                    f"'{c.name}' has infinite or too-large values; they are treated as missing.",
-                )
-            )
-        if "maybe_identifier" in c.flags:
-            hints.append(
-                Hint(
-                    "info",
-                    c.name,
-                    f"'{c.name}' has a different whole number in every row. If it is an ID "
-                    "or a code rather than a quantity, set its role to identifier.",
-                )
-            )
-        if "coerced_numeric" in c.flags:
-            hints.append(
-                Hint(
-                    "info",
-                    c.name,
-                    f"'{c.name}' is read as numbers: {c.reason}. "
-                    "If those values mean something, set it to categorical.",
-                )
-            )
+        said = {  # flag: (level, message), in the order the hints are shown
+            "mostly_missing": (
+                "warning",
+                f"'{c.name}' is {c.missing_fraction:.0%} missing. Its missing-value indicator "
+                "may carry the signal; if not, set its role to excluded.",
+            ),
+            "high_cardinality": (
+                "warning" if c.n_unique > n_rows / 2 else "info",
+                f"'{c.name}' has {c.n_unique:,} different values in {n_rows:,} rows; rare "
+                "values teach the model little. It gets integer codes for an embedding; "
+                "consider grouping rare values.",
+            ),
+            "not_finite": (
+                "info",
+                f"'{c.name}' has infinite or too-large values; they are treated as missing.",
+            ),
+            "maybe_identifier": (
+                "info",
+                f"'{c.name}' has a different whole number in every row. If it is an ID "
+                "or a code rather than a quantity, set its role to identifier.",
+            ),
+            "coerced_numeric": (
+                "info",
+                f"'{c.name}' is read as numbers: {c.reason}. "
+                "If those values mean something, set it to categorical.",
+            ),
+        }
+        hints += [
+            Hint(level, c.name, text) for flag, (level, text) in said.items() if flag in c.flags
+        ]
     return hints
 
 

@@ -71,20 +71,18 @@ def prepare(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # unseen categories: handled by design
         transformer = fit_transformer(schema, features.iloc[positions["train"]], options)
-        X = {s: _as_float32(transformer.transform(features.iloc[positions[s]])) for s in SPLITS}
+        X = {
+            s: transformer.transform(features.iloc[positions[s]]).astype(np.float32) for s in SPLITS
+        }
     y = {
-        s: {name: _typed(c[positions[s]], schema.target(name)) for name, c in codes.items()}
+        s: {name: typed_codes(c[positions[s]], schema.target(name)) for name, c in codes.items()}
         for s in SPLITS
     }
     notes += _missing_class_notes(schema, y["train"])
     return PreparedData(
         schema=schema,
-        X_train=X["train"],
-        X_val=X["val"],
-        X_test=X["test"],
-        y_train=y["train"],
-        y_val=y["val"],
-        y_test=y["test"],
+        **{f"X_{s}": X[s] for s in SPLITS},
+        **{f"y_{s}": y[s] for s in SPLITS},
         feature_names=list(X["train"].columns),
         feature_sources=feature_sources(transformer),
         categorical_features=code_cardinalities(transformer),
@@ -191,14 +189,10 @@ def _split(schema: Schema, codes, seed, test_size, val_size):
     return {"train": train, "val": val, "test": test}, note
 
 
-def _typed(codes: np.ndarray, target: TargetInfo) -> np.ndarray:
-    if target.task == "multiclass":
-        return codes.astype(np.int64)
-    return codes.astype(np.float32)
-
-
-def _as_float32(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.astype(np.float32)
+def typed_codes(codes: np.ndarray, target: TargetInfo) -> np.ndarray:
+    """A target's codes as the model is fed them: whole class numbers for several
+    classes (a sparse cross-entropy), float32 otherwise."""
+    return codes.astype(np.int64 if target.task == "multiclass" else np.float32)
 
 
 def _stats(values: np.ndarray) -> tuple[float, float]:

@@ -207,12 +207,8 @@ class PreparedData:
             y[s] = {t: arrays[f"y_{s}_{i}"] for i, t in enumerate(targets)}
         return cls(
             schema=Schema.from_dict(meta["schema"]),
-            X_train=X["train"],
-            X_val=X["val"],
-            X_test=X["test"],
-            y_train=y["train"],
-            y_val=y["val"],
-            y_test=y["test"],
+            **{f"X_{s}": X[s] for s in SPLITS},
+            **{f"y_{s}": y[s] for s in SPLITS},
             feature_names=names,
             feature_sources=meta["feature_sources"],
             categorical_features=meta["categorical_features"],

@@ -26,6 +26,7 @@ from sattn_dash.tabular.sniff import (
     SAMPLE_BYTES,
     SAVE_AS,
     WHITESPACE,
+    called,
     decode_sample,
     detect_encoding,
     detect_format,
@@ -454,10 +455,9 @@ def _flat(df: pd.DataFrame, src: Source) -> pd.DataFrame:
 
 def _tidy(df: pd.DataFrame, name: str, limits: ReadLimits, notes: list[str]) -> pd.DataFrame:
     """Plain unique string column names, no all-empty rows, within the limits."""
-    called = f"'{name}'" if name else "The file"
     limits.check_columns(df.shape[1])
     if df.shape[1] == 0:
-        raise DataError(f"{called} has no columns. Upload a table with a header row.")
+        raise DataError(f"{called(name)} has no columns. Upload a table with a header row.")
     df.columns = _unique_names(df.columns, notes)
     empty = df.isna().all(axis=1)
     if empty.any() and not empty.all():
@@ -465,7 +465,7 @@ def _tidy(df: pd.DataFrame, name: str, limits: ReadLimits, notes: list[str]) -> 
         notes.append(f"Dropped {int(empty.sum()):,} rows with no values at all.")
     if empty.all():
         raise DataError(
-            f"{called} has column names but no rows of data. "
+            f"{called(name)} has column names but no rows of data. "
             "Upload the file with its data rows, not only the header."
         )
     limits.check_rows(len(df))
@@ -500,7 +500,7 @@ def _check_unpacked(src: Source, unpacked: int, limits: ReadLimits) -> None:
 
 
 def _called(src: Source) -> str:
-    return f"'{src.name}'" if src.name else "The file"
+    return called(src.name)
 
 
 def _short(exc: Exception) -> str:

@@ -77,25 +77,24 @@ def detect_format(name: str, head: bytes) -> tuple[str, str | None]:
     suffix = Path(name or "").suffix.lower()
     if suffix in PICKLE_SUFFIXES or PICKLE_START.match(head):
         raise DataError(
-            f"{_called(name)} is a Python pickle; sattn-dash never opens pickles "
+            f"{called(name)} is a Python pickle; sattn-dash never opens pickles "
             f"because loading one can run any code. {SAVE_AS}"
         )
     if not head:
-        raise DataError(f"{_called(name)} is empty (0 bytes). Upload the file with your table.")
+        raise DataError(f"{called(name)} is empty (0 bytes). Upload the file with your table.")
     for magic, fmt, refusal in MAGIC:
         if head.startswith(magic):
             if refusal:
-                raise DataError(f"{_called(name)} is {refusal}.")
+                raise DataError(f"{called(name)} is {refusal}.")
             return _by_content(name, suffix, "xlsx" if fmt == "zip" else fmt)
     if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise DataError(
-            f"{_called(name)} holds binary data, not a table in a format sattn-dash reads. "
-            f"{SAVE_AS}"
+            f"{called(name)} holds binary data, not a table in a format sattn-dash reads. {SAVE_AS}"
         )
     text = decode_sample(head, detect_encoding(head))
     if MARKUP_START.match(text):
         raise DataError(
-            f"{_called(name)} is a web page or XML document, not a table. "
+            f"{called(name)} is a web page or XML document, not a table. "
             "Export the table as CSV and upload that."
         )
     starts_like_json = text.lstrip()[:1] in ("{", "[")
@@ -241,5 +240,6 @@ def _spaces_after_delimiter(rows: list[list[str]]) -> bool:
     return bool(cells) and sum(c.startswith(" ") for c in cells) / len(cells) > 0.9
 
 
-def _called(name: str) -> str:
+def called(name: str) -> str:
+    """A file as a message names it: quoted, or "The file" when it has no name."""
     return f"'{name}'" if name else "The file"

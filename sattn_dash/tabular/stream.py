@@ -336,13 +336,11 @@ class StreamedData:
         """(X float32, {target: values}) of one split, one record batch at a time. With
         `shuffle_seed`, rows are shuffled within each record batch and the record
         batches are visited in a seeded order (a window of a few at a time)."""
-        needed = list(self.prepared.schema.feature_columns) + self.prepared.target_names
-        yield from self._split_chunks(SPLIT_CODES[split], needed, shuffle_seed)
-
-    def _split_chunks(self, code: int, needed: list[str], shuffle_seed: int | None):
-        from sattn_dash.tabular import encode_target
+        from sattn_dash.tabular.prepare import encode_target, typed_codes
 
         schema, prepared = self.prepared.schema, self.prepared
+        needed = list(schema.feature_columns) + prepared.target_names
+        code = SPLIT_CODES[split]
         chunks = self.stream.batches(needed)
         if shuffle_seed is not None:
             chunks = _seeded_order(chunks, shuffle_seed)
@@ -356,7 +354,7 @@ class StreamedData:
                 continue
             part = chunk[keep]
             X = prepared.transform(part).to_numpy(dtype=np.float32)
-            y = {t.name: _typed(codes[t.name][keep], t.task) for t in schema.targets}
+            y = {t.name: typed_codes(codes[t.name][keep], t) for t in schema.targets}
             if shuffle_seed is not None:
                 order = np.random.default_rng([shuffle_seed, start]).permutation(len(X))
                 X, y = X[order], {t: v[order] for t, v in y.items()}
@@ -373,10 +371,6 @@ def _seeded_order(chunks, seed: int):
             yield window.pop(int(rng.integers(len(window))))
     while window:
         yield window.pop(int(rng.integers(len(window))))
-
-
-def _typed(codes: np.ndarray, task: str) -> np.ndarray:
-    return codes.astype(np.int64) if task == "multiclass" else codes.astype(np.float32)
 
 
 def prepare_stream(

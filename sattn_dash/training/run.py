@@ -232,12 +232,14 @@ class Run:
             )
         from sattn_dash.tabular import PreparedData
 
-        try:
-            return PreparedData.load(directory)
-        except RunError:  # names the folder and what to do
-            raise
-        except Exception as exc:  # a garbled archive, wrong types in prepared.json
-            raise self.damaged("prepared/", exc) from None
+        return self._parsed("prepared/", PreparedData.load, directory)
+
+    @property
+    def model_stamp(self) -> float:
+        """When the model file was last written (0.0 before there is one): what results
+        computed from the model are keyed by, so a retrained model is not served old ones."""
+        model = self.path / "model.keras"
+        return model.stat().st_mtime if model.is_file() else 0.0
 
     @cached_property
     def model(self):

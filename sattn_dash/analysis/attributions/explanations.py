@@ -29,11 +29,6 @@ TABLES = ("columns", "branches", "completeness", "attention", "agreement")
 DEFAULT_ROWS, DEFAULT_STEPS, PROBE_ROWS = 200, 32, 16
 
 
-def _stamp(run: Run) -> float:
-    model = run.path / "model.keras"
-    return model.stat().st_mtime if model.is_file() else 0.0
-
-
 def _folder(run: Run, split: str, rows: int, steps: int) -> Path:
     return run.path / FOLDER / f"{split}-{int(rows)}rows-{int(steps)}steps"
 
@@ -45,7 +40,7 @@ def cached_explanations(
     folder = _folder(run, split, rows, steps)
     try:
         meta = read_json(folder / "meta.json")
-        if meta.get("model_stamp") != _stamp(run):
+        if meta.get("model_stamp") != run.model_stamp:
             return None
         return {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
     except (OSError, ValueError):
@@ -88,7 +83,7 @@ def _store(run: Run, split, rows, steps, frames, seconds, explained) -> None:
         write_json(
             temp / "meta.json",
             {
-                "model_stamp": _stamp(run),
+                "model_stamp": run.model_stamp,
                 "split": split,
                 "rows": explained,
                 "steps": steps,

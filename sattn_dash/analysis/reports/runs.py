@@ -16,7 +16,7 @@ import pandas as pd
 
 from sattn_dash.analysis.attributions.explanations import explanations_for_run
 from sattn_dash.analysis.baselines.baselines import sklearn_baselines, tuned_lightgbm
-from sattn_dash.analysis.columns.importance import column_agreement, column_importance_table
+from sattn_dash.analysis.columns.importance import column_importance_table
 from sattn_dash.analysis.modules import ablation, members, modules, permutation
 from sattn_dash.analysis.modules.agreement import faithfulness
 from sattn_dash.analysis.tokens import tokens
@@ -83,17 +83,8 @@ def column_importance_for_run(
     return column_importance_table(shuffled, attributions)
 
 
-def column_agreement_for_run(run: Run, **options) -> pd.DataFrame:
-    """How far the two column rankings of ``column_importance_for_run`` agree."""
-    return column_agreement(column_importance_for_run(run, **options))
-
-
 def member_scores_for_run(run: Run, **options) -> pd.DataFrame:
     return members.member_scores(run.model, run.prepared, **_seeded(run, options))
-
-
-def members_summary_for_run(run: Run, **options) -> pd.DataFrame:
-    return members.members_summary(member_scores_for_run(run, **options))
 
 
 def faithfulness_for_run(run: Run, split: str = "val", mode: str = "mean") -> pd.DataFrame:

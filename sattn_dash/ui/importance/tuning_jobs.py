@@ -7,7 +7,6 @@ starting another. The worker makes no Streamlit calls; the page polls the job's 
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import pandas as pd
@@ -45,16 +44,11 @@ def start(loaded: LoadedRun, trials: int) -> TuningJob:
     if key in jobs and (jobs[key].running or jobs[key].error is None):
         return jobs[key]
     task = TuningJob()
-    lock = threading.Lock()
-
-    def progress(share: float, message: str) -> None:
-        with lock:
-            task.progress, task.message = max(task.progress, min(share, 1.0)), message
 
     def work() -> None:
         from sattn_dash.analysis import tuned_lightgbm_for_run
 
-        task.result = tuned_lightgbm_for_run(loaded.run, trials, progress=progress)
+        task.result = tuned_lightgbm_for_run(loaded.run, trials, progress=task.report)
 
     jobs[key] = task
     task.start_thread(work, f"tune-{key[0]}", "Tuning failed")

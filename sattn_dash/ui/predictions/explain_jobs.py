@@ -36,14 +36,11 @@ def start(loaded: LoadedRun, split: str, rows: int, steps: int) -> Job:
         return jobs[key]
     task = Job()
 
-    def progress(share: float, message: str) -> None:
-        task.progress, task.message = max(task.progress, min(share, 1.0)), message
-
     def work() -> None:
         from sattn_dash.analysis.attributions.explanations import explanations_for_run
 
         with loaded.lock:
-            explanations_for_run(loaded.run, split, rows, steps, progress=progress)
+            explanations_for_run(loaded.run, split, rows, steps, progress=task.report)
 
     jobs[key] = task
     task.start_thread(work, f"explain-{key[0]}", "Explaining failed")

@@ -15,7 +15,7 @@ from sattn_dash.training.run import Run
 from sattn_dash.training.store import ACTIVE_STATES
 from sattn_dash.ui.runs import compare_view, run_code
 from sattn_dash.ui.shared import pages, resume_view, sessions, state
-from sattn_dash.ui.shared.components import empty_state, table, user_error
+from sattn_dash.ui.shared.components import empty_state, run_links, table, user_error
 
 STATUS_ICON = {
     "finished": ":material/check_circle:",
@@ -192,18 +192,7 @@ def render_detail(run: Run) -> None:
                 icon=":material/monitoring:",
             )
         else:
-            links[0].page_link(
-                pages.IMPORTANCE,
-                label="Module importance",
-                query_params={"run": run.run_id},
-                icon=":material/bar_chart:",
-            )
-            links[1].page_link(
-                pages.ATTENTION,
-                label="Token attention",
-                query_params={"run": run.run_id},
-                icon=":material/grid_on:",
-            )
+            run_links(links, run.run_id)
         render_downloads(run)
         run_code.render(run, _key(f"script.{run.run_id}"))
         cols = st.columns([4, 1, 1], vertical_alignment="bottom")

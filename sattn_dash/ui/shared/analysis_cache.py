@@ -35,11 +35,6 @@ class LoadedRun:
     lock: threading.Lock
 
 
-def _stamp(run: Run) -> float:
-    model = run.path / "model.keras"
-    return model.stat().st_mtime if model.is_file() else 0.0
-
-
 @st.cache_resource(max_entries=4, show_spinner="Loading the trained model…")
 def _load(path: str, stamp: float, _run: Run) -> LoadedRun:
     _run.model  # noqa: B018 - load the Keras model now, once, under the spinner
@@ -47,7 +42,7 @@ def _load(path: str, stamp: float, _run: Run) -> LoadedRun:
 
 
 def loaded(run: Run) -> LoadedRun:
-    return _load(str(run.path), _stamp(run), run)
+    return _load(str(run.path), run.model_stamp, run)
 
 
 @st.cache_data(max_entries=128, show_spinner="Computing…")
@@ -66,7 +61,7 @@ def compute(function: RunAnalysis, run: Run, **params) -> pd.DataFrame:
     return _compute(
         f"{function.__module__}.{function.__qualname__}",
         str(run.path),
-        _stamp(run),
+        run.model_stamp,
         json.dumps(params, sort_keys=True),
         function,
         loaded(run),

@@ -10,14 +10,11 @@ import pandas as pd
 import streamlit as st
 
 from sattn_dash.errors import UserError
+from sattn_dash.ui.shared import pages
 
 
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "data"
-
-
-def _csv(data: pd.DataFrame) -> bytes:
-    return data.to_csv(index=False).encode("utf-8")
 
 
 def download_csv(
@@ -27,7 +24,7 @@ def download_csv(
     slug = _slug(name)
     st.download_button(
         label,
-        data=_csv(data),
+        data=data.to_csv(index=False).encode("utf-8"),
         file_name=f"{slug}.csv",
         mime="text/csv",
         key=f"download.{slug}",
@@ -41,21 +38,29 @@ def download_csv(
 def chart(figure: alt.TopLevelMixin, data: pd.DataFrame, name: str, caption: str = "") -> None:
     """An Altair chart (in its own theme) with its data one click away as CSV."""
     st.altair_chart(figure, theme=None, width="stretch")
-    left, right = st.columns([5, 1], vertical_alignment="center")
-    if caption:
-        left.caption(caption)
-    with right:
-        download_csv(data, name, what="the data behind this chart")
+    _caption_and_download(data, name, caption, "the data behind this chart")
 
 
 def table(data: pd.DataFrame, name: str, caption: str = "", **dataframe_kw) -> None:
     """A read-only table with its download."""
     st.dataframe(data, hide_index=True, **dataframe_kw)
+    _caption_and_download(data, name, caption, "this table")
+
+
+def _caption_and_download(data: pd.DataFrame, name: str, caption: str, what: str) -> None:
     left, right = st.columns([5, 1], vertical_alignment="center")
     if caption:
         left.caption(caption)
     with right:
-        download_csv(data, name)
+        download_csv(data, name, what=what)
+
+
+def run_links(columns, run_id: str) -> None:
+    """Links to the pages that analyse run ``run_id`` (titled and marked as in the
+    sidebar), one in each of ``columns``."""
+    analysis = (p for p in pages.ALL if p[0] in (pages.IMPORTANCE, pages.ATTENTION))
+    for column, (page, title, icon, _) in zip(columns, analysis, strict=False):
+        column.page_link(page, label=title, icon=icon, query_params={"run": run_id})
 
 
 def empty_state(message: str, page: str | None = None, label: str | None = None) -> None:

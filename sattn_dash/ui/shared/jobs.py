@@ -22,10 +22,17 @@ class Job:
     error: str | None = None
     done: bool = False
     thread: threading.Thread | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def running(self) -> bool:
         return not self.done
+
+    def report(self, share: float, message: str) -> None:
+        """The worker's progress (never going back) and what it is doing; safe to call
+        from several threads."""
+        with self._lock:
+            self.progress, self.message = max(self.progress, min(share, 1.0)), message
 
     def start_thread(self, work: Callable[[], None], name: str, failure: str) -> None:
         """Run ``work`` in a daemon thread; what it raises becomes ``error`` (a user's

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -195,33 +196,23 @@ def render_branch(prepared: PreparedData, index: int, branch: BranchSpec, count:
             help="`all` feeds every feature. Pick groups or columns to give this branch "
             "only part of the table.",
         )
-        top[2].button(
-            "",
-            icon=":material/arrow_upward:",
-            key=_widget(f"branch.{index}.up"),
-            help="Move up",
-            disabled=index == 0,
-            on_click=_edit,
-            args=(prepared, lambda s: spec_edits.move_branch(s, index, -1)),
+        move = partial(spec_edits.move_branch, index=index)
+        remove = partial(spec_edits.remove_branch, index=index)
+        buttons = (
+            ("up", "arrow_upward", "Move up", index == 0, partial(move, step=-1)),
+            ("down", "arrow_downward", "Move down", index == count - 1, partial(move, step=1)),
+            ("remove", "delete", "Remove this branch", count == 1, remove),
         )
-        top[3].button(
-            "",
-            icon=":material/arrow_downward:",
-            key=_widget(f"branch.{index}.down"),
-            help="Move down",
-            disabled=index == count - 1,
-            on_click=_edit,
-            args=(prepared, lambda s: spec_edits.move_branch(s, index, 1)),
-        )
-        top[4].button(
-            "",
-            icon=":material/delete:",
-            key=_widget(f"branch.{index}.remove"),
-            help="Remove this branch",
-            disabled=count == 1,
-            on_click=_edit,
-            args=(prepared, lambda s: spec_edits.remove_branch(s, index)),
-        )
+        for column, (name, icon, label, disabled, change) in zip(top[2:], buttons, strict=True):
+            column.button(
+                "",
+                icon=f":material/{icon}:",
+                key=_widget(f"branch.{index}.{name}"),
+                help=label,
+                disabled=disabled,
+                on_click=_edit,
+                args=(prepared, change),
+            )
         render_categorical(prepared, index, branch)
         st.data_editor(
             spec_edits.blocks_frame(branch.blocks),
@@ -335,10 +326,10 @@ def _set_combiner(prepared: PreparedData, field: str) -> None:
     _edit(prepared, lambda s: replace(s, combiner=replace(s.combiner, **{field: value})))
 
 
-def _combiner_widget(prepared: PreparedData, kind, label, field, value, **kw):
-    return kind(
+def _combiner_widget(prepared: PreparedData, widget, label: str, field: str, **kw):
+    """``widget`` (``st.slider``, ``st.selectbox``, ...) editing ``combiner.<field>``."""
+    return widget(
         label,
-        value=value,
         key=_widget(f"combiner.{field}"),
         on_change=_set_combiner,
         args=(prepared, field),
@@ -348,14 +339,14 @@ def _combiner_widget(prepared: PreparedData, kind, label, field, value, **kw):
 
 def render_combiner(prepared: PreparedData, spec: ModelSpec) -> None:
     c = spec.combiner
-    st.selectbox(
+    _combiner_widget(
+        prepared,
+        st.selectbox,
         "Combiner",
-        combiner_kinds(),
+        "kind",
+        options=combiner_kinds(),
         index=combiner_kinds().index(c.kind),
         format_func=lambda kind: combiner(kind).title,
-        key=_widget("combiner.kind"),
-        on_change=_set_combiner,
-        args=(prepared, "kind"),
     )
     reads = combiner(c.kind).options
     st.caption(combiner(c.kind).description)
@@ -367,32 +358,32 @@ def render_combiner(prepared: PreparedData, spec: ModelSpec) -> None:
                 st.slider,
                 "Temperature",
                 "temperature",
-                float(c.temperature),
+                value=float(c.temperature),
                 min_value=0.05,
                 max_value=5.0,
                 step=0.05,
                 help=TEMPERATURE_HELP,
             )
         with cols[1]:
-            st.selectbox(
+            _combiner_widget(
+                prepared,
+                st.selectbox,
                 "Normalizer",
-                NORMALIZERS,
+                "normalizer",
+                options=NORMALIZERS,
                 index=NORMALIZERS.index(c.normalizer),
-                key=_widget("combiner.normalizer"),
-                on_change=_set_combiner,
-                args=(prepared, "normalizer"),
                 help="softmax gives every branch some weight; sparsemax can give "
                 "exactly zero to weak branches.",
             )
         with cols[2]:
             options = ["none", *PENALTIES]
-            st.selectbox(
+            _combiner_widget(
+                prepared,
+                st.selectbox,
                 "Penalty",
-                options,
+                "penalty",
+                options=options,
                 index=options.index(c.penalty or "none"),
-                key=_widget("combiner.penalty"),
-                on_change=_set_combiner,
-                args=(prepared, "penalty"),
                 help="entropy pushes toward fewer branches; l1 toward small weights.",
             )
         _combiner_widget(
@@ -410,17 +401,17 @@ def render_combiner(prepared: PreparedData, spec: ModelSpec) -> None:
         )
         st.caption(TEMPERATURE_HELP)
     elif "top_k" in reads:
+        whole = {"min_value": 1, "step": 1}
         with cols[0]:
             _combiner_widget(
                 prepared,
                 st.number_input,
                 "Top k",
                 "top_k",
-                int(c.top_k),
-                min_value=1,
+                value=int(c.top_k),
                 max_value=len(spec.branches),
-                step=1,
                 help=TOP_K_HELP,
+                **whole,
             )
         with cols[1]:
             _combiner_widget(
@@ -428,10 +419,9 @@ def render_combiner(prepared: PreparedData, spec: ModelSpec) -> None:
                 st.number_input,
                 "Heads",
                 "num_heads",
-                int(c.num_heads),
-                min_value=1,
+                value=int(c.num_heads),
                 max_value=16,
-                step=1,
+                **whole,
             )
         with cols[2]:
             _combiner_widget(
@@ -439,17 +429,16 @@ def render_combiner(prepared: PreparedData, spec: ModelSpec) -> None:
                 st.number_input,
                 "Key dim",
                 "key_dim",
-                int(c.key_dim),
-                min_value=1,
+                value=int(c.key_dim),
                 max_value=256,
-                step=1,
+                **whole,
             )
         _combiner_widget(
             prepared,
             st.number_input,
             "Load-balance weight",
             "load_balance_weight",
-            float(c.load_balance_weight),
+            value=float(c.load_balance_weight),
             min_value=0.0,
             step=0.005,
             format="%.3f",
@@ -470,7 +459,7 @@ def render_combiner(prepared: PreparedData, spec: ModelSpec) -> None:
             st.number_input,
             "Project branches to width (0 = automatic)",
             "project_to",
-            int(c.project_to or 0),
+            value=int(c.project_to or 0),
             min_value=0,
             step=1,
         )

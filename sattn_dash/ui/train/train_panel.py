@@ -19,7 +19,7 @@ from sattn_dash.errors import RunError, UserError
 from sattn_dash.training.config import TRAINING_OPTIONS, TrainingConfig
 from sattn_dash.training.store import ACTIVE_STATES
 from sattn_dash.ui.shared import data_source, pages, resume_view, run_picker, sessions, state
-from sattn_dash.ui.shared.components import chart, empty_state, user_error
+from sattn_dash.ui.shared.components import chart, empty_state, run_links, user_error
 
 if TYPE_CHECKING:
     from sattn_dash.modeling.spec import ModelSpec
@@ -283,18 +283,7 @@ def render_result(run: Run) -> None:
         )
         st.dataframe(metrics, hide_index=True)
     links = st.columns(3)
-    links[0].page_link(
-        pages.IMPORTANCE,
-        label="Module importance",
-        icon=":material/bar_chart:",
-        query_params={"run": run.run_id},
-    )
-    links[1].page_link(
-        pages.ATTENTION,
-        label="Token attention",
-        icon=":material/grid_on:",
-        query_params={"run": run.run_id},
-    )
+    run_links(links, run.run_id)
     links[2].page_link(pages.RUNS, label="All runs", icon=":material/history:")
 
 
