@@ -8,7 +8,6 @@ the trained combiner and heads. Nothing is retrained and no weight is written.
 
 from __future__ import annotations
 
-import contextlib
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -23,9 +22,11 @@ from sattn_dash.modeling import (
     combiner_layer,
     explain_model,
     head_name,
+    named_modules,
     token_names,
 )
 from sattn_dash.modeling.combiners import kinds_text
+from sattn_dash.modeling.explain import ensemble_of
 from sattn_dash.modeling.keras_layers import BranchRouter
 from sattn_dash.training.importance import predict_chunks, sample_rows
 
@@ -133,9 +134,7 @@ class ModelView:
 
     def ensemble_of(self, module: str) -> str | None:
         """The ``batch_ensemble`` branch whose member ``module`` is, or None."""
-        with contextlib.suppress(ValueError):
-            return self.model.get_layer(f"branch_{module}_member").branch
-        return None
+        return ensemble_of(self.model, module)
 
     def ensembles(self) -> dict[str, list[str]]:
         """``{ensemble branch: its member modules in member order}``."""
@@ -147,19 +146,8 @@ class ModelView:
         return found
 
     def named_modules(self) -> dict[str, list[str]]:
-        """``{what the user named: its modules}``. Beside other branches, an ensemble's
-        members count as their branch, the name the user gave; a model that is one
-        ensemble (its members are all there is to rank) or holds none keeps a name per
-        module."""
-        ensembles = self.ensembles()
-        if not ensembles or sum(map(len, ensembles.values())) == len(self.branches) == len(
-            next(iter(ensembles.values()))
-        ):
-            return {module: [module] for module in self.branches}
-        named: dict[str, list[str]] = {}
-        for module in self.branches:
-            named.setdefault(self.ensemble_of(module) or module, []).append(module)
-        return named
+        """``modeling.named_modules``: the names the user gave, with their modules."""
+        return named_modules(self.model)
 
     def branch_columns(self) -> dict[str, list[int]]:
         """The model input positions each branch (or ensemble member: its branch's

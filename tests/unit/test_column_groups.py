@@ -85,9 +85,13 @@ def planted_group(run) -> str:
 
 def test_the_group_holding_the_signal_leads_by_weight_and_by_ablation(groups_run):
     weights = runs.module_importance_for_run(groups_run)
-    # the members of the all-columns branch count as that branch: one row per name
+    # the members of the all-columns branch count as that branch: one row per name, and
+    # the run card (train --json, show --json, the Runs page) holds the same numbers
     assert list(weights["branch"]) == [b.name for b in groups_run.spec.branches]
     assert weights["importance"].sum() == pytest.approx(1.0, abs=1e-5)
+    assert groups_run.module_importance == pytest.approx(
+        dict(zip(weights["branch"], weights["importance"], strict=True))
+    )
     groups = weights[weights["branch"] != "all_columns"]
     assert groups.loc[groups["importance"].idxmax(), "branch"] == planted_group(groups_run)
     ablation = runs.ablation_importance_for_run(groups_run)

@@ -58,39 +58,29 @@ def module_importance(
     view = ModelView(model, prepared)
     view.require_attention()
     routing = None if view.is_weighting else branch_routing(model, prepared, split, max_rows, seed)
-    importance = list(branch_importance(model, prepared, routing=routing).values())
+    importance = branch_importance(model, prepared, routing=routing)
     if view.is_weighting:
         layer = view.combiner
+        raw = dict(zip(view.branches, layer.attention_weights.numpy().astype(float), strict=True))
         frame = pd.DataFrame(
             {
-                "branch": view.branches,
-                "importance": importance,
-                "raw_weight": np.asarray(layer.attention_weights.numpy(), dtype=float),
+                "branch": list(importance),
+                "importance": list(importance.values()),
+                "probability": list(importance.values()),
+                # an ensemble's members: the mean of their raw weights
+                "raw_weight": [
+                    float(np.mean([raw[m] for m in modules]))
+                    for modules in view.named_modules().values()
+                ],
                 "temperature": layer.temperature_value,
                 "normalizer": layer.normalizer,
             }
         )
-        frame.insert(2, "probability", frame["importance"])
-        return _ranked(_by_name(frame, view.named_modules()))
+        return _ranked(frame)
+    importance = list(importance.values())
     frame = _routing_summary(routing, view.branches)
     frame.insert(1, "importance", importance)
     return _ranked(frame)
-
-
-def _by_name(frame: pd.DataFrame, named: dict[str, list[str]]) -> pd.DataFrame:
-    """One row per name the user gave: an ensemble's members summed into their branch
-    (its raw weight is their mean)."""
-    if len(named) == len(frame):
-        return frame
-    owner = {module: name for name, modules in named.items() for module in modules}
-    summed = frame.groupby(frame["branch"].map(owner), sort=False).agg(
-        importance=("importance", "sum"),
-        probability=("probability", "sum"),
-        raw_weight=("raw_weight", "mean"),
-        temperature=("temperature", "first"),
-        normalizer=("normalizer", "first"),
-    )
-    return summed.rename_axis("branch").reset_index()
 
 
 def _routing(view: ModelView, split: str, max_rows: int | None, seed: int):

@@ -391,7 +391,7 @@ def render_combiner(prepared: PreparedData, spec: ModelSpec) -> None:
             st.slider,
             "Branch dropout",
             "branch_dropout",
-            float(c.branch_dropout),
+            value=float(c.branch_dropout),
             min_value=0.0,
             max_value=0.9,
             step=0.05,
