@@ -51,7 +51,7 @@ CANDIDATES = ("named_soft", "named_topk")
 # members) over its columns, as wide as a tabm member so the members keep sharing the
 # head; the combiner's temperature is lowered, or an entropy penalty added, so its
 # weights can separate the groups. name -> (group blocks, temperature, entropy penalty
-# weight, normalizer).
+# weight, normalizer[, branch dropout]).
 LITE_GROUP = (("dense", 128),)
 LITE_GROUP_PLE = (("piecewise_linear", None), ("dense", 128))
 LITE_GROUP_LN = (("dense", 128), ("layernorm", None))
@@ -63,7 +63,17 @@ LITE = {
     "lite_ple_t01": (LITE_GROUP_PLE, 0.1, None, "softmax"),
     "lite_ln_t01": (LITE_GROUP_LN, 0.1, None, "softmax"),
     "lite_sparsemax": (LITE_GROUP, 1.0, None, "sparsemax"),
+    # Branch dropout (2026-12-07, evening): while training each row leaves out each
+    # branch with this probability, so a group must carry its own signal and the
+    # all-columns branch cannot make it redundant. drop05_t01 became the
+    # ``column_groups`` preset (``SHIPPED``).
+    "drop05_t01": (LITE_GROUP, 0.1, None, "softmax", 0.5),
+    "drop03_t003": (LITE_GROUP, 0.03, None, "softmax", 0.3),
+    "drop05_ple_t01": (LITE_GROUP_PLE, 0.1, None, "softmax", 0.5),
 }
+# Presets measured as shipped: their faithfulness is the Module importance page's
+# (``shipped_faithfulness``).
+SHIPPED = ("column_groups",)
 
 
 def found_groups(prepared) -> dict[str, list[str]]:
@@ -131,7 +141,7 @@ def lite_spec(prepared, which: str):
     from sattn_dash.modeling.presets import MODERN_RECIPE, embedding_units, tabm
     from sattn_dash.modeling.spec import BlockSpec, BranchSpec, CombinerSpec, ModelSpec
 
-    group_blocks, temperature, penalty, normalizer = LITE[which]
+    group_blocks, temperature, penalty, normalizer, *dropout = LITE[which]
 
     def block(kind, units):
         if kind == "piecewise_linear":
@@ -155,6 +165,7 @@ def lite_spec(prepared, which: str):
         normalizer=normalizer,
         penalty="entropy" if penalty else None,
         penalty_weight=penalty or 0.01,
+        branch_dropout=dropout[0] if dropout else 0.0,
     )
     return ModelSpec(
         name="named lite", branches=(*groups, BranchSpec("all", blocks=everything.blocks)),
@@ -206,6 +217,30 @@ def group_faithfulness(model, prepared, spec, seed: int) -> dict:
     }
 
 
+def shipped_faithfulness(model, prepared, seed: int) -> dict:
+    """The page's verdict: module importance (an ensemble beside groups summed into its
+    branch) against ablation importance (log loss for a class target), with the weights
+    and ablation per branch."""
+    from sattn_dash.analysis.modules.ablation import ablation_importance
+    from sattn_dash.analysis.modules.agreement import faithfulness
+    from sattn_dash.analysis.modules.modules import module_importance
+
+    attention = module_importance(model, prepared, seed=seed)
+    ablation = ablation_importance(model, prepared, seed=seed)
+    verdict = faithfulness(attention, ablation).iloc[0]
+    return {
+        "weights": dict(
+            zip(attention["branch"], attention["importance"].astype(float), strict=True)
+        ),
+        "ablation": dict(
+            zip(ablation["branch"], ablation["importance"].astype(float), strict=True)
+        ),
+        "metric": str(ablation["metric"].iloc[0]),
+        "rho_groups": float(verdict["spearman_rho"]),
+        "agreement_groups": verdict["agreement"],
+    }
+
+
 def group_ablation(model, prepared, spec, metric: str | None) -> pd.DataFrame:
     """``branch``, ``importance``: the loss of skill on the validation rows when every
     module of the branch is replaced by its training mean at once (the mean-fill and
@@ -249,6 +284,8 @@ def fit(frame, schema, which: str, seed: int, epochs: int | None = None):
         spec = preset_spec("tabm", prepared)
     elif which in LITE:
         spec = lite_spec(prepared, which)
+    elif which in SHIPPED:
+        spec = preset_spec(which, prepared)
     else:
         spec = named_spec(prepared, routing=which == "named_topk")
     started = time.perf_counter()
@@ -258,6 +295,9 @@ def fit(frame, schema, which: str, seed: int, epochs: int | None = None):
     (target,) = prepared.tasks
     metrics = evaluate(model, prepared)[target]
     weights = {}
+    if which in SHIPPED:
+        faith = shipped_faithfulness(model, prepared, seed)
+        return score(prepared.tasks[target], metrics), seconds, len(history.history["loss"]), faith
     if which in LITE:
         return (
             score(prepared.tasks[target], metrics),
@@ -296,7 +336,8 @@ def run(names, seeds, max_rows, which, out: Path) -> list[dict]:
                 value, seconds, epochs, weights = fit(frame, schema, label, seed)
                 row[label], row[f"{label}_s"], row[f"{label}_epochs"] = value, seconds, epochs
                 if weights:
-                    row[f"{label}_{'faith' if label in LITE else 'weights'}"] = weights
+                    faith = label in LITE or label in SHIPPED
+                    row[f"{label}_{'faith' if faith else 'weights'}"] = weights
             rows.append(row)
             out.write_text(json.dumps(rows, indent=1))
             print(json.dumps(row), flush=True)
@@ -349,15 +390,15 @@ def faith_line(frame: pd.DataFrame, which: str) -> str:
         good = int(np.sum(rhos >= 0.6))
         agreeing += good * 2 > len(rhos)
         spreads = [
-            max(v for k, v in f["weights"].items() if k != "all")
-            - min(v for k, v in f["weights"].items() if k != "all")
+            max(v for k, v in f["weights"].items() if k not in ("all", "all_columns"))
+            - min(v for k, v in f["weights"].items() if k not in ("all", "all_columns"))
             for f in faith
         ]
-        alls = [f["weights"]["all"] for f in faith]
+        alls = [f["weights"].get("all", f["weights"].get("all_columns")) for f in faith]
+        modules = defined_mean([f.get("rho_modules", np.nan) for f in faith])
         parts.append(
             f"  {name}: rho {defined_mean(rhos):.2f} ({good}/{len(rhos)} >= 0.6), group spread "
-            f"{np.mean(spreads):.3f}, all {np.mean(alls):.2f}, module rho "
-            f"{defined_mean([f['rho_modules'] for f in faith]):.2f}"
+            f"{np.mean(spreads):.3f}, all {np.mean(alls):.2f}, module rho {modules:.2f}"
         )
     return "\n".join([f"{which}: group faithfulness agrees on {agreeing} tables", *parts])
 

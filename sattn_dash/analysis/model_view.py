@@ -8,14 +8,13 @@ the trained combiner and heads. Nothing is retrained and no weight is written.
 
 from __future__ import annotations
 
-import contextlib
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 
-from sattn_dash.analysis.scoring import headline, metric_for
+from sattn_dash.analysis.scoring import HEADLINE_METRIC, headline, metric_for
 from sattn_dash.errors import SpecError
 from sattn_dash.layers import SparseAttentionWeighting
 from sattn_dash.modeling import (
@@ -23,9 +22,11 @@ from sattn_dash.modeling import (
     combiner_layer,
     explain_model,
     head_name,
+    named_modules,
     token_names,
 )
 from sattn_dash.modeling.combiners import kinds_text
+from sattn_dash.modeling.explain import ensemble_of
 from sattn_dash.modeling.keras_layers import BranchRouter
 from sattn_dash.training.importance import predict_chunks, sample_rows
 
@@ -38,12 +39,21 @@ __all__ = ["ModelView", "sample_rows"]
 class ModelView:
     """Read-only access to a built model's branch outputs, routing and attention."""
 
-    def __init__(self, model: keras.Model, prepared: PreparedData, metric: str | None = None):
+    def __init__(
+        self,
+        model: keras.Model,
+        prepared: PreparedData,
+        metric: str | None = None,
+        defaults: dict[str, str] = HEADLINE_METRIC,
+    ):
         self.model = model
         self.prepared = prepared
         self.targets = list(prepared.tasks)
-        #: the metric each target is scored in (checked here, before any work is done)
-        self.metrics = {t: metric_for(task, metric, t) for t, task in prepared.tasks.items()}
+        #: the metric each target is scored in (checked here, before any work is done):
+        #: ``metric``, else the task's in ``defaults``
+        self.metrics = {
+            t: metric_for(task, metric, t, defaults) for t, task in prepared.tasks.items()
+        }
         self.branches = branch_names(model)
         self.combiner = combiner_layer(model)
         self._explainers: dict[tuple[str, ...], keras.Model] = {}
@@ -124,9 +134,7 @@ class ModelView:
 
     def ensemble_of(self, module: str) -> str | None:
         """The ``batch_ensemble`` branch whose member ``module`` is, or None."""
-        with contextlib.suppress(ValueError):
-            return self.model.get_layer(f"branch_{module}_member").branch
-        return None
+        return ensemble_of(self.model, module)
 
     def ensembles(self) -> dict[str, list[str]]:
         """``{ensemble branch: its member modules in member order}``."""
@@ -136,6 +144,10 @@ class ModelView:
             if branch is not None:
                 found.setdefault(branch, []).append(module)
         return found
+
+    def named_modules(self) -> dict[str, list[str]]:
+        """``modeling.named_modules``: the names the user gave, with their modules."""
+        return named_modules(self.model)
 
     def branch_columns(self) -> dict[str, list[int]]:
         """The model input positions each branch (or ensemble member: its branch's

@@ -53,6 +53,12 @@ class SparseAttentionWeighting(keras.layers.Layer):
             modules.
         penalty_weight: multiplies the penalty.
         trainable_temperature: learn the temperature too (kept >= 1e-3).
+        module_dropout: while training, each row leaves out each group of modules with
+            this probability (at least one group is kept) and the kept probabilities are
+            renormalised, so no module can count on another to carry what it knows: a
+            module is weighed by what it gives alone, not by what it duplicates.
+        dropout_groups: one integer per module; modules with the same integer are left
+            out together (the members of one branch). ``None``: each module alone.
 
     The probabilities are computed in float32 (or wider) even under mixed precision.
     """
@@ -66,6 +72,8 @@ class SparseAttentionWeighting(keras.layers.Layer):
         penalty=None,
         penalty_weight=0.01,
         trainable_temperature=False,
+        module_dropout=0.0,
+        dropout_groups=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -91,7 +99,16 @@ class SparseAttentionWeighting(keras.layers.Layer):
             raise ValueError(f"penalty must be None or one of {PENALTIES}, got {penalty!r}.")
         if not (isinstance(penalty_weight, int | float) and penalty_weight >= 0):
             raise ValueError(f"penalty_weight must be a number >= 0, got {penalty_weight!r}.")
+        if not (isinstance(module_dropout, int | float) and 0 <= module_dropout < 1):
+            raise ValueError(f"module_dropout must be in [0, 1), got {module_dropout!r}.")
+        if dropout_groups is not None and len(dropout_groups) != num_modules:
+            raise ValueError(
+                f"dropout_groups needs one integer per module ({num_modules}), "
+                f"got {len(dropout_groups)}."
+            )
         self.num_modules = num_modules
+        self.module_dropout = float(module_dropout)
+        self.dropout_groups = None if dropout_groups is None else [int(g) for g in dropout_groups]
         self.initial_temperature = float(temperature)
         self.normalizer = normalizer
         self.project_to = project_to
@@ -99,6 +116,8 @@ class SparseAttentionWeighting(keras.layers.Layer):
         self.penalty_weight = float(penalty_weight)
         self.trainable_temperature = bool(trainable_temperature)
         self.supports_masking = True
+        if self.module_dropout:
+            self.seed_generator = keras.random.SeedGenerator()
 
     def build(self, input_shape):
         shapes = self._check_inputs(input_shape)
@@ -124,7 +143,7 @@ class SparseAttentionWeighting(keras.layers.Layer):
                 dense.build(shape)
                 self.projections.append(dense)
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         if not isinstance(inputs, list | tuple):
             self._check_inputs(tuple(inputs.shape))  # raises: one tensor, not a list
         inputs = list(inputs)
@@ -134,10 +153,34 @@ class SparseAttentionWeighting(keras.layers.Layer):
         probabilities = self._probabilities()
         if self.penalty is not None:
             self.add_loss(self.penalty_weight * self._penalty(probabilities))
+        if training and self.module_dropout > 0:
+            return self._mix(inputs, self._dropped(probabilities, ops.shape(inputs[0])[0]))
         weights = ops.cast(probabilities, inputs[0].dtype)
         output = inputs[0] * weights[0]
         for index in range(1, self.num_modules):
             output = output + inputs[index] * weights[index]
+        return output
+
+    def _dropped(self, probabilities, batch):
+        """Per-row weights ``(batch, num_modules)``: some groups left out, the rest
+        renormalised; a row that lost every group keeps them all."""
+        groups = self.dropout_groups or list(range(self.num_modules))
+        n_groups = max(groups) + 1
+        keep = ops.cast(
+            keras.random.uniform((batch, n_groups), seed=self.seed_generator)
+            >= self.module_dropout,
+            probabilities.dtype,
+        )
+        keep = ops.where(ops.sum(keep, axis=1, keepdims=True) > 0, keep, ops.ones_like(keep))
+        kept = ops.take(keep, groups, axis=1) * probabilities
+        return kept / ops.sum(kept, axis=1, keepdims=True)
+
+    def _mix(self, inputs, weights):
+        weights = ops.cast(weights, inputs[0].dtype)
+        extra = (1,) * (len(inputs[0].shape) - 2)
+        output = 0
+        for index, x in enumerate(inputs):
+            output = output + x * ops.reshape(weights[:, index], (-1, *extra, 1))
         return output
 
     def module_probabilities(self):
@@ -235,6 +278,8 @@ class SparseAttentionWeighting(keras.layers.Layer):
                 "penalty": self.penalty,
                 "penalty_weight": self.penalty_weight,
                 "trainable_temperature": self.trainable_temperature,
+                "module_dropout": self.module_dropout,
+                "dropout_groups": self.dropout_groups,
             }
         )
         return config

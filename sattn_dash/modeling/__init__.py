@@ -21,6 +21,7 @@ __getattr__, __all__ = lazy_exports(
         "combiner_layer": "explain",
         "explain_model": "explain",
         "module_probabilities": "explain",
+        "named_modules": "explain",
         "token_names": "explain",
         "export_script": "export",
         "parameter_counts": "params",

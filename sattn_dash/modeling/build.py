@@ -266,7 +266,8 @@ def _combine(spec: ModelSpec, features, modules, prepared):
         categorical = _categorical_of(columns, prepared)
         return _encoded_inputs(features, columns, categorical, f"{COMBINER}_query")
 
-    return combiner(spec.combiner.kind).combine(spec.combiner, modules, COMBINER, query)
+    branch_of = [i for i, b in enumerate(spec.branches) for _ in b.module_names]
+    return combiner(spec.combiner.kind).combine(spec.combiner, modules, COMBINER, query, branch_of)
 
 
 def _head_layers(head, prepared) -> list:

@@ -62,10 +62,17 @@ class Combiner:
         """The combiner's node in the architecture diagram."""
         return self.title
 
-    def combine(self, c: CombinerSpec, modules: list, name: str, query: Callable[[], Any]):
+    def combine(
+        self,
+        c: CombinerSpec,
+        modules: list,
+        name: str,
+        query: Callable[[], Any],
+        branch_of: list[int],
+    ):
         """The combined tensor from the modules, ``[(module name, tensor), ...]``. Its
         layer is named ``name``; ``query()`` gives the input features (categorical codes
-        embedded) to route by."""
+        embedded) to route by; ``branch_of`` the index of each module's branch."""
         raise NotImplementedError
 
 
@@ -87,7 +94,14 @@ class SparseAttention(Combiner):
         "One learned weight per branch, normalised into module probabilities that sum to "
         "1: the same mix for every sample. Reads directly as branch importance."
     )
-    options = ("temperature", "normalizer", "project_to", "penalty", "penalty_weight")
+    options = (
+        "temperature",
+        "normalizer",
+        "project_to",
+        "penalty",
+        "penalty_weight",
+        "branch_dropout",
+    )
     searched = ("temperature", "normalizer")
     importance = "module probability"
     has_module_weights = True
@@ -100,13 +114,14 @@ class SparseAttention(Combiner):
         if c.penalty is not None:
             one_of(f"{path}.penalty", c.penalty, PENALTIES, "penalty")
         number(f"{path}.penalty_weight", c.penalty_weight, low=0.0, low_open=False)
+        number(f"{path}.branch_dropout", c.branch_dropout, low=0.0, low_open=False, high=1.0)
 
     def label(self, c, n_modules):
         extra = f"\nproject to {c.project_to}" if c.project_to else ""
         penalty = f"\npenalty {c.penalty} × {c.penalty_weight:g}" if c.penalty else ""
         return f"SparseAttentionWeighting\nT={c.temperature:g}, {c.normalizer}{extra}{penalty}"
 
-    def combine(self, c, modules, name, query):
+    def combine(self, c, modules, name, query, branch_of):
         from sattn_dash.layers import SparseAttentionWeighting
 
         tensors, widths, common = _tensors(modules, c)
@@ -117,6 +132,8 @@ class SparseAttention(Combiner):
             project_to=c.project_to or (common if len(set(widths)) > 1 else None),
             penalty=c.penalty,
             penalty_weight=c.penalty_weight,
+            module_dropout=c.branch_dropout,
+            dropout_groups=branch_of,
             name=name,
         )(tensors)
 
@@ -164,7 +181,7 @@ class SparseDense(Combiner):
             f"{c.num_heads} heads{noise}\nload balance × {c.load_balance_weight:g}"
         )
 
-    def combine(self, c, modules, name, query):
+    def combine(self, c, modules, name, query, branch_of):
         from sattn_dash.modeling.keras_layers import BranchRouter
 
         tensors, _, common = _tensors(modules, c)
@@ -191,7 +208,7 @@ class Mean(Combiner):
     options = ("project_to",)
     averages_modules = True
 
-    def combine(self, c, modules, name, query):
+    def combine(self, c, modules, name, query, branch_of):
         import keras
 
         # Projected to a common width first when the branches differ.
@@ -212,7 +229,7 @@ class Concat(Combiner):
     title = "Concatenate"
     description = "Concatenate all branch outputs (a plain baseline: no weights to read)."
 
-    def combine(self, c, modules, name, query):
+    def combine(self, c, modules, name, query, branch_of):
         import keras
 
         tensors = _tensors(modules, c)[0]
@@ -261,6 +278,7 @@ class CombinerSpec:
     project_to: int | None = None
     penalty: str | None = None
     penalty_weight: float = 0.01
+    branch_dropout: float = 0.0
     top_k: int = 2
     num_heads: int = 2
     key_dim: int = 16

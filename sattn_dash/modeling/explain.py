@@ -51,6 +51,29 @@ def branch_names(model: keras.Model) -> list[str]:
     return [name for name in (_branch_of(t) for t in inputs) if name is not None]
 
 
+def ensemble_of(model: keras.Model, module: str) -> str | None:
+    """The ``batch_ensemble`` branch whose member ``module`` is, or None."""
+    try:
+        return model.get_layer(f"branch_{module}_member").branch
+    except ValueError:
+        return None
+
+
+def named_modules(model: keras.Model) -> dict[str, list[str]]:
+    """``{what the user named: its modules}``, in the combiner's order. Beside other
+    branches an ensemble's members count as their branch, the name the user gave (the
+    default's ``all_columns``); a model that is one ensemble (its members are all there
+    is to rank) or holds none keeps a name per module."""
+    modules = branch_names(model)
+    owners = [ensemble_of(model, m) or m for m in modules]
+    if len(set(owners)) == 1:
+        owners = modules
+    named: dict[str, list[str]] = {}
+    for module, owner in zip(modules, owners, strict=True):
+        named.setdefault(owner, []).append(module)
+    return named
+
+
 def module_probabilities(model: keras.Model) -> dict[str, float] | None:
     """Branch -> learned probability for a ``sparse_attention`` combiner, else None."""
     layer = combiner_layer(model)

@@ -1,7 +1,8 @@
 """Which branch the combiner weights: the module importance a run's card stores.
 
 Per branch, what the combiner gives it: for a ``sparse_attention`` combiner the learned
-module probability, for a ``sparse_dense`` combiner the mean routing weight over a
+module probability (an ensemble beside other branches: its members' summed, under the
+branch's name, ``modeling.named_modules``), for a ``sparse_dense`` combiner the mean routing weight over a
 seeded sample of a split's rows (zero where a row was not routed to the branch); None
 for a combiner that weighs no branch (concat, mean). This module owns that number:
 ``TrainingSession`` stores it in ``card.json`` and ``analysis.modules`` shows it with
@@ -80,13 +81,18 @@ def branch_importance(
     ``show --json``, the Runs page and the Module importance page agree for every
     combiner. ``routing`` is ``branch_routing``'s answer when the caller has it."""
     from sattn_dash.layers import SparseAttentionWeighting
-    from sattn_dash.modeling import branch_names, combiner_layer
+    from sattn_dash.modeling import branch_names, combiner_layer, named_modules
     from sattn_dash.modeling.keras_layers import BranchRouter
 
     combiner = combiner_layer(model)
     if isinstance(combiner, SparseAttentionWeighting):
-        values = combiner.module_probabilities()
-    elif isinstance(combiner, BranchRouter):
+        # one weight per name the user gave: an ensemble's members summed into it
+        probability = dict(zip(branch_names(model), combiner.module_probabilities(), strict=True))
+        return {
+            name: float(sum(probability[m] for m in modules))
+            for name, modules in named_modules(model).items()
+        }
+    if isinstance(combiner, BranchRouter):
         if routing is None:
             routing = branch_routing(model, prepared, split, max_rows, seed)
         values = routing.mean(axis=0)

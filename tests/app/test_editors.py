@@ -56,13 +56,21 @@ def test_the_start_linear_checkbox_of_an_embedding_round_trips():
     assert spec_edits.blocks_from_frame(frame)[0].start_linear is None
 
 
-@pytest.fixture
-def arch(app):
-    """The Architecture page with the synthetic sample and its default preset."""
+def architecture_page(app):
+    """The Architecture page with the synthetic sample (its four groups named)."""
     at = open_page(app, pages.DATA)
     at.selectbox(key="data.sample_picker").set_value("synthetic_groups")
     by_label(at.button, "Load sample").click().run()
     at.switch_page(pages.ARCHITECTURE).run()
+    no_exception(at)
+    return at
+
+
+@pytest.fixture
+def arch(app):
+    """The Architecture page started from one plain branch per group (per_group)."""
+    at = architecture_page(app)
+    at.radio(key="arch.preset_picker").set_value("per_group").run()
     no_exception(at)
     return at
 
@@ -76,11 +84,17 @@ def widget_key(at, name: str) -> str:
     return f"arch.spec.v{version}.{name}"
 
 
-def test_default_preset_has_one_branch_per_group(arch):
+def test_the_default_preset_has_a_branch_per_named_group_and_one_over_all_columns(app):
+    at = architecture_page(app)
+    assert spec(at).preset == "column_groups"
+    assert spec(at).branch_names == ["usage", "billing", "profile", "device", "all_columns"]
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert all(f"branch {b}" in dot for b in spec(at).branch_names)
+
+
+def test_a_preset_picked_replaces_the_default(arch):
     assert spec(arch).preset == "per_group"
     assert spec(arch).branch_names == ["usage", "billing", "profile", "device"]
-    dot = arch.get("graphviz_chart")[0].proto.spec
-    assert all(f"branch {b}" in dot for b in spec(arch).branch_names)
 
 
 def test_add_move_and_remove_branches(arch):
@@ -122,6 +136,8 @@ def test_combiner_switch_to_routing_with_top_k(arch):
 def test_temperature_and_head_settings(arch):
     arch.slider(key=widget_key(arch, "combiner.temperature")).set_value(0.25).run()
     assert spec(arch).combiner.temperature == pytest.approx(0.25)
+    arch.slider(key=widget_key(arch, "combiner.branch_dropout")).set_value(0.3).run()
+    assert spec(arch).combiner.branch_dropout == pytest.approx(0.3)
     arch.text_input(key=widget_key(arch, "head.0.hidden_units")).set_value("16 8").run()
     assert spec(arch).heads[0].hidden_units == (16, 8)
 

@@ -212,6 +212,7 @@ CONFIGS = [
         "penalty_weight": 0.1,
         "trainable_temperature": True,
     },
+    {"num_modules": 3, "module_dropout": 0.5, "dropout_groups": [0, 0, 1]},
 ]
 
 
@@ -302,6 +303,33 @@ def test_learns_which_branch_sees_the_informative_columns():
     assert probabilities[0] - probabilities[1:].max() > 0.4, probabilities
 
 
+def test_module_dropout_leaves_groups_out_of_rows_while_training_only():
+    # module i is the i-th unit vector, so each output row is that row's module weights
+    layer = SparseAttentionWeighting(num_modules=3, module_dropout=0.5, dropout_groups=[0, 0, 1])
+    rows = 4000
+    inputs = [np.tile(np.eye(3, dtype="float32")[i], (rows, 1)) for i in range(3)]
+    layer(inputs)
+    set_weights(layer, [0.0, 0.5, 1.0])
+    p = layer.module_probabilities()
+    trained = ops.convert_to_numpy(layer(inputs, training=True))
+    np.testing.assert_allclose(trained.sum(axis=1), 1.0, rtol=1e-5)
+    left_out = trained == 0
+    assert (left_out[:, 0] == left_out[:, 1]).all()  # one group's modules go together
+    assert not left_out.all(axis=1).any()  # a row keeps at least one group
+    # each group is left out of half the rows, except where that would empty the row
+    assert left_out[:, 0].mean() == pytest.approx(0.25, abs=0.03)
+    assert left_out[:, 2].mean() == pytest.approx(0.25, abs=0.03)
+    # the kept modules' probabilities, renormalised
+    whole = ~left_out.any(axis=1)
+    np.testing.assert_allclose(trained[whole], np.tile(p, (whole.sum(), 1)), rtol=1e-5)
+    alone = np.array([*(p[:2] / p[:2].sum()), 0.0])
+    np.testing.assert_allclose(
+        trained[left_out[:, 2]], np.tile(alone, (left_out[:, 2].sum(), 1)), rtol=1e-5
+    )
+    served = ops.convert_to_numpy(layer(inputs))  # no dropout outside training
+    np.testing.assert_allclose(served, np.tile(p, (rows, 1)), rtol=1e-6)
+
+
 # ----------------------------------------------------------------------- errors
 @pytest.mark.parametrize(
     ("kwargs", "message"),
@@ -315,6 +343,8 @@ def test_learns_which_branch_sees_the_informative_columns():
         ({"num_modules": 2, "project_to": 0}, "project_to must be None or a positive integer"),
         ({"num_modules": 2, "penalty": "l2"}, "penalty must be None or one of"),
         ({"num_modules": 2, "penalty_weight": -1}, "penalty_weight must be a number >= 0"),
+        ({"num_modules": 2, "module_dropout": 1.0}, r"module_dropout must be in \[0, 1\)"),
+        ({"num_modules": 2, "dropout_groups": [0]}, "dropout_groups needs one integer per"),
     ],
 )
 def test_bad_arguments_raise_value_error_with_a_message(kwargs, message):

@@ -342,7 +342,9 @@ def test_presets_follow_the_data(modeling_data):
 
 
 def test_unknown_preset_lists_the_choices(modeling_data):
-    with pytest.raises(SpecError, match="no preset named 'nope'; choose one of tabm, three_branch"):
+    with pytest.raises(
+        SpecError, match="no preset named 'nope'; choose one of column_groups, tabm, three_branch"
+    ):
         preset_spec("nope", modeling_data["binary"])
 
 

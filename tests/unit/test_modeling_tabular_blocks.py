@@ -24,7 +24,6 @@ from sattn_dash.modeling import (
     preset_spec,
     spec_to_dot,
 )
-from sattn_dash.modeling.presets import DEFAULT_PRESET
 from sattn_dash.modeling.spec import output_targets
 from sattn_dash.training import TrainingConfig
 from sattn_dash.training.pipeline import prepare_fit
@@ -157,19 +156,24 @@ def test_members_are_modules_with_their_own_predictions(modeling_data, combiner)
         assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-5)
 
 
-def test_analysis_sees_members_one_at_a_time(modeling_data):
+def test_analysis_sees_an_ensemble_beside_other_branches_as_its_branch(modeling_data):
+    # the user named the branch, not its members: weighed, ablated and shuffled whole
     prepared = modeling_data["binary"]
     model, _ = trained(ensemble_spec(prepared, inputs=("signal",)), prepared)
-    modules = ["tabm_m1", "tabm_m2", "tabm_m3", "plr"]
-    assert module_importance(model, prepared)["branch"].tolist() == modules
+    importance = module_importance(model, prepared)
+    assert importance["branch"].tolist() == ["tabm", "plr"]
+    members = module_probabilities(model)
+    assert importance["probability"].iloc[0] == pytest.approx(
+        sum(members[f"tabm_m{i}"] for i in (1, 2, 3)), rel=1e-5
+    )
     ablation = ablation_importance(model, prepared)
-    assert ablation["branch"].tolist() == modules
+    assert ablation["branch"].tolist() == ["tabm", "plr"]
     assert ablation["ablated"].nunique() > 1
     permutation = permutation_importance_by(model, prepared, level="branch", n_repeats=1)
     features = dict(zip(permutation["branch"], permutation["features"], strict=True))
     signal = sorted(f for f, s in prepared.feature_sources.items() if s in ("x0", "x1"))
-    assert features["tabm_m2"] == features["tabm_m1"] != features["plr"]
-    assert sorted(str(features["tabm_m1"]).replace(" ", "").split(",")) == signal
+    assert list(features) == ["tabm", "plr"] and features["tabm"] != features["plr"]
+    assert sorted(str(features["tabm"]).replace(" ", "").split(",")) == signal
 
 
 def test_parameter_counts_and_diagram_know_the_new_kinds(modeling_data):
@@ -184,9 +188,9 @@ def test_parameter_counts_and_diagram_know_the_new_kinds(modeling_data):
     assert "Periodic embedding (PLR)" in dot
 
 
-def test_the_default_preset_is_a_tabm_ensemble(modeling_data):
+def test_the_tabm_preset_is_a_tabm_ensemble(modeling_data):
     prepared = modeling_data["two_targets"]
-    spec = preset_spec(DEFAULT_PRESET, prepared)
+    spec = preset_spec("tabm", prepared)
     assert [b.kind for b in spec.branches[0].blocks] == ["piecewise_linear", "batch_ensemble"]
     assert (spec.optimizer, spec.schedule) == ("adamw", "cosine")
     model = build_model(spec, prepared)

@@ -3,8 +3,11 @@
 A branch's output is replaced by its training-set mean (``mode="mean"``: the branch
 still says something, but the same thing for every row) or by zeros (``mode="zeros"``),
 the trained combiner and heads run on the result, and the loss of skill on the
-validation split is the branch's importance. Nothing is retrained, and the user's model
+validation split is the branch's importance, in log loss for a class target
+(``ABLATION_METRIC``) unless another metric is asked for. Nothing is retrained, and the user's model
 is not changed: the altered outputs go through a second model sharing its layers.
+An ensemble beside other branches is removed whole, members together
+(``ModelView.named_modules``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import pandas as pd
 
 from sattn_dash.analysis.model_view import ModelView, sample_rows
 from sattn_dash.analysis.modules.agreement import importance_rank
-from sattn_dash.analysis.scoring import worsening
+from sattn_dash.analysis.scoring import ABLATION_METRIC, worsening
 from sattn_dash.errors import SpecError
 
 if TYPE_CHECKING:
@@ -39,7 +42,7 @@ def ablation_importance(
     ``mode``, ``metric`` and ``rank`` (1 = most needed, per target)."""
     if mode not in MODES:
         raise SpecError(f"Ablation mode must be one of {MODES}, got {mode!r}.")
-    view = ModelView(model, prepared, metric)
+    view = ModelView(model, prepared, metric, ABLATION_METRIC)
     X, y = prepared.split(split)
     X = np.asarray(X, dtype=np.float32)
     outputs = view.explain(X, ("branch_outputs",))["branch_outputs"]
@@ -53,9 +56,11 @@ def ablation_importance(
         fills = [np.zeros(o.shape[1:], dtype=o.dtype) for o in outputs]
     baseline = view.scores(view.outputs_from_branches(X, outputs), y)
     rows = []
-    for i, branch in enumerate(view.branches):
-        altered = list(outputs)
-        altered[i] = np.broadcast_to(fills[i], outputs[i].shape).astype(outputs[i].dtype)
+    for branch, modules in view.named_modules().items():
+        altered = [
+            np.broadcast_to(fill, out.shape).astype(out.dtype) if module in modules else out
+            for module, out, fill in zip(view.branches, outputs, fills, strict=True)
+        ]
         ablated = view.scores(view.outputs_from_branches(X, altered), y)
         for target in view.targets:
             name = view.metrics[target]

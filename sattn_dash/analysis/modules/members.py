@@ -1,6 +1,6 @@
 """Members of one ensemble: how much they agree, and each alone against all together.
 
-A ``batch_ensemble`` branch (TabM, the default preset) ends in k members that share
+A ``batch_ensemble`` branch (TabM; the all-columns branch of the default) ends in k members that share
 their weights up to a rank-one scaling each, read the same columns and train on the
 same loss. The combiner weighs them as modules, but they are interchangeable by
 construction: a ranking of them names nothing a user can act on. What can be said is
@@ -37,7 +37,7 @@ SUMMARY_COLUMNS = [
 
 def one_ensemble(spec: ModelSpec | None) -> str | None:
     """The branch whose members are all the modules the combiner weighs (the TabM
-    preset), or None: then the modules are interchangeable by construction."""
+    preset), or None. Members of one such branch are interchangeable by construction."""
     if spec is None or len(spec.branches) != 1 or not spec.branches[0].members:
         return None
     return spec.branches[0].name

@@ -1,6 +1,7 @@
 """Which branch (module) does the combiner weight, and how did that come about?
 
-- ``module_importance``: per branch, what the combiner gives it. For a
+- ``module_importance``: per branch, what the combiner gives it (an ensemble beside other
+  branches counts as its branch, its members' weights summed). For a
   ``SparseAttentionWeighting`` combiner that is a fixed probability (with the raw weight,
   temperature and normalizer it comes from); for a ``sparse_dense`` combiner it is the
   mean routing weight and how often the branch is picked, over a data split.
@@ -57,20 +58,26 @@ def module_importance(
     view = ModelView(model, prepared)
     view.require_attention()
     routing = None if view.is_weighting else branch_routing(model, prepared, split, max_rows, seed)
-    importance = list(branch_importance(model, prepared, routing=routing).values())
+    importance = branch_importance(model, prepared, routing=routing)
     if view.is_weighting:
         layer = view.combiner
+        raw = dict(zip(view.branches, layer.attention_weights.numpy().astype(float), strict=True))
         frame = pd.DataFrame(
             {
-                "branch": view.branches,
-                "importance": importance,
-                "raw_weight": np.asarray(layer.attention_weights.numpy(), dtype=float),
+                "branch": list(importance),
+                "importance": list(importance.values()),
+                "probability": list(importance.values()),
+                # an ensemble's members: the mean of their raw weights
+                "raw_weight": [
+                    float(np.mean([raw[m] for m in modules]))
+                    for modules in view.named_modules().values()
+                ],
                 "temperature": layer.temperature_value,
                 "normalizer": layer.normalizer,
             }
         )
-        frame.insert(2, "probability", frame["importance"])
         return _ranked(frame)
+    importance = list(importance.values())
     frame = _routing_summary(routing, view.branches)
     frame.insert(1, "importance", importance)
     return _ranked(frame)

@@ -46,7 +46,8 @@ def units(view: ModelView, level: str) -> dict[str, list[int]]:
             for group, features in prepared.groups_with_features().items()
         }
     if level == "branch":
-        return view.branch_columns()
+        columns = view.branch_columns()
+        return {name: columns[modules[0]] for name, modules in view.named_modules().items()}
     raise SpecError(f"Permutation level must be one of {LEVELS}, got {level!r}.")
 
 
@@ -78,15 +79,18 @@ def permutation_importance_by(
         baseline = view.scores(view.outputs_from_branches(X, outputs), y)
     else:
         baseline = view.scores(view.outputs(X), y)
+    named = view.named_modules()
     rows = []
-    for i, (unit, columns) in enumerate(groups.items()):
+    for unit, columns in groups.items():
         rng = np.random.default_rng(seed)  # the same shuffles for every unit
         drops = {t: [] for t in view.targets}
         for _ in range(n_repeats):
             order = rng.permutation(len(X))
-            if level == "branch":
-                altered = list(outputs)
-                altered[i] = outputs[i][order]
+            if level == "branch":  # an ensemble's members shuffled together
+                altered = [
+                    out[order] if module in named[unit] else out
+                    for module, out in zip(view.branches, outputs, strict=True)
+                ]
                 scores = view.scores(view.outputs_from_branches(X, altered), y)
             else:
                 shuffled = X.copy()

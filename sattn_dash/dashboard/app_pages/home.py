@@ -8,8 +8,10 @@ from sattn_dash.ui.shared import pages
 st.title("sattn-dash")
 st.markdown(
     "Train an **ensemble of small neural networks** on your table and see **what it relies "
-    "on**. The default model (TabM-style: the members of one network) tells you which "
-    "**columns** matter, each with two independent measures. Build your own from "
+    "on**. The default model gives each **group of columns** (yours, or found from how "
+    "columns go together) its own branch beside one over every column: its weights say "
+    "which group it needs, and two independent measures say which **columns** matter. "
+    "Build your own from "
     "*branches*, each looking at the data its own way or at its own group of columns: a "
     "learned attention layer weighs them, and the weights tell you which branch the model "
     "relies on, overall and for each row."

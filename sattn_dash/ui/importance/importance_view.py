@@ -85,6 +85,7 @@ def render_probabilities(run: Run) -> pd.DataFrame | None:
             caption=f"SparseAttentionWeighting at temperature {trained_t:g}: one weight per "
             "branch for every row; the bars sum to 1.",
         )
+        render_branch_columns(run)
     else:
         chart(
             charts.probability_bars(frame, "importance", "Mean routing weight (share of 1)"),
@@ -95,6 +96,25 @@ def render_probabilities(run: Run) -> pd.DataFrame | None:
             "is picked).",
         )
     return frame
+
+
+def render_branch_columns(run: Run) -> None:
+    """Which columns each branch reads, where some branch reads a group of them: a
+    group's weight means nothing until the user sees what is in it."""
+    spec = run.spec
+    if spec is None or all(b.inputs == "all" for b in spec.branches):
+        return
+    lines = [
+        f"**{b.name}** reads "
+        + ("every column" if b.inputs == "all" else ", ".join(map(str, b.inputs)))
+        for b in spec.branches
+    ]
+    if any(b.inputs == "all" for b in spec.branches):
+        lines.append(
+            "A branch over every column carries what no single group holds; the "
+            "groups' weights say which of them the model needs."
+        )
+    st.caption("  \n".join(lines))
 
 
 def render_dense_routing(run: Run) -> None:

@@ -306,7 +306,7 @@ def render_agreement(run: Run, frames: dict[str, pd.DataFrame]) -> None:
 
 
 def _members_note(run: Run) -> str | None:
-    """For a model whose modules are the members of one ensemble (the default, TabM):
+    """For a model whose modules are the members of one ensemble (the TabM preset):
     why its rows are explained by column only. Ranking near-identical members row by
     row (their weights all about 1/k) reads noise as a finding."""
     branch = members.one_ensemble(run.spec)

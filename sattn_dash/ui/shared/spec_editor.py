@@ -53,11 +53,6 @@ TOP_K_HELP = (
 SMALL_RATE_FORMAT = TRAINING_OPTIONS["learning_rate"].format
 
 
-def default_preset(prepared: PreparedData) -> str:
-    """The user's own column groups ask for a branch each; otherwise the default."""
-    return "per_group" if prepared.schema.groups else DEFAULT_PRESET
-
-
 def _widget(name: str) -> str:
     """A widget key that changes whenever the spec is replaced (so widgets redraw)."""
     return f"{state.SPEC.versioned()}.{name}"
@@ -83,7 +78,7 @@ def ensure_spec(prepared: PreparedData) -> ModelSpec:
     when a data change left it invalid (e.g. a branch reads a group that was removed)."""
     spec = state.SPEC.get()
     if spec is None:
-        name = default_preset(prepared)
+        name = DEFAULT_PRESET  # a branch per group: the user's groups, else found ones
         state.PRESET.set(name)
         state.SPEC.set(preset_spec(name, prepared))
         state.SPEC.bump()  # widgets of an earlier spec must not linger under the same keys
@@ -92,7 +87,7 @@ def ensure_spec(prepared: PreparedData) -> ModelSpec:
     try:
         fitted.validate(prepared)
     except SpecError as error:
-        name = state.PRESET.get() if state.PRESET.get() in PRESETS else default_preset(prepared)
+        name = state.PRESET.get() if state.PRESET.get() in PRESETS else DEFAULT_PRESET
         state.PRESET.set(name)
         fitted = preset_spec(name, prepared)
         state.SPEC_ERROR.set(
@@ -391,6 +386,19 @@ def render_combiner(prepared: PreparedData, spec: ModelSpec) -> None:
                 index=options.index(c.penalty or "none"),
                 help="entropy pushes toward fewer branches; l1 toward small weights.",
             )
+        _combiner_widget(
+            prepared,
+            st.slider,
+            "Branch dropout",
+            "branch_dropout",
+            value=float(c.branch_dropout),
+            min_value=0.0,
+            max_value=0.9,
+            step=0.05,
+            help="While training, each branch is left out of this share of the rows, so "
+            "no branch can lean on another to carry its signal and a branch's weight says "
+            "how much the model needs it. 0 = off.",
+        )
         st.caption(TEMPERATURE_HELP)
     elif "top_k" in reads:
         whole = {"min_value": 1, "step": 1}
