@@ -58,6 +58,9 @@ def test_several_runs_followed_to_their_end_raise_nothing_in_the_page(
     pick_targets(page, "y")
     sidebar_to(page, "Train")
     field = page.get_by_label("Epochs", exact=True)
+    # the Train page's first visit loads TensorFlow: on a box shared with the other test
+    # worker's training that once took longer than the 30 s default
+    field.wait_for(timeout=90_000)
     field.fill("3")
     field.press("Enter")
     wait_for_app(page)
