@@ -59,6 +59,9 @@ class SparseAttentionWeighting(keras.layers.Layer):
             module is weighed by what it gives alone, not by what it duplicates.
         dropout_groups: one integer per module; modules with the same integer are left
             out together (the members of one branch). ``None``: each module alone.
+        module_prices: one number >= 0 per module, or ``None``: the layer adds
+            ``sum_i price_i * p_i`` with ``add_loss``, so a module with a price earns
+            weight only where it lowers the loss by more than it costs.
 
     The probabilities are computed in float32 (or wider) even under mixed precision.
     """
@@ -74,6 +77,7 @@ class SparseAttentionWeighting(keras.layers.Layer):
         trainable_temperature=False,
         module_dropout=0.0,
         dropout_groups=None,
+        module_prices=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -106,7 +110,15 @@ class SparseAttentionWeighting(keras.layers.Layer):
                 f"dropout_groups needs one integer per module ({num_modules}), "
                 f"got {len(dropout_groups)}."
             )
+        if module_prices is not None and (
+            len(module_prices) != num_modules or not all(_is_price(p) for p in module_prices)
+        ):
+            raise ValueError(
+                f"module_prices needs one number >= 0 per module ({num_modules}), "
+                f"got {module_prices!r}."
+            )
         self.num_modules = num_modules
+        self.module_prices = None if module_prices is None else [float(p) for p in module_prices]
         self.module_dropout = float(module_dropout)
         self.dropout_groups = None if dropout_groups is None else [int(g) for g in dropout_groups]
         self.initial_temperature = float(temperature)
@@ -153,6 +165,9 @@ class SparseAttentionWeighting(keras.layers.Layer):
         probabilities = self._probabilities()
         if self.penalty is not None:
             self.add_loss(self.penalty_weight * self._penalty(probabilities))
+        if self.module_prices is not None:
+            prices = ops.convert_to_tensor(self.module_prices, dtype=probabilities.dtype)
+            self.add_loss(ops.sum(prices * probabilities))
         if training and self.module_dropout > 0:
             return self._mix(inputs, self._dropped(probabilities, ops.shape(inputs[0])[0]))
         weights = ops.cast(probabilities, inputs[0].dtype)
@@ -280,6 +295,7 @@ class SparseAttentionWeighting(keras.layers.Layer):
                 "trainable_temperature": self.trainable_temperature,
                 "module_dropout": self.module_dropout,
                 "dropout_groups": self.dropout_groups,
+                "module_prices": self.module_prices,
             }
         )
         return config
@@ -292,6 +308,10 @@ def _is_positive_number(value):
         and math.isfinite(value)
         and value > 0
     )
+
+
+def _is_price(value):
+    return _is_positive_number(value) or (value == 0 and not isinstance(value, bool))
 
 
 def _compatible(dims_a, dims_b):

@@ -266,8 +266,8 @@ def _combine(spec: ModelSpec, features, modules, prepared):
         categorical = _categorical_of(columns, prepared)
         return _encoded_inputs(features, columns, categorical, f"{COMBINER}_query")
 
-    branch_of = [i for i, b in enumerate(spec.branches) for _ in b.module_names]
-    return combiner(spec.combiner.kind).combine(spec.combiner, modules, COMBINER, query, branch_of)
+    branches = [b for b in spec.branches for _ in b.module_names]
+    return combiner(spec.combiner.kind).combine(spec.combiner, modules, COMBINER, query, branches)
 
 
 def _head_layers(head, prepared) -> list:

@@ -68,11 +68,11 @@ class Combiner:
         modules: list,
         name: str,
         query: Callable[[], Any],
-        branch_of: list[int],
+        branches: list,
     ):
         """The combined tensor from the modules, ``[(module name, tensor), ...]``. Its
         layer is named ``name``; ``query()`` gives the input features (categorical codes
-        embedded) to route by; ``branch_of`` the index of each module's branch."""
+        embedded) to route by; ``branches`` the ``BranchSpec`` of each module."""
         raise NotImplementedError
 
 
@@ -86,7 +86,10 @@ def _tensors(modules: list, c: CombinerSpec) -> tuple[list, list[int], int]:
 class SparseAttention(Combiner):
     """SparseAttentionWeighting: one learned weight per module (``temperature``,
     ``normalizer``, ``project_to`` (default: project when module widths differ),
-    ``penalty``/``penalty_weight``)."""
+    ``penalty``/``penalty_weight``; ``branch_dropout``: while training each branch is
+    left out of that share of the rows; ``all_columns_price``: what the combiner pays per
+    unit of weight on branches that read every column, so a group earns the weight
+    where it carries the signal alone)."""
 
     kind = "sparse_attention"
     title = "Sparse attention weighting"
@@ -101,6 +104,7 @@ class SparseAttention(Combiner):
         "penalty",
         "penalty_weight",
         "branch_dropout",
+        "all_columns_price",
     )
     searched = ("temperature", "normalizer")
     importance = "module probability"
@@ -115,16 +119,18 @@ class SparseAttention(Combiner):
             one_of(f"{path}.penalty", c.penalty, PENALTIES, "penalty")
         number(f"{path}.penalty_weight", c.penalty_weight, low=0.0, low_open=False)
         number(f"{path}.branch_dropout", c.branch_dropout, low=0.0, low_open=False, high=1.0)
+        number(f"{path}.all_columns_price", c.all_columns_price, low=0.0, low_open=False)
 
     def label(self, c, n_modules):
         extra = f"\nproject to {c.project_to}" if c.project_to else ""
         penalty = f"\npenalty {c.penalty} × {c.penalty_weight:g}" if c.penalty else ""
         return f"SparseAttentionWeighting\nT={c.temperature:g}, {c.normalizer}{extra}{penalty}"
 
-    def combine(self, c, modules, name, query, branch_of):
+    def combine(self, c, modules, name, query, branches):
         from sattn_dash.layers import SparseAttentionWeighting
 
         tensors, widths, common = _tensors(modules, c)
+        order = {b: i for i, b in enumerate(dict.fromkeys(branches))}
         return SparseAttentionWeighting(
             num_modules=len(modules),
             temperature=c.temperature,
@@ -133,7 +139,10 @@ class SparseAttention(Combiner):
             penalty=c.penalty,
             penalty_weight=c.penalty_weight,
             module_dropout=c.branch_dropout,
-            dropout_groups=branch_of,
+            dropout_groups=[order[b] for b in branches],
+            module_prices=[c.all_columns_price if b.inputs == "all" else 0.0 for b in branches]
+            if c.all_columns_price
+            else None,
             name=name,
         )(tensors)
 
@@ -181,7 +190,7 @@ class SparseDense(Combiner):
             f"{c.num_heads} heads{noise}\nload balance × {c.load_balance_weight:g}"
         )
 
-    def combine(self, c, modules, name, query, branch_of):
+    def combine(self, c, modules, name, query, branches):
         from sattn_dash.modeling.keras_layers import BranchRouter
 
         tensors, _, common = _tensors(modules, c)
@@ -208,7 +217,7 @@ class Mean(Combiner):
     options = ("project_to",)
     averages_modules = True
 
-    def combine(self, c, modules, name, query, branch_of):
+    def combine(self, c, modules, name, query, branches):
         import keras
 
         # Projected to a common width first when the branches differ.
@@ -229,7 +238,7 @@ class Concat(Combiner):
     title = "Concatenate"
     description = "Concatenate all branch outputs (a plain baseline: no weights to read)."
 
-    def combine(self, c, modules, name, query, branch_of):
+    def combine(self, c, modules, name, query, branches):
         import keras
 
         tensors = _tensors(modules, c)[0]
@@ -279,6 +288,7 @@ class CombinerSpec:
     penalty: str | None = None
     penalty_weight: float = 0.01
     branch_dropout: float = 0.0
+    all_columns_price: float = 0.0
     top_k: int = 2
     num_heads: int = 2
     key_dim: int = 16

@@ -212,7 +212,12 @@ CONFIGS = [
         "penalty_weight": 0.1,
         "trainable_temperature": True,
     },
-    {"num_modules": 3, "module_dropout": 0.5, "dropout_groups": [0, 0, 1]},
+    {
+        "num_modules": 3,
+        "module_dropout": 0.5,
+        "dropout_groups": [0, 0, 1],
+        "module_prices": [0.0, 0.0, 0.2],
+    },
 ]
 
 
@@ -330,6 +335,22 @@ def test_module_dropout_leaves_groups_out_of_rows_while_training_only():
     np.testing.assert_allclose(served, np.tile(p, (rows, 1)), rtol=1e-6)
 
 
+def test_module_prices_add_what_the_weighted_modules_cost_and_push_weight_away():
+    layer = SparseAttentionWeighting(num_modules=3, module_prices=[0.0, 0.0, 0.5])
+    data = random_inputs(3, (8, 2))
+    layer(data)
+    set_weights(layer, [0.0, 0.5, 1.0])
+    p = layer.module_probabilities()
+    layer(data)
+    assert float(ops.convert_to_numpy(layer.losses[-1])) == pytest.approx(0.5 * p[2], rel=1e-5)
+    # the price alone (the output's loss is zero) moves weight off the priced module
+    inputs = [keras.Input((2,)) for _ in range(3)]
+    model = keras.Model(inputs, layer(inputs))
+    model.compile(keras.optimizers.SGD(0.5), loss=lambda y, out: 0.0 * ops.sum(out))
+    model.fit(data, np.zeros((8, 2)), epochs=20, verbose=0)
+    assert layer.module_probabilities()[2] < p[2] / 2
+
+
 # ----------------------------------------------------------------------- errors
 @pytest.mark.parametrize(
     ("kwargs", "message"),
@@ -345,6 +366,7 @@ def test_module_dropout_leaves_groups_out_of_rows_while_training_only():
         ({"num_modules": 2, "penalty_weight": -1}, "penalty_weight must be a number >= 0"),
         ({"num_modules": 2, "module_dropout": 1.0}, r"module_dropout must be in \[0, 1\)"),
         ({"num_modules": 2, "dropout_groups": [0]}, "dropout_groups needs one integer per"),
+        ({"num_modules": 2, "module_prices": [0.1, -1]}, "module_prices needs one number >= 0"),
     ],
 )
 def test_bad_arguments_raise_value_error_with_a_message(kwargs, message):

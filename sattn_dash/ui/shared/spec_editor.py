@@ -399,6 +399,20 @@ def render_combiner(prepared: PreparedData, spec: ModelSpec) -> None:
             "no branch can lean on another to carry its signal and a branch's weight says "
             "how much the model needs it. 0 = off.",
         )
+        _combiner_widget(
+            prepared,
+            st.number_input,
+            "All-columns price",
+            "all_columns_price",
+            value=float(c.all_columns_price),
+            min_value=0.0,
+            step=0.01,
+            format="%.3f",
+            help="What the combiner pays (added to the loss) per unit of weight on branches "
+            "that read every column: a group of columns then earns the weight wherever it "
+            "carries the signal alone, and an all-columns branch keeps weight only where "
+            "the model needs columns together. 0 = off.",
+        )
         st.caption(TEMPERATURE_HELP)
     elif "top_k" in reads:
         whole = {"min_value": 1, "step": 1}
