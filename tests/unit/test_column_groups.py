@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sattn_dash.analysis.attributions.attributions import explain_inputs
 from sattn_dash.analysis.reports import runs
 from sattn_dash.data.make_synthetic import make
 from sattn_dash.modeling import preset_spec
@@ -107,3 +108,14 @@ def test_its_top_two_columns_are_the_planted_ones(groups_run):
     table = runs.column_importance_for_run(groups_run)
     assert set(table.sort_values("permutation_rank")["column"].head(2)) == PLANTED
     assert set(table.sort_values("attribution_rank")["column"].head(2)) == PLANTED
+
+
+def test_a_row_is_explained_by_the_branches_the_user_can_name(groups_run):
+    X = np.asarray(groups_run.prepared.split("val")[0], np.float32)[:4]
+    frames = explain_inputs(groups_run.model, groups_run.prepared, X, steps=16)
+    names = [b.name for b in groups_run.spec.branches]
+    assert list(dict.fromkeys(frames["branches"]["branch"])) == names
+    assert frames["completeness"]["complete"].all()  # the members' parts summed whole
+    weights = frames["attention"].query("comparison == 'combiner weights'")
+    assert list(dict.fromkeys(weights["item"])) == names
+    assert weights.groupby("row")["attention"].sum().round(5).eq(1.0).all()

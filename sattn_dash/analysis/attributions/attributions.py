@@ -111,6 +111,13 @@ class RowExplainer:
             [prepared.feature_sources[f] for f in prepared.feature_names], dtype=object
         )
         self.columns = list(dict.fromkeys(self.sources))
+        #: the branches a row is explained by: the names the user gave (an ensemble
+        #: beside other branches as one), or each module where a router picks them
+        self.names = (
+            {m: [m] for m in self.view.branches}
+            if self.view.is_router
+            else self.view.named_modules()
+        )
         self._gradients: dict[tuple[str, str], Callable] = {}
 
     # -- what is explained -----------------------------------------------------------
@@ -200,9 +207,11 @@ class RowExplainer:
                 chosen[target],
                 steps,
             )
+            by_module = dict(zip(self.view.branches, (b.sum(1) for b in branches), strict=True))
+            named = [sum(by_module[m] for m in modules) for modules in self.names.values()]
             result[target] = {
                 "columns": self._fold(inputs),
-                "branches": np.stack([features.sum(1), *(b.sum(1) for b in branches)], axis=1),
+                "branches": np.stack([features.sum(1), *named], axis=1),
                 "prediction": predicted[target],
                 "baseline": at_base[target],
                 "chosen": chosen[target],
@@ -248,7 +257,7 @@ class RowExplainer:
 
     @property
     def branch_labels(self) -> list[str]:
-        return [ROUTING_QUERY, *self.view.branches]
+        return [ROUTING_QUERY, *self.names]
 
     # -- attention of the same rows -------------------------------------------------
     def attention(self, X: np.ndarray) -> pd.DataFrame:
@@ -262,8 +271,9 @@ class RowExplainer:
         parts = []
         if view.is_weighting:
             probabilities = module_probabilities(self.model)
-            weights = np.tile([probabilities[b] for b in view.branches], (n, 1))
-            parts.append(_long(weights, "combiner weights", "combiner", view.branches))
+            summed = [sum(probabilities[m] for m in modules) for modules in self.names.values()]
+            weights = np.tile(summed, (n, 1))
+            parts.append(_long(weights, "combiner weights", "combiner", list(self.names)))
         explained = view.explain(X, None) if view.is_router or view.token_names else {}
         if view.is_router:
             routing = np.asarray(explained["routing"])
