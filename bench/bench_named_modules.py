@@ -10,9 +10,12 @@ categorical columns as one more group. Two combiners: soft weights over all modu
 
 The ``lite_*`` candidates (``LITE``) are the cheaper, sharper try: today's tabm branch
 as the all-columns branch, one small module per group, a lower temperature (or an
-entropy penalty, or sparsemax). For them the row also holds their faithfulness
-(``group_faithfulness``): the project's verdict on the combiner's weights against
-ablation, per module and per group.
+entropy penalty, or sparsemax). For them, and for the presets measured as shipped
+(``SHIPPED``), the row also holds their faithfulness (``faithfulness_row``): the Module
+importance page's verdict on the combiner's weights against ablation, per branch (an
+ensemble's members together). Rows written before 2026-12-07 evening also hold a
+per-member verdict (``rho_modules``) and, for class targets, ablation scored in ROC AUC
+beside log loss; the page now scores ablation in log loss and by branch.
 
 Same tables, splits, training config and scoring as ``bench_accuracy.py`` (its
 ``load``/``baselines``/``score``); ``tabm`` is today's default fitted on the same split.
@@ -71,8 +74,7 @@ LITE = {
     "drop03_t003": (LITE_GROUP, 0.03, None, "softmax", 0.3),
     "drop05_ple_t01": (LITE_GROUP_PLE, 0.1, None, "softmax", 0.5),
 }
-# Presets measured as shipped: their faithfulness is the Module importance page's
-# (``shipped_faithfulness``).
+# Presets measured as shipped (``preset_spec``).
 SHIPPED = ("column_groups",)
 
 
@@ -173,51 +175,7 @@ def lite_spec(prepared, which: str):
     ).validate(prepared)  # fmt: skip
 
 
-def group_faithfulness(model, prepared, spec, seed: int) -> dict:
-    """Faithfulness at two levels, with the project's verdict (``faithfulness``).
-
-    modules: the combiner's module probabilities against ``ablation_importance`` (each
-    module, an ensemble member included, replaced by its training mean), as the Module
-    importance page computes it. groups: a branch's probability is the sum over its
-    modules, and its ablation replaces all its modules at once (the same mean-fill and
-    scoring as ``ablation_importance``)."""
-    from sattn_dash.analysis.modules.ablation import ablation_importance
-    from sattn_dash.analysis.modules.agreement import faithfulness
-    from sattn_dash.analysis.modules.modules import module_importance
-
-    attention = module_importance(model, prepared, seed=seed)
-    ablation = ablation_importance(model, prepared, seed=seed)
-    modules = faithfulness(attention, ablation).iloc[0]
-    probability = dict(zip(attention["branch"], attention["importance"], strict=True))
-    weights = pd.DataFrame(
-        {
-            "branch": [b.name for b in spec.branches],
-            "importance": [sum(probability[m] for m in b.module_names) for b in spec.branches],
-        }
-    )
-    ablated = group_ablation(model, prepared, spec, None)
-    groups = faithfulness(weights, ablated).iloc[0]
-    extra = {}
-    if next(iter(prepared.tasks.values())) != "regression":
-        # ROC AUC ignores how far the scores move, only their order: the same ablation
-        # scored in log loss says whether a flat AUC hides a real change.
-        by_loss = group_ablation(model, prepared, spec, "log_loss")
-        extra = {
-            "ablation_log_loss": dict(zip(by_loss["branch"], by_loss["importance"], strict=True)),
-            "rho_groups_log_loss": float(faithfulness(weights, by_loss).iloc[0]["spearman_rho"]),
-        }
-    return {
-        "weights": dict(zip(weights["branch"], weights["importance"].astype(float), strict=True)),
-        "ablation": dict(zip(ablated["branch"], ablated["importance"].astype(float), strict=True)),
-        "rho_groups": float(groups["spearman_rho"]),
-        "agreement_groups": groups["agreement"],
-        "rho_modules": float(modules["spearman_rho"]),
-        "agreement_modules": modules["agreement"],
-        **extra,
-    }
-
-
-def shipped_faithfulness(model, prepared, seed: int) -> dict:
+def faithfulness_row(model, prepared, seed: int) -> dict:
     """The page's verdict: module importance (an ensemble beside groups summed into its
     branch) against ablation importance (log loss for a class target), with the weights
     and ablation per branch."""
@@ -239,33 +197,6 @@ def shipped_faithfulness(model, prepared, seed: int) -> dict:
         "rho_groups": float(verdict["spearman_rho"]),
         "agreement_groups": verdict["agreement"],
     }
-
-
-def group_ablation(model, prepared, spec, metric: str | None) -> pd.DataFrame:
-    """``branch``, ``importance``: the loss of skill on the validation rows when every
-    module of the branch is replaced by its training mean at once (the mean-fill and
-    scoring of ``ablation_importance``, by branch instead of by module)."""
-    from sattn_dash.analysis.model_view import ModelView
-    from sattn_dash.analysis.scoring import worsening
-
-    view = ModelView(model, prepared, metric)
-    X, y = prepared.split("val")
-    X = np.asarray(X, dtype=np.float32)
-    X_train = np.asarray(prepared.split("train")[0], dtype=np.float32)
-    outputs = view.explain(X, ("branch_outputs",))["branch_outputs"]
-    fills = [o.mean(axis=0) for o in view.explain(X_train, ("branch_outputs",))["branch_outputs"]]
-    (target,) = view.targets
-    name = view.metrics[target]
-    baseline = view.scores(view.outputs_from_branches(X, outputs), y)[target]
-    rows = []
-    for branch in spec.branches:
-        altered = [
-            np.broadcast_to(fill, out.shape).astype(out.dtype) if m in branch.module_names else out
-            for m, out, fill in zip(view.branches, outputs, fills, strict=True)
-        ]
-        ablated = view.scores(view.outputs_from_branches(X, altered), y)[target]
-        rows.append({"branch": branch.name, "importance": worsening(name, baseline, ablated)})
-    return pd.DataFrame(rows)
 
 
 def fit(frame, schema, which: str, seed: int, epochs: int | None = None):
@@ -294,22 +225,11 @@ def fit(frame, schema, which: str, seed: int, epochs: int | None = None):
     seconds = time.perf_counter() - started
     (target,) = prepared.tasks
     metrics = evaluate(model, prepared)[target]
-    weights = {}
-    if which in SHIPPED:
-        faith = shipped_faithfulness(model, prepared, seed)
-        return score(prepared.tasks[target], metrics), seconds, len(history.history["loss"]), faith
-    if which in LITE:
-        return (
-            score(prepared.tasks[target], metrics),
-            seconds,
-            len(history.history["loss"]),
-            (group_faithfulness(model, prepared, spec, seed)),
-        )
-    if which != "tabm":
-        importance = branch_importance(model, prepared, seed=seed) or {}
-        for branch in spec.branches:
-            weights[branch.name] = float(sum(importance.get(m, 0.0) for m in branch.module_names))
-    return score(prepared.tasks[target], metrics), seconds, len(history.history["loss"]), weights
+    if which in LITE or which in SHIPPED:
+        extra = faithfulness_row(model, prepared, seed)
+    else:  # the weight per branch (an ensemble's members summed)
+        extra = {} if which == "tabm" else branch_importance(model, prepared, seed=seed) or {}
+    return score(prepared.tasks[target], metrics), seconds, len(history.history["loss"]), extra
 
 
 def run(names, seeds, max_rows, which, out: Path) -> list[dict]:

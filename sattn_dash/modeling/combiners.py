@@ -139,7 +139,7 @@ class SparseAttention(Combiner):
             penalty=c.penalty,
             penalty_weight=c.penalty_weight,
             module_dropout=c.branch_dropout,
-            dropout_groups=[order[b] for b in branches],
+            dropout_groups=[order[b] for b in branches] if c.branch_dropout else None,
             module_prices=[c.all_columns_price if b.inputs == "all" else 0.0 for b in branches]
             if c.all_columns_price
             else None,

@@ -62,11 +62,12 @@ def ensemble_of(model: keras.Model, module: str) -> str | None:
 def named_modules(model: keras.Model) -> dict[str, list[str]]:
     """``{what the user named: its modules}``, in the combiner's order. Beside other
     branches an ensemble's members count as their branch, the name the user gave (the
-    default's ``all_columns``); a model that is one ensemble (its members are all there
-    is to rank) or holds none keeps a name per module."""
+    default's ``all_columns``). A model that is one ensemble (its members are all there
+    is to rank), holds none, or routes each row to modules one by one (a router picks
+    members, not branches) keeps a name per module."""
     modules = branch_names(model)
     owners = [ensemble_of(model, m) or m for m in modules]
-    if len(set(owners)) == 1:
+    if len(set(owners)) == 1 or isinstance(combiner_layer(model), BranchRouter):
         owners = modules
     named: dict[str, list[str]] = {}
     for module, owner in zip(modules, owners, strict=True):

@@ -86,16 +86,16 @@ def branch_importance(
 
     combiner = combiner_layer(model)
     if isinstance(combiner, SparseAttentionWeighting):
-        # one weight per name the user gave: an ensemble's members summed into it
-        probability = dict(zip(branch_names(model), combiner.module_probabilities(), strict=True))
-        return {
-            name: float(sum(probability[m] for m in modules))
-            for name, modules in named_modules(model).items()
-        }
-    if isinstance(combiner, BranchRouter):
+        values = combiner.module_probabilities()
+    elif isinstance(combiner, BranchRouter):
         if routing is None:
             routing = branch_routing(model, prepared, split, max_rows, seed)
         values = routing.mean(axis=0)
     else:
         return None
-    return {str(b): float(v) for b, v in zip(branch_names(model), values, strict=True)}
+    by_module = dict(zip(branch_names(model), values, strict=True))
+    # one number per name the user gave: an ensemble's members summed into it
+    return {
+        name: float(sum(by_module[m] for m in modules))
+        for name, modules in named_modules(model).items()
+    }

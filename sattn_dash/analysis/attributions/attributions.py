@@ -49,8 +49,9 @@ from sattn_dash.analysis.attributions.gradients import (
 from sattn_dash.analysis.model_view import ModelView, sample_rows
 from sattn_dash.analysis.modules.agreement import importance_rank
 from sattn_dash.errors import SpecError
-from sattn_dash.modeling import head_name, module_probabilities
+from sattn_dash.modeling import head_name
 from sattn_dash.tabular import Role
+from sattn_dash.training.importance import branch_importance
 
 if TYPE_CHECKING:
     from sattn_dash.tabular.prepared import PreparedData
@@ -111,13 +112,8 @@ class RowExplainer:
             [prepared.feature_sources[f] for f in prepared.feature_names], dtype=object
         )
         self.columns = list(dict.fromkeys(self.sources))
-        #: the branches a row is explained by: the names the user gave (an ensemble
-        #: beside other branches as one), or each module where a router picks them
-        self.names = (
-            {m: [m] for m in self.view.branches}
-            if self.view.is_router
-            else self.view.named_modules()
-        )
+        #: the branches a row is explained by: the names the user gave
+        self.names = self.view.named_modules()
         self._gradients: dict[tuple[str, str], Callable] = {}
 
     # -- what is explained -----------------------------------------------------------
@@ -270,10 +266,9 @@ class RowExplainer:
         n = len(X)
         parts = []
         if view.is_weighting:
-            probabilities = module_probabilities(self.model)
-            summed = [sum(probabilities[m] for m in modules) for modules in self.names.values()]
-            weights = np.tile(summed, (n, 1))
-            parts.append(_long(weights, "combiner weights", "combiner", list(self.names)))
+            named = branch_importance(self.model, self.prepared)
+            weights = np.tile(list(named.values()), (n, 1))
+            parts.append(_long(weights, "combiner weights", "combiner", list(named)))
         explained = view.explain(X, None) if view.is_router or view.token_names else {}
         if view.is_router:
             routing = np.asarray(explained["routing"])
