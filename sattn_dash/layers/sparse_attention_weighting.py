@@ -56,12 +56,22 @@ class SparseAttentionWeighting(keras.layers.Layer):
         module_dropout: while training, each row leaves out each group of modules with
             this probability (at least one group is kept) and the kept probabilities are
             renormalised, so no module can count on another to carry what it knows: a
-            module is weighed by what it gives alone, not by what it duplicates.
+            module is weighed by what it gives alone, not by what it duplicates. One
+            number for every module, or one per module (0: never left out), so that
+            only the modules that could make the others redundant are left out.
         dropout_groups: one integer per module; modules with the same integer are left
-            out together (the members of one branch). ``None``: each module alone.
+            out together (the members of one branch) and need the same rate. ``None``:
+            each module alone.
         module_prices: one number >= 0 per module, or ``None``: the layer adds
             ``sum_i price_i * p_i`` with ``add_loss``, so a module with a price earns
-            weight only where it lowers the loss by more than it costs.
+            weight only where it lowers the loss by more than it costs. The sum is
+            multiplied by the scalar variable ``price_scale`` (1; a callback can set it
+            with ``layer.price_scale.assign(x)``, as the trainer does to make the prices
+            a share of the loss).
+        initial_shares: one number > 0 per module, or ``None`` (every module alike): the
+            probabilities the modules start from, normalised. A branch of 8 ensemble
+            members beside 3 single modules would otherwise start with 8/11 of the
+            weight; shares of 1/8 per member start every branch even.
 
     The probabilities are computed in float32 (or wider) even under mixed precision.
     """
@@ -78,6 +88,7 @@ class SparseAttentionWeighting(keras.layers.Layer):
         module_dropout=0.0,
         dropout_groups=None,
         module_prices=None,
+        initial_shares=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -103,13 +114,20 @@ class SparseAttentionWeighting(keras.layers.Layer):
             raise ValueError(f"penalty must be None or one of {PENALTIES}, got {penalty!r}.")
         if not (isinstance(penalty_weight, int | float) and penalty_weight >= 0):
             raise ValueError(f"penalty_weight must be a number >= 0, got {penalty_weight!r}.")
-        if not (isinstance(module_dropout, int | float) and 0 <= module_dropout < 1):
-            raise ValueError(f"module_dropout must be in [0, 1), got {module_dropout!r}.")
+        rates = _dropout_rates(module_dropout, num_modules)
         if dropout_groups is not None and len(dropout_groups) != num_modules:
             raise ValueError(
                 f"dropout_groups needs one integer per module ({num_modules}), "
                 f"got {len(dropout_groups)}."
             )
+        groups = list(range(num_modules)) if dropout_groups is None else list(dropout_groups)
+        group_rates = {}
+        for group, rate in zip(groups, rates, strict=True):
+            if group_rates.setdefault(group, rate) != rate:
+                raise ValueError(
+                    f"module_dropout: the modules of dropout group {group} need one rate, "
+                    f"got {group_rates[group]} and {rate}."
+                )
         if module_prices is not None and (
             len(module_prices) != num_modules or not all(_is_price(p) for p in module_prices)
         ):
@@ -118,9 +136,21 @@ class SparseAttentionWeighting(keras.layers.Layer):
                 f"got {module_prices!r}."
             )
         self.num_modules = num_modules
+        if initial_shares is not None and (
+            len(initial_shares) != num_modules
+            or not all(_is_positive_number(x) for x in initial_shares)
+        ):
+            raise ValueError(
+                f"initial_shares needs one number > 0 per module ({num_modules}), "
+                f"got {initial_shares!r}."
+            )
+        self.initial_shares = None if initial_shares is None else [float(x) for x in initial_shares]
         self.module_prices = None if module_prices is None else [float(p) for p in module_prices]
-        self.module_dropout = float(module_dropout)
+        self.module_dropout = (
+            float(module_dropout) if isinstance(module_dropout, int | float) else rates
+        )
         self.dropout_groups = None if dropout_groups is None else [int(g) for g in dropout_groups]
+        self.dropout_rates = rates
         self.initial_temperature = float(temperature)
         self.normalizer = normalizer
         self.project_to = project_to
@@ -128,7 +158,7 @@ class SparseAttentionWeighting(keras.layers.Layer):
         self.penalty_weight = float(penalty_weight)
         self.trainable_temperature = bool(trainable_temperature)
         self.supports_masking = True
-        if self.module_dropout:
+        if any(rates):
             self.seed_generator = keras.random.SeedGenerator()
 
     def build(self, input_shape):
@@ -136,7 +166,7 @@ class SparseAttentionWeighting(keras.layers.Layer):
         self.attention_weights = self.add_weight(
             name="attention_weights",
             shape=(self.num_modules,),
-            initializer="ones",
+            initializer=self._initial_weights(),
             trainable=True,
         )
         self.temperature = self.add_weight(
@@ -146,6 +176,10 @@ class SparseAttentionWeighting(keras.layers.Layer):
             trainable=self.trainable_temperature,
             constraint=_AtLeast(_MIN_TEMPERATURE),
         )
+        if self.module_prices is not None:
+            self.price_scale = self.add_weight(
+                name="price_scale", shape=(), initializer="ones", trainable=False
+            )
         if self.project_to is not None:
             self.projections = []
             for index, shape in enumerate(shapes):
@@ -167,8 +201,9 @@ class SparseAttentionWeighting(keras.layers.Layer):
             self.add_loss(self.penalty_weight * self._penalty(probabilities))
         if self.module_prices is not None:
             prices = ops.convert_to_tensor(self.module_prices, dtype=probabilities.dtype)
-            self.add_loss(ops.sum(prices * probabilities))
-        if training and self.module_dropout > 0:
+            scale = ops.cast(self.price_scale, probabilities.dtype)
+            self.add_loss(scale * ops.sum(prices * probabilities))
+        if training and any(self.dropout_rates):
             return self._mix(inputs, self._dropped(probabilities, ops.shape(inputs[0])[0]))
         weights = ops.cast(probabilities, inputs[0].dtype)
         output = inputs[0] * weights[0]
@@ -181,9 +216,12 @@ class SparseAttentionWeighting(keras.layers.Layer):
         renormalised; a row that lost every group keeps them all."""
         groups = self.dropout_groups or list(range(self.num_modules))
         n_groups = max(groups) + 1
+        rates = [0.0] * n_groups
+        for group, rate in zip(groups, self.dropout_rates, strict=True):
+            rates[group] = rate
         keep = ops.cast(
             keras.random.uniform((batch, n_groups), seed=self.seed_generator)
-            >= self.module_dropout,
+            >= ops.convert_to_tensor(rates, dtype="float32"),
             probabilities.dtype,
         )
         keep = ops.where(ops.sum(keep, axis=1, keepdims=True) > 0, keep, ops.ones_like(keep))
@@ -213,6 +251,17 @@ class SparseAttentionWeighting(keras.layers.Layer):
         if not self.built:
             return self.initial_temperature
         return float(ops.convert_to_numpy(self.temperature))
+
+    def _initial_weights(self):
+        """Ones, or the raw weights whose probabilities are ``initial_shares``:
+        softmax(w / T) is proportional to exp(w / T), and sparsemax(w / T) is the
+        shares themselves once w / T is the shares plus a constant."""
+        if self.initial_shares is None:
+            return "ones"
+        shares = np.asarray(self.initial_shares) / sum(self.initial_shares)
+        t = self.initial_temperature
+        raw = t * shares if self.normalizer == "sparsemax" else t * np.log(shares)
+        return keras.initializers.Constant(1.0 + raw - raw.max())
 
     def _probabilities(self):
         dtype = keras.backend.result_type(self.attention_weights.dtype, "float32")
@@ -296,9 +345,33 @@ class SparseAttentionWeighting(keras.layers.Layer):
                 "module_dropout": self.module_dropout,
                 "dropout_groups": self.dropout_groups,
                 "module_prices": self.module_prices,
+                "initial_shares": self.initial_shares,
             }
         )
         return config
+
+
+def _dropout_rates(module_dropout, num_modules) -> list[float]:
+    """One rate in [0, 1) per module, from one number or a list of them."""
+    rates = (
+        [module_dropout] * num_modules
+        if isinstance(module_dropout, int | float) and not isinstance(module_dropout, bool)
+        else list(module_dropout)
+        if isinstance(module_dropout, list | tuple)
+        else None
+    )
+    if (
+        rates is None
+        or len(rates) != num_modules
+        or not all(
+            isinstance(r, int | float) and not isinstance(r, bool) and 0 <= r < 1 for r in rates
+        )
+    ):
+        raise ValueError(
+            f"module_dropout must be in [0, 1), one number or one per module "
+            f"({num_modules}), got {module_dropout!r}."
+        )
+    return [float(r) for r in rates]
 
 
 def _is_positive_number(value):

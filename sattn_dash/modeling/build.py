@@ -391,6 +391,28 @@ def losses_and_metrics(spec: ModelSpec, prepared):
     return losses, weights, metrics
 
 
+def loss_floor(spec: ModelSpec, prepared) -> float:
+    """The least total training loss the compiled model can reach: with label
+    smoothing a class loss cannot go below the entropy of the smoothed targets (0.20
+    per binary output at 0.1, 0.50 per 10-class one), for the head and for each
+    ensemble's members, at the weights ``losses_and_metrics`` gives them. A
+    regression's floor is 0."""
+    s = float(spec.label_smoothing)
+    _, weights, _ = losses_and_metrics(spec, prepared)
+    floor = 0.0
+    for head in spec.heads:
+        task = prepared.tasks[head.target]
+        if not s or task == "regression":
+            continue
+        n = 2 if task == "binary" else len(prepared.classes[head.target])
+        shares = np.array([1 - s + s / n, *[s / n] * (n - 1)])
+        outputs = [head_name(head.target)] + [
+            members_output_name(head.target, b.name) for b in spec.branches if b.members
+        ]
+        floor += sum(weights[o] for o in outputs) * float(-(shares * np.log(shares)).sum())
+    return floor
+
+
 def learning_rate_schedule(spec: ModelSpec, total_steps: int | None):
     """The spec's learning rate as Keras takes it: a number, or a warm-up + cosine
     schedule over ``total_steps`` (constant when the step count is unknown)."""

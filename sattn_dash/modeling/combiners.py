@@ -87,9 +87,12 @@ class SparseAttention(Combiner):
     """SparseAttentionWeighting: one learned weight per module (``temperature``,
     ``normalizer``, ``project_to`` (default: project when module widths differ),
     ``penalty``/``penalty_weight``; ``branch_dropout``: while training each branch is
-    left out of that share of the rows; ``all_columns_price``: what the combiner pays per
-    unit of weight on branches that read every column, so a group earns the weight
-    where it carries the signal alone)."""
+    left out of that share of the rows; ``all_columns_dropout``: the same for the
+    branches that read every column only, so the groups must carry the signal together
+    on those rows; ``all_columns_price``: what the combiner pays per unit of weight on
+    branches that read every column, as a share of the model's loss
+    (``training.prices``), so an all-columns branch keeps weight only where the model
+    needs columns of different groups together)."""
 
     kind = "sparse_attention"
     title = "Sparse attention weighting"
@@ -104,6 +107,7 @@ class SparseAttention(Combiner):
         "penalty",
         "penalty_weight",
         "branch_dropout",
+        "all_columns_dropout",
         "all_columns_price",
     )
     searched = ("temperature", "normalizer")
@@ -119,6 +123,9 @@ class SparseAttention(Combiner):
             one_of(f"{path}.penalty", c.penalty, PENALTIES, "penalty")
         number(f"{path}.penalty_weight", c.penalty_weight, low=0.0, low_open=False)
         number(f"{path}.branch_dropout", c.branch_dropout, low=0.0, low_open=False, high=1.0)
+        number(
+            f"{path}.all_columns_dropout", c.all_columns_dropout, low=0.0, low_open=False, high=1.0
+        )
         number(f"{path}.all_columns_price", c.all_columns_price, low=0.0, low_open=False)
 
     def label(self, c, n_modules):
@@ -131,6 +138,8 @@ class SparseAttention(Combiner):
 
         tensors, widths, common = _tensors(modules, c)
         order = {b: i for i, b in enumerate(dict.fromkeys(branches))}
+        every = [b.inputs == "all" for b in branches]  # branches that read every column
+        dropout = [max(c.branch_dropout, c.all_columns_dropout * e) for e in every]
         return SparseAttentionWeighting(
             num_modules=len(modules),
             temperature=c.temperature,
@@ -138,11 +147,10 @@ class SparseAttention(Combiner):
             project_to=c.project_to or (common if len(set(widths)) > 1 else None),
             penalty=c.penalty,
             penalty_weight=c.penalty_weight,
-            module_dropout=c.branch_dropout,
-            dropout_groups=[order[b] for b in branches] if c.branch_dropout else None,
-            module_prices=[c.all_columns_price if b.inputs == "all" else 0.0 for b in branches]
-            if c.all_columns_price
-            else None,
+            module_dropout=dropout if any(dropout) else 0.0,
+            dropout_groups=[order[b] for b in branches] if any(dropout) else None,
+            module_prices=[c.all_columns_price * e for e in every] if c.all_columns_price else None,
+            initial_shares=[1 / branches.count(b) for b in branches],
             name=name,
         )(tensors)
 
@@ -288,6 +296,7 @@ class CombinerSpec:
     penalty: str | None = None
     penalty_weight: float = 0.01
     branch_dropout: float = 0.0
+    all_columns_dropout: float = 0.0
     all_columns_price: float = 0.0
     top_k: int = 2
     num_heads: int = 2

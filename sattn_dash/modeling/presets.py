@@ -201,12 +201,16 @@ def per_group(prepared) -> ModelSpec:
 
 def column_groups_tabm(prepared) -> ModelSpec:
     # One small module per column group (the user's, else found from the table) beside
-    # the TabM branch over every column, which carries what no group holds alone: the
-    # interactions across groups. While training, branch dropout leaves each branch out
-    # of half the rows, so no group can lean on the all-columns branch to carry its
-    # signal, and a group's weight says how much the model needs it; a sharp combiner
-    # (T=0.1) lets the weights part within a short fit. Measured on 8 tables against
-    # tabm: bench/RESULTS.md, "A default with named modules".
+    # the TabM branch over every column, for what no group holds alone: interactions
+    # across groups. While training, the all-columns branch is left out of half the rows
+    # (all_columns_dropout), so there the groups must carry the signal together and
+    # cannot lean on it; and its weight is priced at a twentieth of the model's loss per
+    # unit (all_columns_price, training.prices), so it keeps weight only where columns
+    # of different groups work together: on an additive table the groups take the
+    # weight, and the all-columns weight says how much the model leans on
+    # interactions. A sharp combiner (T=0.1) lets the weights part within a short fit.
+    # Measured on 8 tables against tabm and on a planted table: bench/RESULTS.md, "A
+    # default with named modules".
     taken: set[str] = set()
     groups = [
         BranchSpec(_branch_name(name, taken), inputs=tuple(columns), blocks=(_dense(128),))
@@ -214,7 +218,9 @@ def column_groups_tabm(prepared) -> ModelSpec:
     ]
     (everything,) = tabm(prepared).branches
     all_columns = BranchSpec(_branch_name("all_columns", taken), blocks=everything.blocks)
-    combiner = CombinerSpec("sparse_attention", temperature=0.1, branch_dropout=0.5)
+    combiner = CombinerSpec(
+        "sparse_attention", temperature=0.1, all_columns_dropout=0.5, all_columns_price=0.05
+    )
     return _spec(
         "column_groups", [*groups, all_columns], combiner, _heads(prepared), prepared,
         **MODERN_RECIPE,
@@ -260,7 +266,8 @@ PRESETS: dict[str, Preset] = {
             "column_groups",
             "Column groups + all columns (default)",
             "One module per column group (yours, or found from how columns go together) "
-            "beside TabM over all columns: the weights say which group the model needs.",
+            "beside TabM over all columns: which group the model needs, and how much it "
+            "needs groups together.",
             column_groups_tabm,
         ),
         Preset(

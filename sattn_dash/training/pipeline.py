@@ -203,7 +203,7 @@ def prepare_fit(
         )
     calls = steps_per_call(steps)
     fit_kwargs = fit_arguments(
-        config, prepared, model, steps, validation, first_epoch, calls, monitor
+        config, spec, prepared, model, steps, validation, first_epoch, calls, monitor
     )
     return model, dataset, fit_kwargs
 
@@ -252,6 +252,7 @@ def build_training_state(model: Any, spec: ModelSpec, prepared: PreparedData) ->
 
 def fit_arguments(
     config: TrainingConfig,
+    spec: ModelSpec,
     prepared: PreparedData,
     model: Any,
     steps: int,
@@ -263,15 +264,21 @@ def fit_arguments(
 ) -> dict[str, Any]:
     """Keyword arguments of ``model.fit``: early stopping on ``validation`` (when there is
     one) watching ``monitor`` (by default ``early_stopping_monitor``) and restoring the
-    best epoch, ties of the metric going to the lower validation loss; ``calls``
+    best epoch, ties of the metric going to the lower validation loss; a combiner's
+    prices made a share of the loss (``training.prices``); ``calls``
     training steps per call into the graph for this fit (it sets the model's
     ``steps_per_execution``, back to 1 when the fit ends); ``more`` adds fit arguments
     (a streamed validation split's steps)."""
+    from sattn_dash.modeling.build import loss_floor
     from sattn_dash.training.early_stopping import MetricEarlyStopping
+    from sattn_dash.training.prices import PricesFollowTheLoss, priced_combiner
     from sattn_dash.training.steps_per_call import OneStepPerCallAfterwards, use_steps_per_call
 
     use_steps_per_call(model, calls)
     callbacks: list[Any] = [OneStepPerCallAfterwards()]
+    if (combiner := priced_combiner(model)) is not None:
+        floor = loss_floor(spec, prepared)
+        callbacks.append(PricesFollowTheLoss(combiner, floor, first_epoch))
     if validation is not None and config.early_stopping:
         monitor, mode = monitor or early_stopping_monitor(config, prepared, model)
         callbacks.append(

@@ -122,7 +122,7 @@ def prepare_streamed_fit(
         validation = streamed_dataset(streamed, "val", VALIDATION_BATCH, outputs).repeat()
         more["validation_steps"] = streamed.steps("val", VALIDATION_BATCH)
     fit_kwargs = fit_arguments(
-        config, prepared, model, steps, validation, first_epoch, monitor=monitor, **more
+        config, spec, prepared, model, steps, validation, first_epoch, monitor=monitor, **more
     )
     return model, train.repeat(), fit_kwargs
 

@@ -138,6 +138,8 @@ def test_temperature_and_head_settings(arch):
     assert spec(arch).combiner.temperature == pytest.approx(0.25)
     arch.slider(key=widget_key(arch, "combiner.branch_dropout")).set_value(0.3).run()
     assert spec(arch).combiner.branch_dropout == pytest.approx(0.3)
+    arch.slider(key=widget_key(arch, "combiner.all_columns_dropout")).set_value(0.4).run()
+    assert spec(arch).combiner.all_columns_dropout == pytest.approx(0.4)
     arch.number_input(key=widget_key(arch, "combiner.all_columns_price")).set_value(0.05).run()
     assert spec(arch).combiner.all_columns_price == pytest.approx(0.05)
     arch.text_input(key=widget_key(arch, "head.0.hidden_units")).set_value("16 8").run()

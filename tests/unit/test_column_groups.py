@@ -1,7 +1,8 @@
 """A model whose modules a user can name: groups of columns found from the table (or the
-user's), one module each beside an all-columns TabM branch, trained with branch dropout
-so a group's weight says how much the model needs it. Checked on tables where the
-answer is known."""
+user's), one module each beside an all-columns TabM branch that is left out of half the
+rows while training and priced at a share of the loss, so a group's weight says how much
+the model needs it and the all-columns weight how much it leans on interactions. Checked
+on tables where the answer is known."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sattn_dash.modeling.presets import DEFAULT_PRESET
 from sattn_dash.tabular import infer_schema, prepare
 from sattn_dash.tabular.groups import column_groups
 from sattn_dash.training import RunStore, TrainingConfig, TrainingSession
+from sattn_dash.ui.importance.importance_view import whole_table_lines
 from tests.unit.conftest import MODELING_GROUPS
 
 PLANTED = {"minutes_per_day", "support_calls"}  # the two strongest planted columns
@@ -60,7 +62,8 @@ def test_the_default_keeps_the_users_groups_beside_tabm_over_all_columns(modelin
     spec = preset_spec(DEFAULT_PRESET, prepared)
     assert [b.name for b in spec.branches] == [*groups, "all_columns"]
     assert spec.branches[-1].blocks == preset_spec("tabm", prepared).branches[0].blocks
-    assert spec.combiner.branch_dropout == 0.5
+    c = spec.combiner
+    assert (c.branch_dropout, c.all_columns_dropout, c.all_columns_price) == (0.0, 0.5, 0.05)
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +96,13 @@ def test_the_group_holding_the_signal_leads_by_weight_and_by_ablation(groups_run
     assert groups_run.module_importance == pytest.approx(
         dict(zip(weights["branch"], weights["importance"], strict=True))
     )
-    groups = weights[weights["branch"] != "all_columns"]
-    assert groups.loc[groups["importance"].idxmax(), "branch"] == planted_group(groups_run)
+    # an additive table: the group holding the signal leads, and the all-columns branch,
+    # whose weight says how much the model leans on interactions, keeps little
+    assert weights.loc[weights["importance"].idxmax(), "branch"] == planted_group(groups_run)
+    assert weights.set_index("branch")["importance"]["all_columns"] < 0.2
+    (line,) = whole_table_lines(groups_run)  # the page says what that weight means
+    share = weights.set_index("branch")["importance"]["all_columns"]
+    assert f"here it has {share:.0%} of it" in line
     ablation = runs.ablation_importance_for_run(groups_run)
     assert set(ablation["metric"]) == {"log_loss"}
     assert list(ablation["branch"]) == list(weights["branch"])
@@ -119,3 +127,30 @@ def test_a_row_is_explained_by_the_branches_the_user_can_name(groups_run):
     weights = frames["attention"].query("comparison == 'combiner weights'")
     assert list(dict.fromkeys(weights["item"])) == names
     assert weights.groupby("row")["attention"].sum().round(5).eq(1.0).all()
+
+
+def all_columns_weight(frame: pd.DataFrame) -> float:
+    """The default's weight on its all-columns branch, fitted on ``frame`` (target y,
+    the user's groups a and b)."""
+    from sattn_dash.training.importance import branch_importance
+    from sattn_dash.training.pipeline import prepare_fit
+
+    groups = {"a": ["a1", "a2"], "b": ["b1", "b2"]}
+    config = TrainingConfig(seed=0)
+    schema = infer_schema(frame, targets="y", groups=groups)
+    prepared = prepare(frame, schema, seed=0, options=config.prepare_options())
+    model, batches, fit_arguments = prepare_fit(
+        preset_spec(DEFAULT_PRESET, prepared), prepared, config
+    )
+    model.fit(batches, **fit_arguments)
+    return branch_importance(model, prepared)["all_columns"]
+
+
+def test_the_all_columns_weight_says_how_much_the_model_leans_on_interactions():
+    rng = np.random.default_rng(0)
+    columns = {name: rng.normal(size=2000) for name in ("a1", "a2", "b1", "b2")}
+    noise = rng.normal(size=2000)  # as noisy as a real table: R2 about 2/3 at best
+    additive = pd.DataFrame({**columns, "y": columns["a1"] + columns["b1"] + noise})
+    across = pd.DataFrame({**columns, "y": columns["a1"] * columns["b1"] + noise})
+    assert all_columns_weight(additive) < 0.25  # each group carries its own part
+    assert all_columns_weight(across) > 0.6  # only columns of both groups together can

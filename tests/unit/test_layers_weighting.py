@@ -335,6 +335,39 @@ def test_module_dropout_leaves_groups_out_of_rows_while_training_only():
     np.testing.assert_allclose(served, np.tile(p, (rows, 1)), rtol=1e-6)
 
 
+def test_a_rate_per_module_leaves_out_only_the_modules_that_have_one():
+    layer = SparseAttentionWeighting(
+        num_modules=3, module_dropout=[0.0, 0.0, 0.5], dropout_groups=[0, 0, 1]
+    )
+    rows = 4000
+    inputs = [np.tile(np.eye(3, dtype="float32")[i], (rows, 1)) for i in range(3)]
+    layer(inputs)
+    p = layer.module_probabilities()
+    trained = ops.convert_to_numpy(layer(inputs, training=True))
+    left_out = trained == 0
+    assert not left_out[:, :2].any()  # a rate of 0: never left out
+    assert left_out[:, 2].mean() == pytest.approx(0.5, abs=0.03)
+    alone = np.array([*(p[:2] / p[:2].sum()), 0.0])
+    np.testing.assert_allclose(
+        trained[left_out[:, 2]], np.tile(alone, (left_out[:, 2].sum(), 1)), rtol=1e-5
+    )
+    assert layer.get_config()["module_dropout"] == [0.0, 0.0, 0.5]
+
+
+@pytest.mark.parametrize("normalizer", ["softmax", "sparsemax"])
+def test_initial_shares_are_the_probabilities_the_modules_start_from(normalizer):
+    # a branch of two members beside two single modules: each branch starts with a third
+    shares = [0.5, 0.5, 1.0, 1.0]
+    layer = SparseAttentionWeighting(
+        num_modules=4, temperature=0.1, normalizer=normalizer, initial_shares=shares
+    )
+    layer(random_inputs(4, (2, 3)))
+    np.testing.assert_allclose(
+        layer.module_probabilities(), [1 / 6, 1 / 6, 1 / 3, 1 / 3], atol=1e-6
+    )
+    assert SparseAttentionWeighting.from_config(layer.get_config()).initial_shares == shares
+
+
 def test_module_prices_add_what_the_weighted_modules_cost_and_push_weight_away():
     layer = SparseAttentionWeighting(num_modules=3, module_prices=[0.0, 0.0, 0.5])
     data = random_inputs(3, (8, 2))
@@ -343,6 +376,10 @@ def test_module_prices_add_what_the_weighted_modules_cost_and_push_weight_away()
     p = layer.module_probabilities()
     layer(data)
     assert float(ops.convert_to_numpy(layer.losses[-1])) == pytest.approx(0.5 * p[2], rel=1e-5)
+    layer.price_scale.assign(0.3)  # the trainer's share of the loss (training.prices)
+    layer(data)
+    assert float(ops.convert_to_numpy(layer.losses[-1])) == pytest.approx(0.15 * p[2], rel=1e-5)
+    layer.price_scale.assign(1.0)
     # the price alone (the output's loss is zero) moves weight off the priced module
     inputs = [keras.Input((2,)) for _ in range(3)]
     model = keras.Model(inputs, layer(inputs))
@@ -366,7 +403,13 @@ def test_module_prices_add_what_the_weighted_modules_cost_and_push_weight_away()
         ({"num_modules": 2, "penalty_weight": -1}, "penalty_weight must be a number >= 0"),
         ({"num_modules": 2, "module_dropout": 1.0}, r"module_dropout must be in \[0, 1\)"),
         ({"num_modules": 2, "dropout_groups": [0]}, "dropout_groups needs one integer per"),
+        ({"num_modules": 2, "module_dropout": [0.5]}, r"one number or one per module \(2\)"),
+        (
+            {"num_modules": 2, "module_dropout": [0.0, 0.5], "dropout_groups": [0, 0]},
+            "the modules of dropout group 0 need one rate",
+        ),
         ({"num_modules": 2, "module_prices": [0.1, -1]}, "module_prices needs one number >= 0"),
+        ({"num_modules": 2, "initial_shares": [1, 0]}, "initial_shares needs one number > 0"),
     ],
 )
 def test_bad_arguments_raise_value_error_with_a_message(kwargs, message):

@@ -109,12 +109,29 @@ def render_branch_columns(run: Run) -> None:
         + ("every column" if b.inputs == "all" else ", ".join(map(str, b.inputs)))
         for b in spec.branches
     ]
-    if any(b.inputs == "all" for b in spec.branches):
-        lines.append(
+    lines.extend(whole_table_lines(run))
+    st.caption("  \n".join(lines))
+
+
+def whole_table_lines(run: Run) -> list[str]:
+    """What the weight of a branch over every column means beside the groups: with a
+    price on it (the default), how much the model leans on columns of different groups
+    together."""
+    spec = run.spec
+    wide = [b.name for b in spec.branches if b.inputs == "all"]
+    if not wide:
+        return []
+    if not (spec.combiner.all_columns_price and run.module_importance):
+        return [
             "A branch over every column carries what no single group holds; the "
             "groups' weights say which of them the model needs."
-        )
-    st.caption("  \n".join(lines))
+        ]
+    share = sum(run.module_importance.get(name, 0.0) for name in wide)
+    return [
+        f"The branch over every column pays for its weight, so it keeps weight only "
+        f"where the model needs columns of different groups together: here it has "
+        f"{share:.0%} of it, the groups {1 - share:.0%}."
+    ]
 
 
 def render_dense_routing(run: Run) -> None:

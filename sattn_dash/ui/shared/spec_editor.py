@@ -38,6 +38,23 @@ from sattn_dash.ui.shared.editor_state import apply_editor_changes
 if TYPE_CHECKING:
     from sattn_dash.tabular.prepared import PreparedData
 
+# (label, combiner option, help) of the combiner's dropout sliders
+DROPOUT_SLIDERS = (
+    (
+        "Branch dropout",
+        "branch_dropout",
+        "While training, each branch is left out of this share of the rows, so no branch "
+        "can lean on another to carry its signal and a branch's weight says how much the "
+        "model needs it. 0 = off.",
+    ),
+    (
+        "All-columns dropout",
+        "all_columns_dropout",
+        "While training, the branches that read every column are left out of this share "
+        "of the rows, so there the other branches must carry the signal together instead "
+        "of leaning on them. 0 = off.",
+    ),
+)
 TEMPERATURE_HELP = (
     "Temperature divides the branch weights before they are normalised. Below 1 the "
     "combiner commits to its favourite branches (sharper); above 1 it spreads weight "
@@ -386,19 +403,18 @@ def render_combiner(prepared: PreparedData, spec: ModelSpec) -> None:
                 index=options.index(c.penalty or "none"),
                 help="entropy pushes toward fewer branches; l1 toward small weights.",
             )
-        _combiner_widget(
-            prepared,
-            st.slider,
-            "Branch dropout",
-            "branch_dropout",
-            value=float(c.branch_dropout),
-            min_value=0.0,
-            max_value=0.9,
-            step=0.05,
-            help="While training, each branch is left out of this share of the rows, so "
-            "no branch can lean on another to carry its signal and a branch's weight says "
-            "how much the model needs it. 0 = off.",
-        )
+        for label, option, help_text in DROPOUT_SLIDERS:
+            _combiner_widget(
+                prepared,
+                st.slider,
+                label,
+                option,
+                value=float(getattr(c, option)),
+                min_value=0.0,
+                max_value=0.9,
+                step=0.05,
+                help=help_text,
+            )
         _combiner_widget(
             prepared,
             st.number_input,
@@ -408,10 +424,11 @@ def render_combiner(prepared: PreparedData, spec: ModelSpec) -> None:
             min_value=0.0,
             step=0.01,
             format="%.3f",
-            help="What the combiner pays (added to the loss) per unit of weight on branches "
-            "that read every column: a group of columns then earns the weight wherever it "
-            "carries the signal alone, and an all-columns branch keeps weight only where "
-            "the model needs columns together. 0 = off.",
+            help="What the combiner pays per unit of weight on branches that read every "
+            "column, as a share of the model's loss (0.1: a tenth of it): the groups of "
+            "columns then take the weight where they carry the signal, and an all-columns "
+            "branch keeps weight only where the model needs columns of different groups "
+            "together. 0 = off.",
         )
         st.caption(TEMPERATURE_HELP)
     elif "top_k" in reads:
