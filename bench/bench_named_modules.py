@@ -17,13 +17,18 @@ ensemble's members together). Rows written before 2026-12-07 evening also hold a
 per-member verdict (``rho_modules``) and, for class targets, ablation scored in ROC AUC
 beside log loss; the page now scores ablation in log loss and by branch.
 
+``ROUTED`` puts a sparse-dense router in place of the shipped default's weighting layer
+(soft weights against top-k routing on the same branches).
+
 Same tables, splits, training config and scoring as ``bench_accuracy.py`` (its
-``load``/``baselines``/``score``); ``tabm`` is today's default fitted on the same split.
+``load``/``baselines``/``score``); ``tabm``, the default before 2026-12-07, is fitted on the same split.
 
     .venv/bin/python bench/bench_named_modules.py --max-rows 2000 --seeds 0 1 2
     .venv/bin/python bench/bench_named_modules.py --table-only
     .venv/bin/python bench/bench_named_modules.py --models tabm lite_t003 \
         --out bench/named_lite_results.json
+    .venv/bin/python bench/bench_named_modules.py --models tabm column_groups_top4 \
+        --seeds 0 --out bench/column_groups_routed_results.json
 
 Writes rows to bench/named_modules_results.json after each fit.
 """
@@ -76,6 +81,10 @@ LITE = {
 }
 # Presets measured as shipped (``preset_spec``).
 SHIPPED = ("column_groups",)
+# The shipped default's branches routed per row instead of weighed (issue 23: "measure
+# soft against top-k routing"): sparse-dense attention picks each row's top k modules
+# (a router keeps the all-columns branch's 8 members as modules). name -> k.
+ROUTED = {"column_groups_top4": 4}
 
 
 def found_groups(prepared) -> dict[str, list[str]]:
@@ -175,6 +184,18 @@ def lite_spec(prepared, which: str):
     ).validate(prepared)  # fmt: skip
 
 
+def routed_spec(prepared, top_k: int):
+    """The default's branches with a sparse-dense router as the combiner."""
+    import dataclasses
+
+    from sattn_dash.modeling import preset_spec
+    from sattn_dash.modeling.spec import CombinerSpec
+
+    spec = preset_spec("column_groups", prepared)
+    router = CombinerSpec("sparse_dense", top_k=top_k, num_heads=2, key_dim=16)
+    return dataclasses.replace(spec, combiner=router).validate(prepared)
+
+
 def faithfulness_row(model, prepared, seed: int) -> dict:
     """The page's verdict: module importance (an ensemble beside groups summed into its
     branch) against ablation importance (log loss for a class target), with the weights
@@ -217,6 +238,8 @@ def fit(frame, schema, which: str, seed: int, epochs: int | None = None):
         spec = lite_spec(prepared, which)
     elif which in SHIPPED:
         spec = preset_spec(which, prepared)
+    elif which in ROUTED:
+        spec = routed_spec(prepared, ROUTED[which])
     else:
         spec = named_spec(prepared, routing=which == "named_topk")
     started = time.perf_counter()
@@ -225,7 +248,7 @@ def fit(frame, schema, which: str, seed: int, epochs: int | None = None):
     seconds = time.perf_counter() - started
     (target,) = prepared.tasks
     metrics = evaluate(model, prepared)[target]
-    if which in LITE or which in SHIPPED:
+    if which in LITE or which in SHIPPED or which in ROUTED:
         extra = faithfulness_row(model, prepared, seed)
     else:  # the weight per branch (an ensemble's members summed)
         extra = {} if which == "tabm" else branch_importance(model, prepared, seed=seed) or {}
@@ -256,7 +279,7 @@ def run(names, seeds, max_rows, which, out: Path) -> list[dict]:
                 value, seconds, epochs, weights = fit(frame, schema, label, seed)
                 row[label], row[f"{label}_s"], row[f"{label}_epochs"] = value, seconds, epochs
                 if weights:
-                    faith = label in LITE or label in SHIPPED
+                    faith = label in LITE or label in SHIPPED or label in ROUTED
                     row[f"{label}_{'faith' if faith else 'weights'}"] = weights
             rows.append(row)
             out.write_text(json.dumps(rows, indent=1))
@@ -298,6 +321,11 @@ def defined_mean(values) -> float:
     return float(values.mean()) if len(values) else float("nan")
 
 
+def whole_table(module: str) -> bool:
+    """Whether a weight is the all-columns branch's (a router's: one of its members)."""
+    return module in ("all", "all_columns") or module.startswith("all_columns_m")
+
+
 def faith_line(frame: pd.DataFrame, which: str) -> str:
     """Per table: the group-level Spearman (mean over seeds), the fits with rho >= 0.6,
     and the spread of the group branches' weights ('all' left out)."""
@@ -310,11 +338,11 @@ def faith_line(frame: pd.DataFrame, which: str) -> str:
         good = int(np.sum(rhos >= 0.6))
         agreeing += good * 2 > len(rhos)
         spreads = [
-            max(v for k, v in f["weights"].items() if k not in ("all", "all_columns"))
-            - min(v for k, v in f["weights"].items() if k not in ("all", "all_columns"))
+            max(v for k, v in f["weights"].items() if not whole_table(k))
+            - min(v for k, v in f["weights"].items() if not whole_table(k))
             for f in faith
         ]
-        alls = [f["weights"].get("all", f["weights"].get("all_columns")) for f in faith]
+        alls = [sum(v for k, v in f["weights"].items() if whole_table(k)) for f in faith]
         modules = defined_mean([f.get("rho_modules", np.nan) for f in faith])
         parts.append(
             f"  {name}: rho {defined_mean(rhos):.2f} ({good}/{len(rhos)} >= 0.6), group spread "

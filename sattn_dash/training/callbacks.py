@@ -94,14 +94,17 @@ class SessionCallback(keras.callbacks.Callback):
 
 
 class Snapshotter:
-    """What the combiner has learned so far: module probabilities, temperature and the
-    mean routing weight of each branch (sparse_dense, on a fixed sample of rows)."""
+    """What the combiner has learned so far: module probabilities (per name the user
+    gave, an ensemble beside other branches summed into its branch, as the run card
+    and the Module importance page count them), temperature and the mean routing
+    weight of each branch (sparse_dense, on a fixed sample of rows)."""
 
     def __init__(self, model: Any, sample: np.ndarray | None):
-        from sattn_dash.modeling import branch_names, combiner_layer
+        from sattn_dash.modeling import branch_names, combiner_layer, named_modules
 
         self.model = model
         self.branches = list(branch_names(model))
+        self.named = named_modules(model)
         self.combiner = combiner_layer(model)
         self.router = None
         self.sample = None
@@ -117,8 +120,14 @@ class Snapshotter:
     def take(self) -> dict[str, Any]:
         from sattn_dash.modeling import module_probabilities
 
+        probabilities = module_probabilities(self.model)
+        if probabilities is not None:
+            probabilities = {
+                name: float(sum(probabilities[m] for m in modules))
+                for name, modules in self.named.items()
+            }
         snapshot: dict[str, Any] = {
-            "module_probabilities": module_probabilities(self.model),
+            "module_probabilities": probabilities,
             "temperature": _temperature(self.combiner),
             "routing": None,
         }

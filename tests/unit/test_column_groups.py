@@ -112,6 +112,13 @@ def test_the_group_holding_the_signal_leads_by_weight_and_by_ablation(groups_run
     assert verdict["spearman_rho"] >= 0.6 and verdict["agreement"] == "strong"
 
 
+def test_the_weights_over_training_are_per_named_branch_too(groups_run):
+    path = runs.importance_over_training_for_run(groups_run)
+    names = [b.name for b in groups_run.spec.branches]
+    assert sorted(set(path["branch"])) == sorted(names)  # all_columns, not its members
+    assert path.groupby("epoch")["importance"].sum().round(4).eq(1.0).all()
+
+
 def test_its_top_two_columns_are_the_planted_ones(groups_run):
     table = runs.column_importance_for_run(groups_run)
     assert set(table.sort_values("permutation_rank")["column"].head(2)) == PLANTED
