@@ -86,3 +86,29 @@ def test_the_loss_floor_is_the_entropy_of_the_smoothed_targets(modeling_data):
     assert loss_floor(preset_spec("three_branch", binary), binary) == 0.0
     regression = modeling_data["regression"]
     assert loss_floor(preset_spec("column_groups", regression), regression) == 0.0
+
+
+def test_a_priced_run_cut_off_resumes_to_where_an_uninterrupted_one_ends(tmp_path, monkeypatch):
+    # the price's scale is state of the fit: the checkpoint holds it with the model's
+    # variables, and the resumed epochs pay what the uninterrupted ones did
+    from sattn_dash.tabular import infer_schema
+    from sattn_dash.training import RunStore, TrainingSession
+    from sattn_dash.training.resume import resume_session
+    from tests.interrupt import interrupted_run
+    from tests.unit.conftest import make_training_table
+
+    df = make_training_table(240)
+    schema = infer_schema(df, targets=["label"])
+    config = TrainingConfig(epochs=4, batch_size=32, seed=3, early_stopping=False)
+    store = RunStore(tmp_path)
+    whole = TrainingSession(df, schema, "column_groups", config, store)
+    assert whole.run().state == "finished"
+    run_id = interrupted_run(
+        store, df, schema, "column_groups", config, monkeypatch, epoch=3, batch=2
+    )
+    assert resume_session(run_id, store).run().state == "finished"
+    resumed, reference = store.load(run_id).model, store.load(whole.run_id).model
+    for model in (resumed, reference):
+        assert priced_combiner(model).price_scale.numpy() > 0
+    for mine, theirs in zip(resumed.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
