@@ -62,9 +62,10 @@ class SparseAttentionWeighting(keras.layers.Layer):
         dropout_groups: one integer per module; modules with the same integer are left
             out together (the members of one branch) and need the same rate. ``None``:
             each module alone.
-        module_prices: one number >= 0 per module, or ``None``: the layer adds
-            ``sum_i price_i * p_i`` with ``add_loss``, so a module with a price earns
-            weight only where it lowers the loss by more than it costs. The sum is
+        module_prices: one number >= 0 per module, or ``None``: while training the layer
+            adds ``sum_i price_i * p_i`` with ``add_loss``, so a module with a price earns
+            weight only where it lowers the loss by more than it costs (a validation or
+            test loss stays the model's own, as with dropout). The sum is
             multiplied by the scalar variable ``price_scale`` (1; a callback can set it
             with ``layer.price_scale.assign(x)``, as the trainer does to make the prices
             a share of the loss).
@@ -199,7 +200,7 @@ class SparseAttentionWeighting(keras.layers.Layer):
         probabilities = self._probabilities()
         if self.penalty is not None:
             self.add_loss(self.penalty_weight * self._penalty(probabilities))
-        if self.module_prices is not None:
+        if self.module_prices is not None and training:
             prices = ops.convert_to_tensor(self.module_prices, dtype=probabilities.dtype)
             scale = ops.cast(self.price_scale, probabilities.dtype)
             self.add_loss(scale * ops.sum(prices * probabilities))

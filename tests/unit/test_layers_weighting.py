@@ -375,9 +375,11 @@ def test_module_prices_add_what_the_weighted_modules_cost_and_push_weight_away()
     set_weights(layer, [0.0, 0.5, 1.0])
     p = layer.module_probabilities()
     layer(data)
+    assert layer.losses == []  # outside training the loss is the model's own
+    layer(data, training=True)
     assert float(ops.convert_to_numpy(layer.losses[-1])) == pytest.approx(0.5 * p[2], rel=1e-5)
     layer.price_scale.assign(0.3)  # the trainer's share of the loss (training.prices)
-    layer(data)
+    layer(data, training=True)
     assert float(ops.convert_to_numpy(layer.losses[-1])) == pytest.approx(0.15 * p[2], rel=1e-5)
     layer.price_scale.assign(1.0)
     # the price alone (the output's loss is zero) moves weight off the priced module
