@@ -122,13 +122,15 @@ class SparseAttentionWeighting(keras.layers.Layer):
                 f"got {len(dropout_groups)}."
             )
         groups = list(range(num_modules)) if dropout_groups is None else list(dropout_groups)
-        group_rates = {}
+        group_rates: dict[int, float] = {}
         for group, rate in zip(groups, rates, strict=True):
             if group_rates.setdefault(group, rate) != rate:
                 raise ValueError(
                     f"module_dropout: the modules of dropout group {group} need one rate, "
                     f"got {group_rates[group]} and {rate}."
                 )
+        #: the rate each dropout group (0, 1, ...) is left out with
+        self.group_rates = [group_rates.get(g, 0.0) for g in range(max(groups) + 1)]
         if module_prices is not None and (
             len(module_prices) != num_modules or not all(_is_price(p) for p in module_prices)
         ):
@@ -151,7 +153,6 @@ class SparseAttentionWeighting(keras.layers.Layer):
             float(module_dropout) if isinstance(module_dropout, int | float) else rates
         )
         self.dropout_groups = None if dropout_groups is None else [int(g) for g in dropout_groups]
-        self.dropout_rates = rates
         self.initial_temperature = float(temperature)
         self.normalizer = normalizer
         self.project_to = project_to
@@ -159,7 +160,7 @@ class SparseAttentionWeighting(keras.layers.Layer):
         self.penalty_weight = float(penalty_weight)
         self.trainable_temperature = bool(trainable_temperature)
         self.supports_masking = True
-        if any(rates):
+        if any(self.group_rates):
             self.seed_generator = keras.random.SeedGenerator()
 
     def build(self, input_shape):
@@ -204,7 +205,7 @@ class SparseAttentionWeighting(keras.layers.Layer):
             prices = ops.convert_to_tensor(self.module_prices, dtype=probabilities.dtype)
             scale = ops.cast(self.price_scale, probabilities.dtype)
             self.add_loss(scale * ops.sum(prices * probabilities))
-        if training and any(self.dropout_rates):
+        if training and any(self.group_rates):
             return self._mix(inputs, self._dropped(probabilities, ops.shape(inputs[0])[0]))
         weights = ops.cast(probabilities, inputs[0].dtype)
         output = inputs[0] * weights[0]
@@ -216,13 +217,9 @@ class SparseAttentionWeighting(keras.layers.Layer):
         """Per-row weights ``(batch, num_modules)``: some groups left out, the rest
         renormalised; a row that lost every group keeps them all."""
         groups = self.dropout_groups or list(range(self.num_modules))
-        n_groups = max(groups) + 1
-        rates = [0.0] * n_groups
-        for group, rate in zip(groups, self.dropout_rates, strict=True):
-            rates[group] = rate
         keep = ops.cast(
-            keras.random.uniform((batch, n_groups), seed=self.seed_generator)
-            >= ops.convert_to_tensor(rates, dtype="float32"),
+            keras.random.uniform((batch, len(self.group_rates)), seed=self.seed_generator)
+            >= ops.convert_to_tensor(self.group_rates, dtype="float32"),
             probabilities.dtype,
         )
         keep = ops.where(ops.sum(keep, axis=1, keepdims=True) > 0, keep, ops.ones_like(keep))

@@ -22,6 +22,7 @@ __getattr__, __all__ = lazy_exports(
         "explain_model": "explain",
         "module_probabilities": "explain",
         "named_modules": "explain",
+        "named_sums": "explain",
         "token_names": "explain",
         "export_script": "export",
         "parameter_counts": "params",

@@ -8,6 +8,8 @@ graph that exposes those tensors. It shares every weight with the trained model.
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 
 from sattn_dash.layers import SparseDenseMultiHeadAttention
@@ -73,6 +75,12 @@ def named_modules(model: keras.Model) -> dict[str, list[str]]:
     for module, owner in zip(modules, owners, strict=True):
         named.setdefault(owner, []).append(module)
     return named
+
+
+def named_sums(named: dict[str, list[str]], by_module: dict[str, Any]) -> dict[str, Any]:
+    """``by_module``'s values (numbers or arrays) summed per name of ``named``
+    (``named_modules``'s answer): an ensemble's members into their branch."""
+    return {name: sum(by_module[m] for m in modules) for name, modules in named.items()}
 
 
 def module_probabilities(model: keras.Model) -> dict[str, float] | None:

@@ -340,7 +340,7 @@ PRESETS: dict[str, Preset] = {
 
 # The preset used when the user picks none (the CLI without --preset, the Architecture
 # page before a choice): one choice for every table. column_groups, not tabm since
-# 2026-12-07: as accurate on the 8 bench tables (-0.2 points), and its weights name the
+# 2026-12-07: as accurate on the 8 bench tables (-0.16 points), and its weights name the
 # group of columns the model needs (bench/RESULTS.md, "A default with named modules").
 DEFAULT_PRESET = "column_groups"
 

@@ -118,14 +118,11 @@ class Snapshotter:
             self.sample = np.asarray(sample[:ROUTING_SAMPLE_ROWS], dtype=np.float32)
 
     def take(self) -> dict[str, Any]:
-        from sattn_dash.modeling import module_probabilities
+        from sattn_dash.modeling import module_probabilities, named_sums
 
         probabilities = module_probabilities(self.model)
         if probabilities is not None:
-            probabilities = {
-                name: float(sum(probabilities[m] for m in modules))
-                for name, modules in self.named.items()
-            }
+            probabilities = named_sums(self.named, probabilities)
         snapshot: dict[str, Any] = {
             "module_probabilities": probabilities,
             "temperature": _temperature(self.combiner),

@@ -81,7 +81,7 @@ def branch_importance(
     ``show --json``, the Runs page and the Module importance page agree for every
     combiner. ``routing`` is ``branch_routing``'s answer when the caller has it."""
     from sattn_dash.layers import SparseAttentionWeighting
-    from sattn_dash.modeling import branch_names, combiner_layer, named_modules
+    from sattn_dash.modeling import branch_names, combiner_layer, named_modules, named_sums
     from sattn_dash.modeling.keras_layers import BranchRouter
 
     combiner = combiner_layer(model)
@@ -95,7 +95,4 @@ def branch_importance(
         return None
     by_module = dict(zip(branch_names(model), values, strict=True))
     # one number per name the user gave: an ensemble's members summed into it
-    return {
-        name: float(sum(by_module[m] for m in modules))
-        for name, modules in named_modules(model).items()
-    }
+    return {k: float(v) for k, v in named_sums(named_modules(model), by_module).items()}

@@ -49,7 +49,7 @@ from sattn_dash.analysis.attributions.gradients import (
 from sattn_dash.analysis.model_view import ModelView, sample_rows
 from sattn_dash.analysis.modules.agreement import importance_rank
 from sattn_dash.errors import SpecError
-from sattn_dash.modeling import head_name
+from sattn_dash.modeling import head_name, named_sums
 from sattn_dash.tabular import Role
 from sattn_dash.training.importance import branch_importance
 
@@ -204,7 +204,7 @@ class RowExplainer:
                 steps,
             )
             by_module = dict(zip(self.view.branches, (b.sum(1) for b in branches), strict=True))
-            named = [sum(by_module[m] for m in modules) for modules in self.names.values()]
+            named = named_sums(self.names, by_module).values()
             result[target] = {
                 "columns": self._fold(inputs),
                 "branches": np.stack([features.sum(1), *named], axis=1),
